@@ -1,0 +1,27 @@
+"""``tfvocab simulate``: thin click wrapper around :func:`tfvocab.simulate.run`."""
+from __future__ import annotations
+
+import click
+
+
+@click.command(name="simulate")
+@click.option("--preset", type=click.Choice(["tiny", "small", "genome"]), required=True,
+              help="Dataset size: tiny (2 chromosomes, ~150 protein-coding genes, 8 TFs, 3 modules; "
+                   "seconds), small (~2,000 genes, 40 TFs, 12 modules; < 1 min), genome (5 TAIR10-length "
+                   "chromosomes, 27,000 genes, 300 TFs).")
+@click.option("--seed", type=int, required=True, help="Random seed; same preset + seed gives byte-identical files.")
+@click.option("--outdir", type=click.Path(file_okay=False), required=True, help="Output folder (created).")
+@click.option("--n-tfs", type=click.IntRange(min=3), default=None,
+              help="Number of TFs (bigWigs), overriding the preset's (tiny 8, small 40, genome 300).")
+@click.option("--n-genes", type=click.IntRange(min=1), default=None,
+              help="Number of protein-coding genes, overriding the preset's (tiny 150, small 2000, genome 27000).")
+def cli(preset, seed, outdir, n_tfs, n_genes):
+    """Simulate a genome (FASTA), Araport11-style GFF3, DAP-seq-like bigWigs (one per TF plus an
+    input control), a co-expression list and the planted truth (truth/) under OUTDIR.
+
+    Coordinates are 0-based half-open; bigWigs hold coverage in 10 bp bins.
+    """
+    from tfvocab.simulate import run
+
+    paths = run(preset=preset, seed=seed, outdir=outdir, n_tfs=n_tfs, n_genes=n_genes)
+    click.echo(str(paths["params"].parent.parent))

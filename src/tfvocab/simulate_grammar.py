@@ -1,0 +1,216 @@
+"""The planted regulatory grammar: TF names, module rules, binding sites and co-expression.
+
+Offsets are gene-relative (bp, gene orientation, 0 = first base of the representative isoform's
+start codon; ``tfvocab.coords``): a site at offset ``o`` has its centre at genomic ``sc + o`` on
+'+' and ``sc - o`` on '-'. A site occupies ``[centre - width//2, centre - width//2 + width)``.
+
+A *rule* is an ordered combination of 2-3 TFs with fixed spacing (``spacing[i]`` = offset of TF
+``i`` relative to TF 0, 5'->3', total span <= 50 bp) inside a module-specific position band
+(``band = [b0, b1)`` offsets of the first TF's anchor). Site kinds:
+
+* ``module``: a module gene's instance of its rule (anchor jittered uniformly within the band);
+* ``decoy_far``: the rule's TFs in a non-module promoter, pairwise > 300 bp apart;
+* ``decoy_band``: the full combination (same order and spacing) > 300 bp away from the band;
+* ``decoy_order``: the combination in the band but in reversed order (mirrored spacing);
+* ``background``: random promoter sites of every TF, plus genome-wide sites (``gene_id`` '.',
+  ``offset`` empty).
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+FAMILIES = ["MYB", "bZIP", "WRKY", "NAC", "ERF", "bHLH", "HSF", "TCP", "GATA", "DOF",
+            "ARF", "HB", "MADS", "SBP", "GRF", "LBD", "BES1", "E2F", "CAMTA", "Trihelix"]
+SITE_COLUMNS = ["gene_id", "tf", "chrom", "start", "end", "offset", "module", "kind", "height"]
+PROMOTER_RANGE = (-2000, 500)       # inclusive offsets where promoter sites may sit
+
+
+def tf_names(n: int) -> list[str]:
+    """``n`` unique, filename-safe TF names like ``MYB1``, ``bZIP1``, ..., cycling the families."""
+    return [f"{FAMILIES[i % len(FAMILIES)]}{i // len(FAMILIES) + 1}" for i in range(n)]
+
+
+def make_grammar(rng: np.random.Generator, tfs: list[str], n_modules: int, usable: np.ndarray,
+                 band_width: int = 150, band_range: tuple = (-1500, -50), max_span: int = 50,
+                 share_prob: float = 0.6) -> list[dict]:
+    """Draw ``n_modules`` rules over the TFs flagged in ``usable`` (bool, (T,)).
+
+    Each rule: 2-3 distinct TFs (ordered), ``spacing`` (offsets of each TF relative to the first,
+    increasing, span <= ``max_span``), ``band`` [b0, b1) of width ``band_width`` inside
+    ``band_range``. With probability ``share_prob`` a rule reuses a TF from an earlier rule, so
+    TFs are shared between modules with different partners. Combinations are unique as sets.
+    """
+    pool = [t for t, u in zip(tfs, usable) if u]
+    if len(pool) < 2:
+        raise ValueError("need at least 2 usable TFs to build a grammar")
+    uses = {t: 0 for t in pool}
+    seen: set = set()
+    rules = []
+    for m in range(n_modules):
+        for _attempt in range(200):
+            k = int(min(len(pool), rng.choice([2, 3], p=[0.55, 0.45])))
+            chosen: list[str] = []
+            used = [t for t in pool if uses[t] > 0]
+            if used and rng.random() < share_prob:
+                chosen.append(str(rng.choice(used)))
+            while len(chosen) < k:
+                rest = [t for t in pool if t not in chosen]
+                w = np.array([1.0 / (1 + uses[t]) ** 2 for t in rest])
+                chosen.append(str(rng.choice(rest, p=w / w.sum())))
+            if frozenset(chosen) not in seen:
+                break
+        seen.add(frozenset(chosen))
+        rng.shuffle(chosen)
+        gaps = rng.integers(12, max_span // (k - 1) + 1, size=k - 1)
+        spacing = np.concatenate([[0], np.cumsum(gaps)]).astype(int)
+        b0 = int(rng.integers(band_range[0], band_range[1] - band_width - spacing[-1] + 1))
+        for t in chosen:
+            uses[t] += 1
+        rules.append({"module": f"M{m + 1:02d}", "tfs": chosen, "spacing": spacing.tolist(),
+                      "band": [b0, b0 + band_width], "span": int(spacing[-1])})
+    return rules
+
+
+def assign_modules(rng: np.random.Generator, candidates: np.ndarray, rules: list[dict],
+                   size_range: tuple) -> pd.DataFrame:
+    """Disjoint module membership: ``module, gene_id`` drawn from ``candidates`` (gene IDs)."""
+    sizes = rng.integers(size_range[0], size_range[1] + 1, size=len(rules))
+    total = int(sizes.sum())
+    if total > len(candidates):
+        sizes = np.maximum(2, (sizes * len(candidates) * 0.5 / total).astype(int))
+    picked = rng.permutation(candidates)
+    rows, i = [], 0
+    for r, n in zip(rules, sizes):
+        for g in sorted(picked[i:i + n]):
+            rows.append((r["module"], str(g)))
+        i += n
+    return pd.DataFrame(rows, columns=["module", "gene_id"])
+
+
+def _spread(rng: np.random.Generator, k: int, lo: int, hi: int, min_gap: int) -> np.ndarray:
+    """``k`` sorted integers in [lo, hi] pairwise more than ``min_gap`` apart."""
+    room = hi - lo - (min_gap + 1) * (k - 1)
+    u = np.sort(rng.integers(0, room + 1, size=k))
+    return lo + u + (min_gap + 1) * np.arange(k)
+
+
+def grammar_sites(rng: np.random.Generator, rules: list[dict], modules: pd.DataFrame,
+                  pool: np.ndarray, decoy_far: float, decoy_band: float,
+                  decoy_order: float) -> pd.DataFrame:
+    """Module instances and decoys: columns ``gene_id, tf, offset, module, kind``.
+
+    ``pool``: gene IDs eligible as decoys (non-module, unclipped); each gets at most one decoy.
+    Decoy counts per module are ``rate * module size`` (rounded).
+    """
+    lo, hi = PROMOTER_RANGE[0] + 50, PROMOTER_RANGE[1] - 50
+    pool = list(rng.permutation(pool))
+    rows = []
+    for r in rules:
+        tfs, sp, (b0, b1), span = r["tfs"], np.array(r["spacing"]), r["band"], r["span"]
+        genes = modules.loc[modules.module == r["module"], "gene_id"].tolist()
+        for g in genes:
+            p = int(rng.integers(b0, b1 - span + 1))
+            rows += [(g, t, p + int(s), r["module"], "module") for t, s in zip(tfs, sp)]
+        n = len(genes)
+        for kind, rate in (("decoy_far", decoy_far), ("decoy_band", decoy_band),
+                           ("decoy_order", decoy_order)):
+            for _ in range(int(round(rate * n))):
+                if not pool:
+                    break
+                g = str(pool.pop())
+                if kind == "decoy_far":
+                    pos = rng.permutation(_spread(rng, len(tfs), lo, hi, 300))
+                    rows += [(g, t, int(o), r["module"], kind) for t, o in zip(tfs, pos)]
+                elif kind == "decoy_band":
+                    allowed = np.r_[lo:max(lo, b0 - 300), min(hi, b1 + 300):hi - span]
+                    p = int(rng.choice(allowed))
+                    rows += [(g, t, p + int(s), r["module"], kind) for t, s in zip(tfs, sp)]
+                else:
+                    p = int(rng.integers(b0, b1 - span + 1))
+                    rows += [(g, t, p + span - int(s), r["module"], kind) for t, s in zip(tfs, sp)]
+    return pd.DataFrame(rows, columns=["gene_id", "tf", "offset", "module", "kind"])
+
+
+def background_promoter_sites(rng: np.random.Generator, gene_ids: np.ndarray, tfs: list[str],
+                              rate: float) -> pd.DataFrame:
+    """Poisson(``rate``) random sites per (gene, TF), offsets uniform over the promoter."""
+    counts = rng.poisson(rate, size=(len(gene_ids), len(tfs)))
+    gi, ti = np.nonzero(counts)
+    reps = counts[gi, ti]
+    gi, ti = np.repeat(gi, reps), np.repeat(ti, reps)
+    off = rng.integers(PROMOTER_RANGE[0], PROMOTER_RANGE[1] + 1, size=len(gi))
+    return pd.DataFrame({"gene_id": np.asarray(gene_ids)[gi], "tf": np.asarray(tfs)[ti],
+                         "offset": off, "module": ".", "kind": "background"})
+
+
+def to_genomic(sites: pd.DataFrame, genes: pd.DataFrame, width: int) -> pd.DataFrame:
+    """Add ``chrom, start, end`` to gene-anchored sites (``genes``: gene_id, chrom, strand,
+    start_codon)."""
+    g = genes.set_index("gene_id").loc[sites.gene_id]
+    sc = g.start_codon.to_numpy(np.int64)
+    centre = np.where(g.strand.to_numpy() == "-", sc - sites.offset.to_numpy(), sc + sites.offset.to_numpy())
+    out = sites.copy()
+    out["chrom"] = g.chrom.to_numpy()
+    out["start"] = centre - width // 2
+    out["end"] = out["start"] + width
+    return out
+
+
+def genome_background_sites(rng: np.random.Generator, chroms: dict, tfs: list[str],
+                            per_mb: float, width: int) -> pd.DataFrame:
+    """Genome-wide random sites: Poisson(``per_mb`` * Mb) per TF, uniform over the genome."""
+    names = list(chroms)
+    lens = np.array([chroms[c] for c in names], dtype=np.int64)
+    total = int(lens.sum())
+    counts = rng.poisson(per_mb * total / 1e6, size=len(tfs))
+    ti = np.repeat(np.arange(len(tfs)), counts)
+    pos = rng.integers(width, total - width, size=len(ti))
+    cum = np.concatenate([[0], np.cumsum(lens)])
+    ci = np.searchsorted(cum, pos, side="right") - 1
+    local = pos - cum[ci]
+    local = np.clip(local, width, lens[ci] - width)
+    start = local - width // 2
+    return pd.DataFrame({"gene_id": ".", "tf": np.asarray(tfs)[ti], "chrom": np.asarray(names)[ci],
+                         "start": start, "end": start + width, "offset": pd.NA,
+                         "module": ".", "kind": "background"})
+
+
+def true_pairs(modules: pd.DataFrame) -> pd.DataFrame:
+    """All within-module pairs ``gene_a, gene_b, module`` with gene_a < gene_b, sorted."""
+    rows = []
+    for m, grp in modules.groupby("module", sort=True):
+        for a, b in itertools.combinations(sorted(grp.gene_id), 2):
+            rows.append((a, b, m))
+    return pd.DataFrame(rows, columns=["gene_a", "gene_b", "module"]).sort_values(
+        ["gene_a", "gene_b"], ignore_index=True)
+
+
+def observed_pairs(rng: np.random.Generator, truth: pd.DataFrame, gene_ids: np.ndarray,
+                   withheld: float, false_pos: float) -> pd.DataFrame:
+    """The observed co-expression list ``gene_a, gene_b, score``.
+
+    Keeps ``round((1 - withheld) * N)`` of the N true pairs and adds false-positive pairs (random
+    gene pairs that are not true) making up ``false_pos`` of the list. Scores are correlation-like:
+    true ~ N(0.82, 0.08), false ~ N(0.72, 0.07), clipped to [0.6, 1.0], 4 decimals.
+    """
+    n_keep = int(round((1 - withheld) * len(truth)))
+    keep = truth.iloc[np.sort(rng.choice(len(truth), size=n_keep, replace=False))]
+    n_fp = int(round(false_pos * n_keep / max(1e-9, 1 - false_pos)))
+    true_set = set(zip(truth.gene_a, truth.gene_b))
+    fp: set = set()
+    ids = np.sort(np.asarray(gene_ids))
+    while len(fp) < n_fp:
+        a, b = rng.choice(len(ids), size=2, replace=False)
+        pair = (ids[min(a, b)], ids[max(a, b)])
+        if pair not in true_set:
+            fp.add(pair)
+    fp_df = pd.DataFrame(sorted(fp), columns=["gene_a", "gene_b"])
+    s_true = np.clip(rng.normal(0.82, 0.08, size=len(keep)), 0.6, 1.0)
+    s_fp = np.clip(rng.normal(0.72, 0.07, size=len(fp_df)), 0.6, 1.0)
+    out = pd.concat([keep[["gene_a", "gene_b"]].assign(score=s_true), fp_df.assign(score=s_fp)],
+                    ignore_index=True)
+    out["score"] = out.score.round(4)
+    return out.sort_values(["gene_a", "gene_b"], ignore_index=True)
