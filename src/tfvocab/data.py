@@ -1,0 +1,340 @@
+"""Load the model's inputs (``tokens.h5``, ``normalized.h5``, ``pairs.tsv``) into tensors.
+
+Layouts are fixed in ``docs/formats.md``. All genes are held in memory as one tensor per kind:
+
+* ``tokens``  int64 (G, W): token id per 50 bp window (``mask_token`` where missing);
+* ``values``  float32 (G, W, T): normalised TF signal per window, NaN/masked entries set to 0;
+* ``mask``    bool (G, W): True where the *window* is missing (key padding mask of the model).
+
+Pairs are index pairs ``(ia, ib)`` into the gene axis. A minibatch of pairs is encoded by
+encoding each distinct gene once (:func:`dedup_pairs`).
+
+:func:`write_synthetic` writes a small dataset in exactly these layouts with a planted signal
+(module genes share a TF pattern at fixed windows); tests and benchmarks use it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import TfvocabError
+from .io import (atomic_path, provenance, read_strings, set_h5_provenance, sha256_array,
+                 write_strings, write_table)
+
+INPUT_MODES = ("tokens", "continuous", "both")
+PAIR_COLUMNS = ("gene_a", "gene_b", "label", "split")
+
+
+@dataclass
+class GeneData:
+    """Per-gene model inputs, aligned on one gene axis (G genes, W windows, T TFs)."""
+
+    genes: list[str]
+    window_start: np.ndarray                 # (W,) int64, bp relative to the start codon
+    tokens: "object | None" = None           # torch.LongTensor (G, W) or None
+    values: "object | None" = None           # torch.FloatTensor (G, W, T) or None
+    mask: "object | None" = None             # torch.BoolTensor (G, W): window missing (for `mode`)
+    token_mask: "object | None" = None       # (G, W) token is the mask token (None without tokens.h5)
+    value_mask: "object | None" = None       # (G, W) every TF missing (None without normalized.h5)
+    mode: str = "continuous"
+    tfs: list[str] = field(default_factory=list)
+    n_tokens: int = 0
+    mask_token: int = -1
+    null_token: int = -1
+    vocab_hash: str | None = None
+    tokens_path: str | None = None
+    normalized_path: str | None = None
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {g: i for i, g in enumerate(self.genes)}
+
+    def gather(self, idx):
+        """Inputs of genes ``idx`` (LongTensor (U,)): ``tokens (U,W)|None, values (U,W,T)|None, mask (U,W)``."""
+        tok = None if self.tokens is None else self.tokens[idx]
+        val = None if self.values is None else self.values[idx]
+        return tok, val, self.mask[idx]
+
+    def with_mode(self, mode: str) -> "GeneData":
+        """A shallow copy whose ``mask`` is the window mask of input ``mode`` (see :func:`load_gene_data`)."""
+        import copy
+
+        if mode in ("tokens", "both") and self.tokens is None:
+            raise TfvocabError(f"input mode '{mode}' needs tokens.h5 (--tokens)")
+        if mode in ("continuous", "both") and self.values is None:
+            raise TfvocabError(f"input mode '{mode}' needs normalized.h5 (--normalized)")
+        out = copy.copy(self)
+        out.mode = mode
+        out.mask = {"tokens": self.token_mask, "continuous": self.value_mask}.get(mode)
+        if mode == "both":
+            out.mask = self.token_mask & self.value_mask
+        return out
+
+    def to(self, device) -> "GeneData":
+        for name in ("tokens", "values", "mask", "token_mask", "value_mask"):
+            t = getattr(self, name)
+            if t is not None:
+                setattr(self, name, t.to(device))
+        return self
+
+
+def read_tokens_h5(path) -> dict:
+    """Read ``tokens.h5``: genes, tfs, window_start, tokens (G,W) int, codebook (K,T) + attrs."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise TfvocabError("tokens file not found", path=str(path), hint="run `tfvocab tokenize` first")
+    with h5py.File(path, "r") as h5:
+        for key in ("genes", "tokens"):
+            if key not in h5:
+                raise TfvocabError(f"missing dataset '{key}'", path=str(path),
+                                   hint="expected the tokens.h5 layout of docs/formats.md")
+        out = {
+            "genes": read_strings(h5["genes"]),
+            "tfs": read_strings(h5["tfs"]) if "tfs" in h5 else [],
+            "window_start": h5["window_start"][()] if "window_start" in h5 else None,
+            "tokens": h5["tokens"][()].astype(np.int64),
+            "codebook": h5["codebook"][()] if "codebook" in h5 else None,
+        }
+        attrs = dict(h5.attrs)
+    K = int(attrs.get("n_tokens", out["codebook"].shape[0] if out["codebook"] is not None
+                      else out["tokens"].max() + 1))
+    out["n_tokens"] = K
+    out["mask_token"] = int(attrs.get("mask_token", -1))
+    out["null_token"] = int(attrs.get("null_token", -1))
+    vh = attrs.get("vocab_hash")
+    if isinstance(vh, bytes):
+        vh = vh.decode()
+    if vh is None and out["codebook"] is not None:
+        vh = sha256_array(out["codebook"])
+    out["vocab_hash"] = None if vh is None else str(vh)
+    tok = out["tokens"]
+    if tok.size and (tok.min() < 0 or tok.max() >= K):
+        raise TfvocabError(f"token ids outside 0..{K - 1} (found {tok.min()}..{tok.max()})",
+                           path=str(path))
+    return out
+
+
+def read_normalized_h5(path) -> dict:
+    """Read ``normalized.h5``: genes, tfs, window_start, signal (G,W,T) float32, mask (G,W,T)."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise TfvocabError("normalized signal file not found", path=str(path),
+                           hint="run `tfvocab normalize` first")
+    with h5py.File(path, "r") as h5:
+        for key in ("genes", "signal"):
+            if key not in h5:
+                raise TfvocabError(f"missing dataset '{key}'", path=str(path),
+                                   hint="expected the normalized.h5 layout of docs/formats.md")
+        sig = h5["signal"][()].astype(np.float32)
+        mask = h5["mask"][()].astype(bool) if "mask" in h5 else np.isnan(sig)
+        return {
+            "genes": read_strings(h5["genes"]),
+            "tfs": read_strings(h5["tfs"]) if "tfs" in h5 else [f"tf{i}" for i in range(sig.shape[2])],
+            "window_start": h5["window_start"][()] if "window_start" in h5 else None,
+            "signal": sig,
+            "mask": mask | np.isnan(sig),
+        }
+
+
+def load_gene_data(tokens=None, normalized=None, input_mode: str = "continuous") -> GeneData:
+    """Load and align the given inputs; ``input_mode`` (tokens / continuous / both) sets ``mask``.
+
+    Every file given is loaded (``tokens.h5``'s ``vocab_hash`` is recorded with the model);
+    genes are aligned to the tokens file's order. Window mask: ``tokens`` mode — token is the
+    mask token; ``continuous`` — every TF of the window is missing; ``both`` — missing in both.
+    """
+    import torch
+
+    if input_mode not in INPUT_MODES:
+        raise TfvocabError(f"unknown input mode '{input_mode}'", hint=f"choose one of {INPUT_MODES}")
+    if input_mode in ("tokens", "both") and tokens is None:
+        raise TfvocabError(f"input mode '{input_mode}' needs --tokens")
+    if input_mode in ("continuous", "both") and normalized is None:
+        raise TfvocabError(f"input mode '{input_mode}' needs --normalized")
+    tok = read_tokens_h5(tokens) if tokens is not None else None
+    nor = read_normalized_h5(normalized) if normalized is not None else None
+    genes = tok["genes"] if tok is not None else nor["genes"]
+    data = GeneData(genes=list(genes), window_start=None,
+                    tokens_path=None if tokens is None else str(tokens),
+                    normalized_path=None if normalized is None else str(normalized))
+    if tok is not None:
+        data.window_start = tok["window_start"]
+        data.tfs = tok["tfs"]
+        data.n_tokens, data.mask_token, data.null_token = tok["n_tokens"], tok["mask_token"], tok["null_token"]
+        data.vocab_hash = tok["vocab_hash"]
+        data.tokens = torch.from_numpy(tok["tokens"])
+        data.token_mask = torch.from_numpy(tok["tokens"] == tok["mask_token"])
+    if nor is not None:
+        sig, m = nor["signal"], nor["mask"]
+        if nor["genes"] != data.genes:
+            pos = {g: i for i, g in enumerate(nor["genes"])}
+            missing = [g for g in data.genes if g not in pos]
+            if missing:
+                raise TfvocabError(f"{len(missing)} genes of {tokens} are absent (first: {missing[0]})",
+                                   path=str(normalized), hint="tokens.h5 and normalized.h5 must come from the same run")
+            order = np.array([pos[g] for g in data.genes])
+            sig, m = sig[order], m[order]
+        if tok is not None and sig.shape[1] != tok["tokens"].shape[1]:
+            raise TfvocabError(f"{sig.shape[1]} windows but tokens.h5 has {tok['tokens'].shape[1]}",
+                               path=str(normalized))
+        if data.tfs and list(nor["tfs"]) != list(data.tfs):
+            raise TfvocabError("TF list differs from tokens.h5", path=str(normalized),
+                               hint="tokenize this normalized.h5 again")
+        data.tfs = list(nor["tfs"])
+        data.window_start = nor["window_start"] if data.window_start is None else data.window_start
+        vals = np.where(m, 0.0, np.nan_to_num(sig, nan=0.0, posinf=0.0, neginf=0.0)).astype(np.float32)
+        data.values = torch.from_numpy(vals)
+        data.value_mask = torch.from_numpy(np.ascontiguousarray(m.all(axis=2)))
+    data = data.with_mode(input_mode)
+    if data.window_start is None:
+        data.window_start = np.arange(data.mask.shape[1], dtype=np.int64)
+    return data
+
+
+def read_pairs(path, genes: list[str] | dict[str, int]) -> pd.DataFrame:
+    """Read ``pairs.tsv`` and add int columns ``ia, ib`` (gene indices). Unknown genes are an error."""
+    path = Path(path)
+    if not path.exists():
+        raise TfvocabError("pairs file not found", path=str(path), hint="run `tfvocab pairs` first")
+    df = pd.read_csv(path, sep="\t", dtype={"gene_a": str, "gene_b": str, "split": str})
+    miss = [c for c in PAIR_COLUMNS if c not in df.columns]
+    if miss:
+        raise TfvocabError(f"missing column(s) {miss}", path=str(path),
+                           hint="expected gene_a, gene_b, label, split, source")
+    index = genes if isinstance(genes, dict) else {g: i for i, g in enumerate(genes)}
+    ia = df["gene_a"].map(index)
+    ib = df["gene_b"].map(index)
+    bad = ia.isna() | ib.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        g = df["gene_a"].iloc[row] if ia.isna().iloc[row] else df["gene_b"].iloc[row]
+        raise TfvocabError(f"gene '{g}' has no promoter data ({int(bad.sum())} pairs affected)",
+                           path=str(path), record=f"line {row + 2}",
+                           hint="pairs.tsv and tokens.h5/normalized.h5 must use the same promoters.tsv")
+    df["ia"] = ia.astype(np.int64)
+    df["ib"] = ib.astype(np.int64)
+    df["label"] = df["label"].astype(np.int64)
+    if not set(df["label"].unique()) <= {0, 1}:
+        raise TfvocabError("labels must be 0/1", path=str(path))
+    return df
+
+
+def dedup_pairs(ia, ib):
+    """Distinct genes of a batch of pairs.
+
+    ``ia, ib``: LongTensor (B,). Returns ``uniq`` (U,) gene indices and ``inv_a, inv_b`` (B,)
+    positions into ``uniq``, so ``emb[inv_a]`` is gene ``ia``'s embedding when ``emb = encode(uniq)``.
+    """
+    import torch
+
+    both = torch.cat([ia, ib])
+    uniq, inv = torch.unique(both, return_inverse=True)
+    n = ia.shape[0]
+    return uniq, inv[:n], inv[n:]
+
+
+# --------------------------------------------------------------------------- synthetic fixtures
+def write_synthetic(outdir, *, n_genes: int = 160, n_windows: int = 20, n_tfs: int = 8,
+                    n_modules: int = 4, module_size: int = 16, neg_ratio: int = 3,
+                    missing_frac: float = 0.05, noise: float = 0.5, strength: float = 3.0,
+                    seed: int = 0) -> dict[str, Path]:
+    """Write a small planted dataset: ``tokens.h5, normalized.h5, pairs.tsv, promoters.tsv, truth/modules.tsv``.
+
+    Module ``m`` genes carry TFs ``(m % T, (m+1) % T)`` at windows ``(p_m, p_m + 2)`` (signal
+    + ``strength`` over N(0, ``noise``)); every other gene carries the same TFs at random windows
+    (decoys), so only the position pattern identifies a module. Genes are split gene-disjointly
+    70/15/15; positives = within-module pairs inside a split, negatives = random other pairs
+    (``neg_ratio`` per positive). About ``missing_frac`` windows are missing (NaN + mask).
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    G, W, T = n_genes, n_windows, n_tfs
+    genes = [f"AT1G{i:05d}" for i in range(G)]
+    sig = rng.normal(0.0, noise, size=(G, W, T)).astype(np.float32)
+    module = np.full(G, -1)
+    member = rng.permutation(G)[: n_modules * module_size]
+    module[member] = np.repeat(np.arange(n_modules), module_size)
+    pos = rng.choice(np.arange(W - 2), size=n_modules, replace=False)
+    for g in range(G):
+        m = module[g]
+        if m >= 0:
+            t1, t2, p = m % T, (m + 1) % T, pos[m]
+        else:
+            mm = rng.integers(n_modules)
+            t1, t2, p = mm % T, (mm + 1) % T, rng.integers(W - 2)
+        sig[g, p, t1] += strength
+        sig[g, p + 2, t2] += strength
+    wmiss = rng.random((G, W)) < missing_frac
+    mask = np.repeat(wmiss[:, :, None], T, axis=2)
+    sig[mask] = np.nan
+    # tokens: argmax TF if strong, else null; special rows: null (T) and mask (T+1)
+    K = T + 2
+    null_token, mask_token = T, T + 1
+    codebook = np.zeros((K, T), dtype=np.float32)
+    codebook[np.arange(T), np.arange(T)] = strength
+    filled = np.nan_to_num(sig, nan=0.0)
+    tokens = np.where(filled.max(axis=2) > strength / 2, filled.argmax(axis=2), null_token)
+    tokens = np.where(wmiss, mask_token, tokens).astype(np.int32)
+    window_start = (-2000 + 50 * np.arange(W)).astype(np.int64)
+    tfs = [f"TF{i}" for i in range(T)]
+    prov = provenance("synthetic", {"seed": seed, "n_genes": G, "n_windows": W, "n_tfs": T})
+    paths = {}
+    import h5py
+
+    with atomic_path(outdir / "normalized.h5") as tmp, h5py.File(tmp, "w") as h5:
+        write_strings(h5, "genes", genes)
+        write_strings(h5, "tfs", tfs)
+        h5["window_start"] = window_start
+        h5["signal"] = sig
+        h5["mask"] = mask
+        set_h5_provenance(h5, prov)
+    paths["normalized"] = outdir / "normalized.h5"
+    with atomic_path(outdir / "tokens.h5") as tmp, h5py.File(tmp, "w") as h5:
+        write_strings(h5, "genes", genes)
+        write_strings(h5, "tfs", tfs)
+        h5["window_start"] = window_start
+        h5["tokens"] = tokens
+        h5["codebook"] = codebook
+        h5.attrs.update({"mask_token": mask_token, "null_token": null_token, "n_tokens": K,
+                         "vocab_hash": sha256_array(codebook)})
+        set_h5_provenance(h5, prov)
+    paths["tokens"] = outdir / "tokens.h5"
+    # gene-disjoint split and pairs
+    split_of = np.empty(G, dtype=object)
+    perm = rng.permutation(G)
+    n_tr, n_va = int(0.7 * G), int(0.15 * G)
+    split_of[perm[:n_tr]], split_of[perm[n_tr:n_tr + n_va]], split_of[perm[n_tr + n_va:]] = "train", "val", "test"
+    rows = []
+    for split in ("train", "val", "test"):
+        idx = np.flatnonzero(split_of == split)
+        pos_pairs = {(a, b) for a in idx for b in idx if a < b and module[a] >= 0 and module[a] == module[b]}
+        for a, b in sorted(pos_pairs):
+            rows.append((genes[a], genes[b], 1, split, "positive"))
+        want, seen, tries = neg_ratio * max(len(pos_pairs), 1), set(), 0
+        while len(seen) < want and tries < 100 * want:
+            tries += 1
+            a, b = sorted(rng.choice(idx, size=2, replace=False))
+            if (a, b) in pos_pairs or (a, b) in seen:
+                continue
+            seen.add((a, b))
+            rows.append((genes[a], genes[b], 0, split, "negative_uniform"))
+    pairs = pd.DataFrame(rows, columns=["gene_a", "gene_b", "label", "split", "source"])
+    paths["pairs"] = write_table(outdir / "pairs.tsv", pairs, prov)
+    prom = pd.DataFrame({"gene_id": genes, "chrom": "Chr1", "start": 3000 * np.arange(G),
+                         "end": 3000 * np.arange(G) + 2501, "strand": "+",
+                         "start_codon": 3000 * np.arange(G) + 2000,
+                         "transcript_id": [g + ".1" for g in genes],
+                         "gc": np.round(rng.uniform(0.25, 0.45, G), 4), "clipped": False})
+    paths["promoters"] = write_table(outdir / "promoters.tsv", prom, prov)
+    mods = pd.DataFrame({"module": [f"M{module[g]}" for g in member], "gene_id": [genes[g] for g in member]})
+    paths["truth"] = outdir / "truth"
+    write_table(outdir / "truth" / "modules.tsv", mods.sort_values(["module", "gene_id"]))
+    return paths

@@ -1,0 +1,200 @@
+"""The Siamese transformer: one shared tower encodes a promoter, a symmetric head scores a pair.
+
+Tower input (per gene, W windows of 50 bp, 5'->3'):
+
+* ``tokens`` (B, W) int64 — TF-vocabulary ids through an embedding table (K, d_model);
+* ``values`` (B, W, T) float32 — normalised TF signal through a linear projection T -> d_model;
+* ``both`` — the sum of the two;
+
+plus learned or sinusoidal window positions. ``mask`` (B, W) bool is True for missing windows:
+they are excluded as attention keys and from mean pooling, so a masked window's content cannot
+change the output. Pooling is a prepended CLS vector (``cls``) or the masked mean (``mean``).
+
+The pair head sees ``[vA + vB, |vA - vB|, vA * vB]`` (each (B, D)), all symmetric in A and B, so
+``score(vA, vB) == score(vB, vA)`` bit for bit. Hyperparameters follow blueprint Table 2; the
+defaults are small enough for CPU.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
+
+
+@dataclass
+class ModelConfig:
+    """All model hyperparameters (stored in ``model.pt`` as ``config``)."""
+
+    input: str = "continuous"       # tokens | continuous | both
+    n_tokens: int = 0               # K (vocabulary size incl. special tokens)
+    n_tfs: int = 0                  # T
+    n_windows: int = 50             # W
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 4
+    d_ff: int = 0                   # 0 -> 4 * d_model
+    dropout: float = 0.1            # residual / FFN dropout
+    attn_dropout: float = 0.1
+    positions: str = "learned"      # learned | sinusoidal
+    pooling: str = "cls"            # cls | mean
+    head_layers: int = 2            # dense layers in the pair head before the output neuron
+    head_width: int = 64
+    head_dropout: float = 0.1
+    activation: str = "gelu"        # gelu | relu
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def validate(self) -> None:
+        if self.input not in ("tokens", "continuous", "both"):
+            raise ValueError(f"input must be tokens/continuous/both, not {self.input!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"n_heads ({self.n_heads}) must divide d_model ({self.d_model})")
+        if self.input in ("tokens", "both") and self.n_tokens <= 0:
+            raise ValueError("token input needs n_tokens > 0")
+        if self.input in ("continuous", "both") and self.n_tfs <= 0:
+            raise ValueError("continuous input needs n_tfs > 0")
+        if self.positions not in ("learned", "sinusoidal"):
+            raise ValueError(f"positions must be learned/sinusoidal, not {self.positions!r}")
+        if self.pooling not in ("cls", "mean"):
+            raise ValueError(f"pooling must be cls/mean, not {self.pooling!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {list(ACTIVATIONS)}")
+
+
+def sinusoidal_positions(n: int, d: int) -> torch.Tensor:
+    """Standard sinusoidal encodings, (n, d) float32."""
+    pos = torch.arange(n, dtype=torch.float32)[:, None]
+    div = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
+    pe = torch.zeros(n, d)
+    pe[:, 0::2] = torch.sin(pos * div)
+    pe[:, 1::2] = torch.cos(pos * div)[:, : d // 2]
+    return pe
+
+
+class EncoderLayer(nn.Module):
+    """Pre-norm transformer block (MHSA + FFN, residuals) that can return its attention weights."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float, attn_dropout: float,
+                 activation: str):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(d_model)
+        self.attn = nn.MultiheadAttention(d_model, n_heads, dropout=attn_dropout, batch_first=True)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.ff = nn.Sequential(nn.Linear(d_model, d_ff), ACTIVATIONS[activation](), nn.Dropout(dropout),
+                                nn.Linear(d_ff, d_model))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, key_padding_mask, need_weights: bool = False):
+        """``x`` (B, L, D); ``key_padding_mask`` (B, L) True = ignore. Returns x, attn (B, H, L, L) | None."""
+        h = self.norm1(x)
+        a, w = self.attn(h, h, h, key_padding_mask=key_padding_mask, need_weights=need_weights,
+                         average_attn_weights=False)
+        x = x + self.drop(a)
+        x = x + self.drop(self.ff(self.norm2(x)))
+        return x, w
+
+
+class SiameseTransformer(nn.Module):
+    """Shared promoter tower + symmetric pair head.
+
+    ``forward(tokens, values, mask, inv_a, inv_b)`` encodes the U distinct genes given once
+    ((U, W) / (U, W, T) / (U, W)) and scores pairs ``(inv_a[i], inv_b[i])`` -> logits (B,).
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        c = config
+        d = c.d_model
+        self.tok_emb = nn.Embedding(c.n_tokens, d) if c.input in ("tokens", "both") else None
+        self.val_proj = nn.Linear(c.n_tfs, d) if c.input in ("continuous", "both") else None
+        n_pos = c.n_windows + (1 if c.pooling == "cls" else 0)
+        if c.positions == "learned":
+            self.pos = nn.Parameter(torch.zeros(n_pos, d))
+            nn.init.normal_(self.pos, std=0.02)
+        else:
+            self.register_buffer("pos", sinusoidal_positions(n_pos, d), persistent=False)
+        self.cls = nn.Parameter(torch.zeros(1, 1, d)) if c.pooling == "cls" else None
+        if self.cls is not None:
+            nn.init.normal_(self.cls, std=0.02)
+        self.in_drop = nn.Dropout(c.dropout)
+        d_ff = c.d_ff or 4 * d
+        self.layers = nn.ModuleList(EncoderLayer(d, c.n_heads, d_ff, c.dropout, c.attn_dropout, c.activation)
+                                    for _ in range(c.n_layers))
+        self.norm = nn.LayerNorm(d)
+        head, width_in = [], 3 * d
+        for _ in range(c.head_layers):
+            head += [nn.Linear(width_in, c.head_width), ACTIVATIONS[c.activation](), nn.Dropout(c.head_dropout)]
+            width_in = c.head_width
+        head.append(nn.Linear(width_in, 1))
+        self.head = nn.Sequential(*head)
+
+    # ---------------------------------------------------------------- tower
+    def embed_windows(self, tokens, values):
+        """Window embeddings before positions, (B, W, D)."""
+        x = None
+        if self.tok_emb is not None:
+            x = self.tok_emb(tokens)
+        if self.val_proj is not None:
+            v = self.val_proj(values)
+            x = v if x is None else x + v
+        return x
+
+    def encode(self, tokens=None, values=None, mask=None, return_attention: bool = False):
+        """Promoter embeddings (B, D).
+
+        ``tokens`` (B, W) int64, ``values`` (B, W, T) float32 (no NaN), ``mask`` (B, W) bool, True =
+        missing window. With ``return_attention`` also returns a list (one per layer) of attention
+        weights (B, H, L, L), L = W (+1 for the CLS position at index 0).
+        """
+        x = self.embed_windows(tokens, values)
+        B, W, _ = x.shape
+        if mask is None:
+            mask = torch.zeros(B, W, dtype=torch.bool, device=x.device)
+        # a promoter with every window missing would give NaN attention: let it attend to its
+        # (zeroed) windows, i.e. positions only.
+        mask = mask & ~mask.all(dim=1, keepdim=True)
+        x = x.masked_fill(mask[..., None], 0.0)
+        if self.cls is not None:
+            x = torch.cat([self.cls.expand(B, 1, -1).to(x.dtype), x], dim=1)
+            kpm = torch.cat([torch.zeros(B, 1, dtype=torch.bool, device=x.device), mask], dim=1)
+        else:
+            kpm = mask
+        x = self.in_drop(x + self.pos[: x.shape[1]].to(x.dtype))
+        attn = []
+        for layer in self.layers:
+            x, w = layer(x, kpm, need_weights=return_attention)
+            if return_attention:
+                attn.append(w)
+        x = self.norm(x)
+        if self.cls is not None:
+            v = x[:, 0]
+        else:
+            keep = (~kpm).to(x.dtype)[..., None]
+            v = (x * keep).sum(1) / keep.sum(1).clamp_min(1.0)
+        return (v, attn) if return_attention else v
+
+    # ---------------------------------------------------------------- pair head
+    @staticmethod
+    def pair_features(va, vb):
+        """Symmetric pair features (B, 3D): ``[vA + vB, |vA - vB|, vA * vB]``."""
+        return torch.cat([va + vb, (va - vb).abs(), va * vb], dim=-1)
+
+    def score(self, va, vb):
+        """Pair logits (B,) from embeddings (B, D) x 2; exactly symmetric in its arguments."""
+        return self.head(self.pair_features(va, vb)).squeeze(-1)
+
+    def forward(self, tokens, values, mask, inv_a, inv_b):
+        emb = self.encode(tokens, values, mask)
+        return self.score(emb[inv_a], emb[inv_b])

@@ -1,0 +1,445 @@
+"""Train the Siamese transformer on labelled gene pairs (``tfvocab train``).
+
+Loss: BCE with ``pos_weight = n_neg / n_pos`` (train split) or non-negative PU risk (nnPU,
+Kiryo et al. 2017; label 0 = unlabelled, class prior ``prior``). AdamW; linear warm-up +
+cosine decay per step (or ReduceLROnPlateau on validation AUPRC); early stopping on validation
+AUPRC (``patience`` epochs). Each batch encodes each distinct gene once (``torch.unique`` over the
+batch's gene indices) and gathers the embeddings for its pairs.
+
+Every epoch writes ``checkpoint.pt`` atomically (model, optimizer, scheduler, RNG state, epoch,
+best metric and weights, early-stop counter, log) and ``train_log.tsv``; ``resume=True`` continues
+from the checkpoint and ends exactly where an uninterrupted run would (the shuffling of epoch
+``e`` is drawn from a generator seeded by ``(seed, e)``; dropout uses the restored torch RNG).
+``model.pt`` holds the best weights + config + vocab_hash + tfs + input mode.
+
+With ``torchrun`` (``WORLD_SIZE`` > 1) training runs under DistributedDataParallel: each rank
+takes an equal, disjoint share of every epoch's permutation; only rank 0 writes files.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from . import __version__
+from .data import GeneData, dedup_pairs, load_gene_data, read_pairs
+from .errors import TfvocabError
+from .io import atomic_path, provenance, write_table
+from .log import get_logger, progress, timed
+from .model import ModelConfig, SiameseTransformer
+
+log = get_logger("train")
+
+TRAIN_DEFAULTS = {
+    "input": "continuous",
+    "epochs": 30,
+    "batch_size": 64,
+    "lr": 5e-4,
+    "weight_decay": 1e-2,
+    "warmup_epochs": 1.0,
+    "scheduler": "cosine",       # cosine | plateau
+    "patience": 8,
+    "loss": "bce",               # bce | nnpu
+    "prior": None,
+    "seed": 0,
+    "device": "auto",
+}
+MODEL_KEYS = tuple(k for k in ModelConfig.__dataclass_fields__ if k not in ("input", "n_tokens", "n_tfs", "n_windows"))
+CHECKPOINT = "checkpoint.pt"
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised by the ``stop_after_steps`` test hook (simulates a killed job)."""
+
+
+# --------------------------------------------------------------------------- params
+def resolve_params(config: str | os.PathLike | dict | None = None, **overrides) -> dict:
+    """Defaults < ``config`` (JSON file or dict, e.g. tune's ``best_config.json``) < non-None overrides."""
+    params = dict(TRAIN_DEFAULTS)
+    params.update({k: v for k, v in ModelConfig().to_dict().items() if k in MODEL_KEYS})
+    if config is not None:
+        if not isinstance(config, dict):
+            path = Path(config)
+            try:
+                config = json.loads(path.read_text())
+            except FileNotFoundError:
+                raise TfvocabError("config file not found", path=str(path)) from None
+            except json.JSONDecodeError as exc:
+                raise TfvocabError(f"not valid JSON ({exc})", path=str(path)) from None
+            config = config.get("config", config)
+        unknown = sorted(set(config) - set(params))
+        if unknown:
+            log.warning("ignoring unknown config keys: %s", ", ".join(unknown))
+        params.update({k: v for k, v in config.items() if k in params})
+    params.update({k: v for k, v in overrides.items() if v is not None and k in params})
+    if params["loss"] not in ("bce", "nnpu"):
+        raise TfvocabError(f"unknown loss '{params['loss']}'", hint="use bce or nnpu")
+    if params["loss"] == "nnpu" and not (params["prior"] and 0 < params["prior"] < 1):
+        raise TfvocabError("--loss nnpu needs --prior in (0, 1)",
+                           hint="the fraction of true co-expressed pairs among unlabelled pairs, e.g. 0.05")
+    if params["scheduler"] not in ("cosine", "plateau"):
+        raise TfvocabError(f"unknown scheduler '{params['scheduler']}'", hint="use cosine or plateau")
+    return params
+
+
+def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise TfvocabError("--device cuda requested but no CUDA device is available", hint="use --device auto")
+        return torch.device("cuda", local_rank)
+    return torch.device(name)
+
+
+def build_model(params: dict, data: GeneData) -> SiameseTransformer:
+    cfg = ModelConfig(input=params["input"], n_tokens=int(data.n_tokens), n_tfs=len(data.tfs),
+                      n_windows=int(data.mask.shape[1]), **{k: params[k] for k in MODEL_KEYS})
+    try:
+        return SiameseTransformer(cfg)
+    except ValueError as exc:
+        raise TfvocabError(f"bad model configuration: {exc}") from None
+
+
+# --------------------------------------------------------------------------- losses & metrics
+def bce_loss(logits, labels, pos_weight: float):
+    """Positive-weighted BCE; ``logits, labels`` (B,) float."""
+    return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=torch.tensor(pos_weight, device=logits.device))
+
+
+def nnpu_loss(logits, labels, prior: float, beta: float = 0.0):
+    """Non-negative PU risk with the logistic loss (Kiryo et al. 2017).
+
+    Label 1 = labelled positive, 0 = unlabelled. Returns ``(objective, risk)``: ``objective`` is
+    what to back-propagate (``-negative_risk`` when the negative risk drops below ``-beta``).
+    """
+    pos = labels > 0.5
+    unl = ~pos
+    n_p = pos.sum().clamp_min(1)
+    n_u = unl.sum().clamp_min(1)
+    r_p_plus = (F.softplus(-logits) * pos).sum() / n_p
+    r_p_minus = (F.softplus(logits) * pos).sum() / n_p
+    r_u_minus = (F.softplus(logits) * unl).sum() / n_u
+    neg = r_u_minus - prior * r_p_minus
+    risk = prior * r_p_plus + neg
+    if neg.item() < -beta:
+        return -neg, risk
+    return risk, risk
+
+
+def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
+    """AUPRC (average precision) and AUROC; NaN when only one class is present."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    labels = np.asarray(labels)
+    if labels.size == 0 or labels.min() == labels.max():
+        return {"auprc": float("nan"), "auroc": float("nan")}
+    return {"auprc": float(average_precision_score(labels, scores)),
+            "auroc": float(roc_auc_score(labels, scores))}
+
+
+# --------------------------------------------------------------------------- inference
+@torch.no_grad()
+def embed_genes(model: SiameseTransformer, data: GeneData, idx, device, chunk: int = 256) -> torch.Tensor:
+    """Embeddings (U, D) float32 of genes ``idx`` (U,), in eval mode, ``chunk`` genes at a time."""
+    was = model.training
+    model.eval()
+    idx = torch.as_tensor(idx, dtype=torch.long)
+    out = []
+    for s in range(0, len(idx), chunk):
+        sel = idx[s:s + chunk].to(data.mask.device)
+        tok, val, m = data.gather(sel)
+        with _autocast(device):
+            out.append(model.encode(_dev(tok, device), _dev(val, device), _dev(m, device)).float())
+    model.train(was)
+    return torch.cat(out) if out else torch.zeros(0, model.config.d_model, device=device)
+
+
+@torch.no_grad()
+def score_pairs(model: SiameseTransformer, data: GeneData, ia, ib, device) -> np.ndarray:
+    """Logits (N,) for pairs ``(ia[i], ib[i])``: each distinct gene is encoded once."""
+    ia = torch.as_tensor(np.asarray(ia), dtype=torch.long)
+    ib = torch.as_tensor(np.asarray(ib), dtype=torch.long)
+    if len(ia) == 0:
+        return np.zeros(0, dtype=np.float64)
+    uniq, inv_a, inv_b = dedup_pairs(ia, ib)
+    emb = embed_genes(model, data, uniq, device)
+    was = model.training
+    model.eval()
+    out = []
+    for s in range(0, len(ia), 8192):
+        out.append(model.score(emb[inv_a[s:s + 8192].to(device)], emb[inv_b[s:s + 8192].to(device)]).float().cpu())
+    model.train(was)
+    return torch.cat(out).numpy().astype(np.float64)
+
+
+def _dev(t, device):
+    return None if t is None else t.to(device, non_blocking=True)
+
+
+def _autocast(device):
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=(torch.device(device).type == "cuda"))
+
+
+# --------------------------------------------------------------------------- model files
+def save_model(path, model: SiameseTransformer, params: dict, data: GeneData, best_epoch: int,
+               val_auprc: float, state_dict=None) -> Path:
+    """Write ``model.pt`` (docs/formats.md) atomically."""
+    obj = {
+        "state_dict": state_dict if state_dict is not None else model.state_dict(),
+        "config": {**params, **model.config.to_dict()},
+        "vocab_hash": data.vocab_hash,
+        "tfs": list(data.tfs),
+        "input": model.config.input,
+        "version": __version__,
+        "best_epoch": int(best_epoch),
+        "val_auprc": float(val_auprc),
+        "window_start": np.asarray(data.window_start).tolist(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
+
+
+def check_vocab(saved_hash, data: GeneData, model_path) -> None:
+    """Fail clearly when the model was trained on another vocabulary than ``data``'s tokens.h5."""
+    if saved_hash and data.vocab_hash and saved_hash != data.vocab_hash:
+        raise TfvocabError(
+            f"vocabulary mismatch: {model_path} was trained with vocab_hash {saved_hash} but "
+            f"{data.tokens_path} has vocab_hash {data.vocab_hash}",
+            hint="use the tokens.h5 the model was trained on, or tokenize with --codebook from it")
+
+
+def load_model(path, data: GeneData | None = None, device="cpu") -> tuple[SiameseTransformer, dict]:
+    """Load ``model.pt``; with ``data`` check its vocab_hash, TF list and window count."""
+    path = Path(path)
+    if not path.exists():
+        raise TfvocabError("model file not found", path=str(path), hint="run `tfvocab train` first")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file
+        raise TfvocabError(f"cannot read model ({exc})", path=str(path)) from None
+    for key in ("state_dict", "config"):
+        if key not in obj:
+            raise TfvocabError(f"not a tfvocab model (no '{key}')", path=str(path))
+    cfg = ModelConfig.from_dict(obj["config"])
+    if data is not None:
+        check_vocab(obj.get("vocab_hash"), data, path)
+        if obj.get("tfs") and data.tfs and list(obj["tfs"]) != list(data.tfs):
+            raise TfvocabError(f"TF list differs from the model's ({len(obj['tfs'])} vs {len(data.tfs)} TFs)",
+                               path=str(data.normalized_path or data.tokens_path),
+                               hint=f"use the inputs {path} was trained on")
+        if int(data.mask.shape[1]) != cfg.n_windows:
+            raise TfvocabError(f"{data.mask.shape[1]} windows per promoter, model expects {cfg.n_windows}",
+                               path=str(data.tokens_path or data.normalized_path))
+    model = SiameseTransformer(cfg)
+    model.load_state_dict(obj["state_dict"])
+    model.to(device).eval()
+    return model, obj
+
+
+# --------------------------------------------------------------------------- training
+def _lr_factor(step: int, warmup: int, total: int) -> float:
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    if total <= warmup:
+        return 1.0
+    t = min(1.0, (step - warmup) / (total - warmup))
+    return 0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def _dist_info():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 1, 0, 0
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return world, dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _epoch_order(n: int, seed: int, epoch: int, world: int, rank: int) -> torch.Tensor:
+    """This rank's pair order for ``epoch``: a seeded permutation, split like DistributedSampler."""
+    g = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch))
+    perm = torch.randperm(n, generator=g)
+    if world > 1:
+        per = math.ceil(n / world)
+        perm = torch.cat([perm, perm[: per * world - n]])[rank::world]
+    return perm
+
+
+def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, resume: bool = False,
+                stop_after_steps: int | None = None, write_model: bool = True) -> dict:
+    """Train on ``pairs`` (with ``ia, ib, label, split``); write checkpoint/log/model under ``outdir``.
+
+    Returns ``{"model", "best_epoch", "val_auprc", "log" (DataFrame), "paths"}``.
+    """
+    outdir = Path(outdir)
+    world, rank, local_rank = _dist_info()
+    device = resolve_device(params["device"], local_rank)
+    writer = rank == 0
+    stop_after_steps = stop_after_steps or (int(os.environ["TFVOCAB_STOP_AFTER_STEPS"])
+                                            if os.environ.get("TFVOCAB_STOP_AFTER_STEPS") else None)
+    torch.manual_seed(int(params["seed"]))
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    tr = pairs[pairs["split"] == "train"]
+    va = pairs[pairs["split"] == "val"]
+    if len(tr) == 0 or tr["label"].sum() == 0:
+        raise TfvocabError("no positive training pairs", hint="check pairs.tsv splits/labels")
+    if len(va) == 0:
+        log.warning("no validation pairs: early stopping and model selection use the training pairs")
+        va = tr
+    n_pos = int(tr["label"].sum())
+    pos_weight = (len(tr) - n_pos) / n_pos
+
+    model = build_model(params, data).to(device)
+    data = data.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=float(params["lr"]), weight_decay=float(params["weight_decay"]))
+    bs = int(params["batch_size"])
+    steps_per_epoch = math.ceil(math.ceil(len(tr) / world) / bs)
+    total = steps_per_epoch * int(params["epochs"])
+    warm = int(round(float(params["warmup_epochs"]) * steps_per_epoch))
+    if params["scheduler"] == "cosine":
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, warm, total))
+    else:
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5,
+                                                           patience=max(1, int(params["patience"]) // 2))
+    state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "bad_epochs": 0, "best_state": None, "log": [],
+             "step": 0}
+    ckpt_path = outdir / CHECKPOINT
+    if resume:
+        if ckpt_path.exists():
+            ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+            check_vocab(ck.get("vocab_hash"), data, ckpt_path)
+            diff = {k for k in params if k not in ("device",) and ck["params"].get(k) != params[k]}
+            if diff:
+                log.warning("resuming with the checkpoint's parameters (differ: %s)", ", ".join(sorted(diff)))
+                params = {**params, **{k: ck["params"][k] for k in diff}}
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            sched.load_state_dict(ck["scheduler"])
+            torch.set_rng_state(ck["rng_cpu"])
+            if device.type == "cuda" and ck.get("rng_cuda") is not None:
+                torch.cuda.set_rng_state(ck["rng_cuda"], device)
+            state = ck["state"]
+            log.info("resuming after epoch %d (best val AUPRC %.4f at epoch %d)",
+                     state["epoch"], state["best"], state["best_epoch"])
+        else:
+            log.warning("--resume: no %s in %s, starting from scratch", CHECKPOINT, outdir)
+
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        net = DDP(model, device_ids=[local_rank] if device.type == "cuda" else None)
+
+    tr_a = torch.as_tensor(tr["ia"].to_numpy())
+    tr_b = torch.as_tensor(tr["ib"].to_numpy())
+    tr_y = torch.as_tensor(tr["label"].to_numpy(), dtype=torch.float32)
+    va_y = va["label"].to_numpy()
+    log_path = outdir / "train_log.tsv"
+    prov = provenance("train", params)
+    steps_this_run = 0
+    with timed(f"training {params['epochs']} epochs on {len(tr)} pairs ({n_pos} positive) on {device}", log):
+        for epoch in range(state["epoch"] + 1, int(params["epochs"]) + 1):
+            if state["bad_epochs"] >= int(params["patience"]):
+                break
+            t0 = time.perf_counter()
+            model.train()
+            order = _epoch_order(len(tr), params["seed"], epoch, world, rank)
+            losses = []
+            batches = range(0, len(order), bs)
+            for s in progress(batches, desc=f"epoch {epoch}", total=len(batches), unit="batch"):
+                sel = order[s:s + bs]
+                uniq, inv_a, inv_b = dedup_pairs(tr_a[sel], tr_b[sel])
+                tok, val, m = data.gather(uniq.to(data.mask.device))
+                y = tr_y[sel].to(device)
+                with _autocast(device):
+                    logits = net(tok, val, m, inv_a.to(device), inv_b.to(device)).float()
+                if params["loss"] == "bce":
+                    obj = risk = bce_loss(logits, y, pos_weight)
+                else:
+                    obj, risk = nnpu_loss(logits, y, float(params["prior"]))
+                opt.zero_grad(set_to_none=True)
+                obj.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                if params["scheduler"] == "cosine":
+                    sched.step()
+                losses.append(float(risk.detach()))
+                state["step"] += 1
+                steps_this_run += 1
+                if stop_after_steps is not None and steps_this_run >= stop_after_steps:
+                    raise TrainingInterrupted(f"stopped after {steps_this_run} steps (test hook)")
+            # validation (every rank computes it: same data, same weights -> same decision)
+            v_logits = score_pairs(model, data, va["ia"].to_numpy(), va["ib"].to_numpy(), device)
+            vt = torch.as_tensor(v_logits, dtype=torch.float32)
+            vy = torch.as_tensor(va_y, dtype=torch.float32)
+            v_loss = float(bce_loss(vt, vy, pos_weight) if params["loss"] == "bce"
+                           else nnpu_loss(vt, vy, float(params["prior"]))[1])
+            met = ranking_metrics(va_y, v_logits)
+            lr_now = opt.param_groups[0]["lr"]
+            if params["scheduler"] == "plateau":
+                sched.step(met["auprc"] if np.isfinite(met["auprc"]) else 0.0)
+            auprc = met["auprc"] if np.isfinite(met["auprc"]) else 0.0
+            if auprc > state["best"] + 1e-6:
+                state.update(best=auprc, best_epoch=epoch, bad_epochs=0,
+                             best_state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+            else:
+                state["bad_epochs"] += 1
+            state["epoch"] = epoch
+            state["log"].append({"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan"),
+                                 "val_loss": v_loss, "val_auprc": met["auprc"], "val_auroc": met["auroc"],
+                                 "lr": lr_now, "seconds": round(time.perf_counter() - t0, 3)})
+            log.info("epoch %d: train loss %.4f, val loss %.4f, val AUPRC %.4f, AUROC %.4f",
+                     epoch, state["log"][-1]["train_loss"], v_loss, met["auprc"], met["auroc"])
+            if writer:
+                ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                      "rng_cpu": torch.get_rng_state(),
+                      "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                      "state": state, "params": params, "vocab_hash": data.vocab_hash, "version": __version__}
+                with atomic_path(ckpt_path) as tmp:
+                    torch.save(ck, tmp)
+                write_table(log_path, pd.DataFrame(state["log"]), prov)
+    if state["best_state"] is not None:
+        model.load_state_dict(state["best_state"])
+    paths = {"checkpoint": ckpt_path, "train_log": log_path}
+    if writer and write_model:
+        paths["model"] = save_model(outdir / "model.pt", model, params, data, state["best_epoch"], state["best"])
+    if not state["log"] and writer:
+        write_table(log_path, pd.DataFrame(columns=["epoch", "train_loss", "val_loss", "val_auprc",
+                                                    "val_auroc", "lr", "seconds"]), prov)
+    return {"model": model, "best_epoch": state["best_epoch"], "val_auprc": state["best"],
+            "log": pd.DataFrame(state["log"]), "paths": paths, "params": params}
+
+
+def run(tokens=None, normalized=None, pairs=None, outdir=".", *, config=None, resume: bool = False,
+        stop_after_steps: int | None = None, **options) -> dict[str, Path]:
+    """``tfvocab train``: load inputs, train, write ``model.pt``, ``train_log.tsv``, ``checkpoint.pt``.
+
+    ``options``: any of :data:`TRAIN_DEFAULTS` / model hyperparameters (None = from ``config`` or
+    the default). ``config``: JSON file (e.g. ``best_config.json`` from ``tfvocab tune``).
+    """
+    if pairs is None:
+        raise TfvocabError("--pairs is required")
+    params = resolve_params(config, **options)
+    if resume and (Path(outdir) / CHECKPOINT).exists():
+        ck = torch.load(Path(outdir) / CHECKPOINT, map_location="cpu", weights_only=False)
+        params["input"] = ck["params"]["input"]
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    with timed("loading inputs", log):
+        data = load_gene_data(tokens, normalized, params["input"])
+        df = read_pairs(pairs, data.index)
+    res = train_model(data, df, params, outdir, resume=resume, stop_after_steps=stop_after_steps)
+    return res["paths"]
