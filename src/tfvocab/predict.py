@@ -1,0 +1,302 @@
+"""Score gene pairs with a trained model and build the predicted co-expression network.
+
+Every gene is embedded once (batched, :func:`tfvocab.train.embed_genes`); pairs then only go
+through the symmetric pair head. Two modes:
+
+* ``pairs``: score the given pairs (``gene_a, gene_b`` columns; other columns are kept).
+* all-vs-all: the (G, G) score matrix is never held. Genes are cut into blocks of ``block_size``;
+  for each block pair (i, j >= i) the (b, b) block of scores is computed through the head in
+  sub-chunks of at most ``pair_chunk`` pairs, and merged into a running top-k per gene
+  (``torch.topk`` over ``[current best | new block]``). Because the head is symmetric
+  (``score(a, b) == score(b, a)``, checked on a sample) each block is scored once and merged into
+  the rows of both of its gene sets, halving the work. Peak memory is
+  ``O(G * (D + k) + block_size**2 + pair_chunk * head_width)``: independent of G except for the
+  embeddings and the top-k lists (27,000 genes x (64 + 2 x 50) numbers = a few tens of MB).
+
+Scores are probabilities (sigmoid of the model's logit). The network is the union of every
+gene's top-k list (optionally only scores >= ``min_score``); modules are Louvain communities and
+hubs are ranked by weighted degree (:mod:`tfvocab.network`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .errors import TfvocabError
+from .io import atomic_path, provenance, write_json, write_table
+from .log import get_logger, progress, timed
+from . import network
+
+log = get_logger("predict")
+
+ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+# ----------------------------------------------------------------------------------------------
+# blockwise all-vs-all top-k (pure tensor code, independent of the model)
+
+
+def merge_topk(best_s: torch.Tensor, best_i: torch.Tensor, new_s: torch.Tensor, new_i: torch.Tensor,
+               k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Merge candidate partners into running top-k lists.
+
+    ``best_s, best_i`` (R, k) current best scores / partner indices (``-inf`` / -1 when empty);
+    ``new_s`` (R, C) candidate scores; ``new_i`` (R, C) or (C,) their partner indices.
+    Returns the updated (R, k) scores (descending) and indices.
+    """
+    if new_i.dim() == 1:
+        new_i = new_i.unsqueeze(0).expand(new_s.shape[0], -1)
+    s = torch.cat([best_s, new_s], dim=1)
+    i = torch.cat([best_i, new_i], dim=1)
+    top, pos = torch.topk(s, k, dim=1, largest=True, sorted=True)
+    return top, torch.gather(i, 1, pos)
+
+
+def score_block(score: ScoreFn, ea: torch.Tensor, eb: torch.Tensor, pair_chunk: int = 65536) -> torch.Tensor:
+    """Scores (b, c) of every pair (ea[r], eb[s]) through ``score``, ``pair_chunk`` pairs at a time.
+
+    ``ea`` (b, D), ``eb`` (c, D); ``score(vA (P, D), vB (P, D)) -> (P,)``.
+    """
+    b, c = ea.shape[0], eb.shape[0]
+    out = torch.empty(b, c, dtype=torch.float32, device=ea.device)
+    rows = max(1, pair_chunk // max(c, 1))
+    for r in range(0, b, rows):
+        ra = ea[r:r + rows]
+        n = ra.shape[0]
+        va = ra.unsqueeze(1).expand(n, c, -1).reshape(n * c, -1)
+        vb = eb.unsqueeze(0).expand(n, c, -1).reshape(n * c, -1)
+        out[r:r + n] = score(va, vb).float().reshape(n, c)
+    return out
+
+
+def is_symmetric(score: ScoreFn, emb: torch.Tensor, n: int = 64, seed: int = 0, atol: float = 1e-5) -> bool:
+    """Whether ``score(a, b) == score(b, a)`` on ``n`` random pairs of ``emb`` rows."""
+    g = torch.Generator().manual_seed(seed)
+    ia = torch.randint(0, emb.shape[0], (n,), generator=g).to(emb.device)
+    ib = torch.randint(0, emb.shape[0], (n,), generator=g).to(emb.device)
+    return bool(torch.allclose(score(emb[ia], emb[ib]), score(emb[ib], emb[ia]), atol=atol))
+
+
+def topk_all_vs_all(emb: torch.Tensor, score: ScoreFn, k: int = 50, block_size: int = 1024,
+                    pair_chunk: int = 65536, symmetric: bool | None = None,
+                    show_progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-``k`` partners of every gene among all others, without the (G, G) matrix.
+
+    ``emb`` (G, D) gene embeddings; ``score(vA (P, D), vB (P, D)) -> (P,)`` higher = more likely.
+    ``symmetric``: score each unordered block pair once (None = check on a sample).
+    Returns ``scores`` (G, k') float32 descending and ``partners`` (G, k') int64, ``k' = min(k, G-1)``;
+    a gene is never its own partner. Memory: O(G * k + block_size**2 + pair_chunk * D).
+    """
+    G = emb.shape[0]
+    k = min(int(k), G - 1)
+    if k <= 0:
+        return (torch.zeros(G, 0), torch.zeros(G, 0, dtype=torch.long))
+    if symmetric is None:
+        symmetric = is_symmetric(score, emb)
+        if not symmetric:
+            log.warning("the pair head is not symmetric: scoring every ordered block pair")
+    dev = emb.device
+    best_s = torch.full((G, k), float("-inf"), device=dev)
+    best_i = torch.full((G, k), -1, dtype=torch.long, device=dev)
+    starts = list(range(0, G, block_size))
+    jobs = [(i, j) for i in starts for j in starts if (j >= i or not symmetric)]
+    for i, j in progress(jobs, desc="all-vs-all blocks", total=len(jobs), unit="block"):
+        ri = torch.arange(i, min(i + block_size, G), device=dev)
+        rj = torch.arange(j, min(j + block_size, G), device=dev)
+        s = score_block(score, emb[ri], emb[rj], pair_chunk)
+        if i == j:
+            s.fill_diagonal_(float("-inf"))
+        best_s[ri], best_i[ri] = merge_topk(best_s[ri], best_i[ri], s, rj, k)
+        if symmetric and i != j:
+            best_s[rj], best_i[rj] = merge_topk(best_s[rj], best_i[rj], s.T, ri, k)
+    return best_s, best_i
+
+
+def topk_edges(genes: list[str], scores: np.ndarray, partners: np.ndarray,
+               min_score: float | None = None) -> pd.DataFrame:
+    """The union of per-gene top-k lists as unordered pairs.
+
+    ``scores, partners`` (G, k). Returns ``gene_a, gene_b, score, rank`` with ``gene_a < gene_b``,
+    one row per pair, sorted by score (descending) then gene IDs; ``rank`` = 1 for the best pair.
+    ``min_score`` drops pairs scoring below it.
+    """
+    G, k = partners.shape
+    a = np.repeat(np.arange(G), k)
+    b = partners.reshape(-1)
+    s = scores.reshape(-1).astype(np.float64)
+    ok = (b >= 0) & np.isfinite(s)
+    if min_score is not None:
+        ok &= s >= min_score
+    a, b, s = a[ok], b[ok], s[ok]
+    names = np.asarray(genes, dtype=object)
+    na, nb = names[a], names[b]
+    swap = na > nb
+    ga = np.where(swap, nb, na)
+    gb = np.where(swap, na, nb)
+    df = pd.DataFrame({"gene_a": ga, "gene_b": gb, "score": s})
+    df = df.drop_duplicates(["gene_a", "gene_b"])
+    return _ranked(df)
+
+
+def _ranked(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.sort_values(["score", "gene_a", "gene_b"], ascending=[False, True, True], kind="mergesort")
+    df = df.reset_index(drop=True)
+    df["rank"] = np.arange(1, len(df) + 1)
+    return df
+
+
+# ----------------------------------------------------------------------------------------------
+# model plumbing
+
+
+def model_scorer(model) -> ScoreFn:
+    """``score(vA, vB) -> probabilities`` from a :class:`tfvocab.model.SiameseTransformer`."""
+
+    @torch.no_grad()
+    def score(va, vb):
+        return torch.sigmoid(model.score(va, vb).float())
+
+    return score
+
+
+def _read_gene_list(path) -> list[str]:
+    path = Path(path)
+    if not path.exists():
+        raise TfvocabError("gene list not found", path=str(path))
+    lines = [ln.strip() for ln in path.read_text().splitlines()]
+    lines = [ln.split("\t")[0] for ln in lines if ln and not ln.startswith("#")]
+    if lines and lines[0] in ("gene_id", "gene"):
+        lines = lines[1:]
+    if not lines:
+        raise TfvocabError("gene list is empty", path=str(path), hint="one gene ID per line")
+    return list(dict.fromkeys(lines))
+
+
+def _read_pair_list(path, index: dict[str, int]) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise TfvocabError("pairs file not found", path=str(path))
+    df = pd.read_csv(path, sep="\t", dtype={"gene_a": str, "gene_b": str})
+    if not {"gene_a", "gene_b"} <= set(df.columns):
+        raise TfvocabError("missing column(s) gene_a/gene_b", path=str(path),
+                           hint="a TSV with header gene_a<TAB>gene_b")
+    for col in ("gene_a", "gene_b"):
+        unknown = ~df[col].isin(index)
+        if unknown.any():
+            row = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise TfvocabError(f"gene '{df[col].iloc[row]}' has no promoter data "
+                               f"({int(unknown.sum())} pairs affected)", path=str(path),
+                               record=f"line {row + 2}",
+                               hint="use the tokens.h5/normalized.h5 of the same promoters.tsv")
+    return df
+
+
+def network_outputs(edges: pd.DataFrame, genes: list[str], outdir: Path, seed: int,
+                    prov: dict) -> dict[str, Path]:
+    """Write ``network.graphml``, ``modules.tsv`` and ``hubs.tsv`` for ``edges``."""
+    import networkx as nx
+
+    g = network.build_graph(edges, genes=None)
+    paths = {}
+    with timed(f"network: {g.number_of_nodes()} genes, {g.number_of_edges()} edges", log):
+        mods = network.modules(g, seed=seed)
+        hub = network.hubs(g, seed=seed)
+        mod_of = dict(zip(mods["gene_id"], mods["module"]))
+        hub["module"] = [mod_of.get(x, -1) for x in hub["gene_id"]]
+        nx.set_node_attributes(g, {n: int(mod_of.get(n, -1)) for n in g.nodes}, "module")
+        with atomic_path(outdir / "network.graphml") as tmp:
+            nx.write_graphml(g, tmp)
+        paths["graphml"] = outdir / "network.graphml"
+        paths["modules"] = write_table(outdir / "modules.tsv", mods, prov)
+        paths["hubs"] = write_table(outdir / "hubs.tsv", hub, prov, float_format="%.6g")
+    return paths
+
+
+def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=None, top_k: int = 50,
+        block_size: int = 1024, min_score: float | None = None, device: str = "auto", seed: int = 0,
+        pair_chunk: int = 65536) -> dict[str, Path]:
+    """``tfvocab predict``: score pairs or all-vs-all; write pairs, GraphML network, modules, hubs.
+
+    ``pairs``: TSV with ``gene_a, gene_b`` (scored as given; the network = pairs scoring >=
+    ``min_score``, default 0.5). Without ``pairs``: all-vs-all among ``genes`` (file, one ID per
+    line; default every gene), keeping the ``top_k`` best partners per gene (probability >=
+    ``min_score`` if given). Outputs: ``predicted_pairs.tsv`` (gene_a, gene_b, score, rank),
+    ``network.graphml``, ``modules.tsv``, ``hubs.tsv``, ``predict.summary.json``.
+    """
+    from .data import load_gene_data
+    from .train import embed_genes, load_model, resolve_device
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    dev = resolve_device(device)
+    params = {"model": str(model), "tokens": str(tokens), "normalized": str(normalized),
+              "pairs": None if pairs is None else str(pairs), "genes": None if genes is None else str(genes),
+              "top_k": top_k, "block_size": block_size, "min_score": min_score, "seed": seed}
+    prov = provenance("predict", params)
+    if top_k < 1:
+        raise TfvocabError("--top-k must be >= 1")
+    if block_size < 1:
+        raise TfvocabError("--block-size must be >= 1")
+    with timed("loading model and inputs", log):
+        obj = torch.load(model, map_location="cpu", weights_only=False) if Path(model).exists() else None
+        if obj is None:
+            raise TfvocabError("model file not found", path=str(model), hint="run `tfvocab train` first")
+        data = load_gene_data(tokens, normalized, obj.get("input", obj.get("config", {}).get("input", "continuous")))
+        net, _ = load_model(model, data, device=dev)
+        data.to(dev)
+    index = data.index
+    score = model_scorer(net)
+    summary = {"mode": "pairs" if pairs is not None else "all_vs_all", "device": str(dev)}
+    if pairs is not None:
+        df = _read_pair_list(pairs, index)
+        ia = df["gene_a"].map(index).to_numpy()
+        ib = df["gene_b"].map(index).to_numpy()
+        uniq = np.unique(np.concatenate([ia, ib]))
+        with timed(f"embedding {len(uniq)} genes", log):
+            emb = embed_genes(net, data, torch.as_tensor(uniq), dev)
+        pos = {g: i for i, g in enumerate(uniq)}
+        pa = torch.as_tensor([pos[x] for x in ia], dtype=torch.long, device=dev)
+        pb = torch.as_tensor([pos[x] for x in ib], dtype=torch.long, device=dev)
+        out = []
+        with timed(f"scoring {len(df)} pairs", log):
+            for s in range(0, len(df), pair_chunk):
+                out.append(score(emb[pa[s:s + pair_chunk]], emb[pb[s:s + pair_chunk]]).cpu())
+        df["score"] = torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+        scored = _ranked(df)
+        thr = 0.5 if min_score is None else float(min_score)
+        edges = scored[scored["score"] >= thr]
+        summary.update(n_pairs_scored=len(scored), edge_threshold=thr)
+        node_genes = sorted(set(df["gene_a"]) | set(df["gene_b"]))
+    else:
+        universe = list(data.genes) if genes is None else _read_gene_list(genes)
+        unknown = [g for g in universe if g not in index]
+        if unknown:
+            raise TfvocabError(f"{len(unknown)} genes have no promoter data (first: {unknown[0]})",
+                               path=str(genes), hint="use IDs of promoters.tsv")
+        if len(universe) < 2:
+            raise TfvocabError("all-vs-all needs at least 2 genes", path=None if genes is None else str(genes))
+        idx = torch.as_tensor([index[g] for g in universe], dtype=torch.long)
+        with timed(f"embedding {len(idx)} genes", log):
+            emb = embed_genes(net, data, idx, dev)
+        n_pairs = len(idx) * (len(idx) - 1) // 2
+        with timed(f"all-vs-all: {n_pairs:,} pairs in blocks of {block_size} genes, top {top_k}", log):
+            bs, bi = topk_all_vs_all(emb, score, k=top_k, block_size=block_size, pair_chunk=pair_chunk)
+        edges = topk_edges(universe, bs.cpu().numpy(), bi.cpu().numpy(), min_score)
+        scored = edges
+        summary.update(n_pairs_scored=n_pairs, top_k=min(top_k, len(idx) - 1), min_score=min_score)
+        node_genes = universe
+    paths = {"predicted_pairs": write_table(outdir / "predicted_pairs.tsv", scored, prov,
+                                            float_format="%.6g")}
+    paths.update(network_outputs(edges, node_genes, outdir, seed, prov))
+    mods = pd.read_csv(paths["modules"], sep="\t")
+    summary.update(n_genes=len(node_genes), n_edges=int(len(edges)),
+                   n_genes_in_network=int(len(set(edges["gene_a"]) | set(edges["gene_b"]))),
+                   n_modules=int(mods["module"].nunique()) if len(mods) else 0,
+                   median_edge_score=float(edges["score"].median()) if len(edges) else None,
+                   provenance=prov)
+    paths["summary"] = write_json(outdir / "predict.summary.json", summary)
+    return paths
