@@ -1,0 +1,39 @@
+process TFVOCAB_INTERPRET {
+    tag "${meta.id}"
+    label 'process_medium'
+
+    conda "${moduleDir}/environment.yml"
+    container 'ghcr.io/tfvocab/tfvocab:0.1.0'
+
+    input:
+    tuple val(meta), path(model), path(tokens), path(normalized), path(pairs), path(promoters)
+
+    output:
+    tuple val(meta), path("*.{h5,tsv,json}"), emit: results
+    tuple val(meta), path("*.png"), optional: true, emit: plots
+    path "versions.yml", emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    tfvocab interpret --model ${model} --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --promoters ${promoters} --outdir . ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        tfvocab: \$(tfvocab --version | sed 's/.* //')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    touch attributions.h5 knockouts.tsv attention.png
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        tfvocab: \$(tfvocab --version | sed 's/.* //')
+    END_VERSIONS
+    """
+}

@@ -1,0 +1,38 @@
+process TFVOCAB_MERGE {
+    tag "${meta.id}"
+    label 'process_medium'
+
+    conda "${moduleDir}/environment.yml"
+    container 'ghcr.io/tfvocab/tfvocab:0.1.0'
+
+    input:
+    tuple val(meta), path(signals, stageAs: 'signals/*'), path(samplesheet)
+
+    output:
+    tuple val(meta), path("signal.h5"), emit: signal
+    path "versions.yml", emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    tfvocab merge --outdir . --samplesheet ${samplesheet} ${args} ${signals}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        tfvocab: \$(tfvocab --version | sed 's/.* //')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    touch signal.h5
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        tfvocab: \$(tfvocab --version | sed 's/.* //')
+    END_VERSIONS
+    """
+}

@@ -1,0 +1,39 @@
+process TFVOCAB_PAIRS {
+    tag "${meta.id}"
+    label 'process_low'
+
+    conda "${moduleDir}/environment.yml"
+    container 'ghcr.io/tfvocab/tfvocab:0.1.0'
+
+    input:
+    tuple val(meta), path(coexpression), path(promoters)
+
+    output:
+    tuple val(meta), path("pairs.tsv"), emit: pairs
+    tuple val(meta), path("pairs.report.json"), emit: report
+    path "versions.yml", emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    tfvocab pairs --coexpression ${coexpression} --promoters ${promoters} --outdir . ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        tfvocab: \$(tfvocab --version | sed 's/.* //')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    touch pairs.tsv pairs.report.json
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        tfvocab: \$(tfvocab --version | sed 's/.* //')
+    END_VERSIONS
+    """
+}

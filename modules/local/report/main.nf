@@ -1,0 +1,38 @@
+process TFVOCAB_REPORT {
+    tag "${meta.id}"
+    label 'process_single'
+
+    conda "${moduleDir}/environment.yml"
+    container 'ghcr.io/tfvocab/tfvocab:0.1.0'
+
+    input:
+    tuple val(meta), path(tokenize, stageAs: 'tokenize/*'), path(pairs, stageAs: 'pairs/*'), path(train, stageAs: 'train/*'), path(evaluate, stageAs: 'evaluate/*'), path(interpret, stageAs: 'interpret/*'), path(predict, stageAs: 'predict/*')
+
+    output:
+    tuple val(meta), path("report.html"), emit: html
+    path "versions.yml", emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    tfvocab report --outdir . ${args} tokenize pairs train evaluate interpret predict
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        tfvocab: \$(tfvocab --version | sed 's/.* //')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    touch report.html
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        tfvocab: \$(tfvocab --version | sed 's/.* //')
+    END_VERSIONS
+    """
+}

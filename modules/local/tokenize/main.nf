@@ -1,0 +1,40 @@
+process TFVOCAB_TOKENIZE {
+    tag "${meta.id}"
+    label 'process_medium'
+
+    conda "${moduleDir}/environment.yml"
+    container 'ghcr.io/tfvocab/tfvocab:0.1.0'
+
+    input:
+    tuple val(meta), path(normalized)
+
+    output:
+    tuple val(meta), path("tokens.h5"), emit: tokens
+    tuple val(meta), path("vocabulary.tsv"), emit: vocabulary
+    tuple val(meta), path("vocabulary.png"), optional: true, emit: png
+    path "versions.yml", emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    tfvocab tokenize --normalized ${normalized} --outdir . ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        tfvocab: \$(tfvocab --version | sed 's/.* //')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    touch tokens.h5 vocabulary.tsv vocabulary.png
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        tfvocab: \$(tfvocab --version | sed 's/.* //')
+    END_VERSIONS
+    """
+}
