@@ -1,0 +1,242 @@
+"""tfvocab extract: exact window means/maxes (brute force and deepTools computeMatrix), masking,
+chromosome-name harmonisation, both readers, and one-line errors without partial output."""
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pyBigWig
+import pytest
+from click.testing import CliRunner
+
+from tfvocab.cli import main
+from tfvocab.errors import TfvocabError
+from tfvocab.extract import run, window_stats
+from tfvocab.io import read_strings
+
+CHROMS = {"Chr1": 30_000, "Chr2": 20_000}          # promoter (FASTA) names
+BW_NAMES = {"Chr1": "chr1", "Chr2": "2"}           # the bigWig spells them differently
+
+
+def _write_bigwig(path: Path, tracks: dict[str, np.ndarray], names: dict[str, str], step: int = 7):
+    """A bigWig of piecewise-constant runs of ``step`` bp; NaN runs are left without data."""
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader([(names[c], len(v)) for c, v in tracks.items()])
+    for c, v in tracks.items():
+        starts = np.arange(0, len(v), step)
+        ends = np.minimum(starts + step, len(v))
+        vals = v[starts]
+        keep = ~np.isnan(vals)
+        bw.addEntries([names[c]] * int(keep.sum()), starts[keep].tolist(), ends=ends[keep].tolist(),
+                      values=vals[keep].astype(float).tolist())
+    bw.close()
+
+
+def _track(rng, length, step=7):
+    """Per-base values (float32) that are constant over runs of ``step`` bp; ~30% runs no data."""
+    runs = rng.gamma(0.6, 4.0, size=-(-length // step)).astype(np.float32)
+    runs[rng.random(runs.size) < 0.3] = np.nan
+    runs[rng.random(runs.size) < 0.2] = 0.0
+    return np.repeat(runs, step)[:length]
+
+
+def _promoters(rng) -> pd.DataFrame:
+    rows = []
+    for c, length in CHROMS.items():
+        scs = list(rng.integers(2600, length - 2600, size=12))
+        scs += [100, 1500, length - 200, length - 2]        # near both ends -> clipped
+        for i, sc in enumerate(scs):
+            strand = "+-"[i % 2] if i < len(scs) - 4 else "+-"[(i // 2) % 2]
+            sc = int(sc)
+            st, en = (sc - 2000, sc + 501) if strand == "+" else (sc - 500, sc + 2001)
+            rows.append({"gene_id": f"{c}_g{i:02d}", "chrom": c, "start": max(st, 0),
+                         "end": min(en, length), "strand": strand, "start_codon": sc,
+                         "transcript_id": f"{c}_g{i:02d}.1", "gc": 0.4,
+                         "clipped": st < 0 or en > length})
+    rows.append({"gene_id": "ChrC_g00", "chrom": "ChrC", "start": 3000, "end": 5501, "strand": "+",
+                 "start_codon": 5000, "transcript_id": "ChrC_g00.1", "gc": 0.4, "clipped": False})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def fixture(tmp_path_factory):
+    rng = np.random.default_rng(7)
+    d = tmp_path_factory.mktemp("extract")
+    tracks = {}
+    for tf in ("TFA", "TFB"):
+        tracks[tf] = {c: _track(rng, n) for c, n in CHROMS.items()}
+        _write_bigwig(d / f"{tf}.bw", tracks[tf], BW_NAMES)
+    prom = _promoters(rng)
+    prom.to_csv(d / "promoters.tsv", sep="\t", index=False)
+    return d, tracks, prom
+
+
+def _brute(values: dict, prom: pd.DataFrame, width=50, stride=50, up=2000, down=500):
+    """Independent per-base reference: loop over genes and offsets in gene orientation."""
+    n_win = (up + down + 1 - width) // stride + 1
+    mean = np.full((len(prom), n_win), np.nan)
+    mx = np.full((len(prom), n_win), np.nan)
+    for g, r in enumerate(prom.itertuples()):
+        if r.chrom not in values:
+            continue
+        v = values[r.chrom]
+        for k in range(n_win):
+            offs = np.arange(-up + k * stride, -up + k * stride + width)
+            pos = r.start_codon + offs if r.strand == "+" else r.start_codon - offs
+            if pos.min() < 0 or pos.max() >= len(v):
+                continue
+            x = np.nan_to_num(v[pos].astype(np.float64), nan=0.0)
+            mean[g, k], mx[g, k] = x.mean(), x.max()
+    return mean, mx
+
+
+@pytest.mark.parametrize("reader", ["pybigtools", "pybigwig"])
+def test_matches_brute_force(fixture, tmp_path, reader):
+    d, tracks, prom = fixture
+    out = run(promoters=d / "promoters.tsv", bigwig=[d / "TFA.bw", d / "TFB.bw"], outdir=tmp_path,
+              reader=reader)
+    assert set(out) == {"TFA", "TFB"}
+    for tf in ("TFA", "TFB"):
+        with h5py.File(out[tf]) as h5:
+            assert read_strings(h5["genes"]) == prom["gene_id"].tolist()
+            assert h5["window_start"][0] == -2000 and h5["window_start"][-1] == 450
+            mean, mx, mask = h5["mean"][()], h5["max"][()], h5["mask"][()]
+            assert h5.attrs["tf"] == tf
+            mapping = json.loads(h5.attrs["chrom_mapping"])
+            prov = json.loads(h5.attrs["tfvocab_provenance"])
+        assert mean.dtype == np.float32 and mean.shape == (len(prom), 50)
+        assert mapping["mapped"]["Chr1"]["target"] == "chr1"
+        assert mapping["mapped"]["Chr2"]["target"] == "2"
+        assert mapping["unmapped"] == ["ChrC"]
+        assert prov["step"] == "extract" and prov["params"]["window"] == 50
+        ref_mean, ref_max = _brute(tracks[tf], prom)
+        np.testing.assert_array_equal(mask, np.isnan(ref_mean))
+        np.testing.assert_array_equal(np.isnan(mean), mask)
+        np.testing.assert_allclose(mean[~mask], ref_mean[~mask], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(mx[~mask], ref_max[~mask], rtol=1e-6, atol=1e-6)
+        # the chromosome absent from the bigWig is fully masked, clipped genes partly
+        assert mask[prom["chrom"] == "ChrC"].all()
+        clipped = prom["clipped"].to_numpy()
+        assert mask[clipped].any(axis=1).all() and not mask[clipped].all(axis=1).any()
+        assert not mask[~clipped & (prom["chrom"] != "ChrC").to_numpy()].any()
+        # windows with no data at all are real zeros by default
+        assert (mean[~mask] == 0).any()
+
+
+def test_stride_and_window_options(fixture, tmp_path):
+    d, tracks, prom = fixture
+    out = run(promoters=d / "promoters.tsv", bigwig=[d / "TFA.bw"], outdir=tmp_path, window=100,
+              stride=30)
+    with h5py.File(out["TFA"]) as h5:
+        mean, mx, ws = h5["mean"][()], h5["max"][()], h5["window_start"][()]
+    ref_mean, ref_max = _brute(tracks["TFA"], prom, width=100, stride=30)
+    assert ws.tolist() == list(range(-2000, 401, 30))
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-6, atol=1e-6)   # NaNs compare equal
+    np.testing.assert_allclose(mx, ref_max, rtol=1e-6, atol=1e-6)
+
+
+def test_mask_uncovered_and_deterministic(fixture, tmp_path):
+    d, tracks, prom = fixture
+    a = run(promoters=d / "promoters.tsv", bigwig=[d / "TFB.bw"], outdir=tmp_path / "a")["TFB"]
+    b = run(promoters=d / "promoters.tsv", bigwig=[d / "TFB.bw"], outdir=tmp_path / "b")["TFB"]
+    assert a.read_bytes() == b.read_bytes()
+    # a region without any data: windows there are 0 by default, masked with mask_uncovered
+    empty = dict(tracks["TFB"])
+    empty["Chr1"] = empty["Chr1"].copy()
+    sc = int(prom.loc[0, "start_codon"])
+    empty["Chr1"][sc - 2100:sc + 600] = np.nan
+    _write_bigwig(tmp_path / "hole.bw", empty, BW_NAMES)
+    plain = run(promoters=d / "promoters.tsv", bigwig=[tmp_path / "hole.bw"], outdir=tmp_path / "p")
+    masked = run(promoters=d / "promoters.tsv", bigwig=[tmp_path / "hole.bw"], outdir=tmp_path / "m",
+                 mask_uncovered=True)
+    with h5py.File(plain["hole"]) as p, h5py.File(masked["hole"]) as m:
+        assert prom.loc[0, "chrom"] == "Chr1"
+        assert (p["mean"][0] == 0).all() and not p["mask"][0].any()
+        assert m["mask"][0].all() and np.isnan(m["mean"][0]).all()
+        assert m.attrs["masked_windows"] > p.attrs["masked_windows"]
+
+
+def test_window_stats_overlapping_unsorted():
+    rng = np.random.default_rng(0)
+    v = rng.random(1001)
+    v[rng.random(1001) < 0.2] = np.nan
+    ref = np.nan_to_num(v[:1000])
+    starts = rng.integers(0, 950, 200)
+    ends = starts + rng.integers(1, 50, 200)
+    mean, mx, unc = window_stats(v.copy(), starts, ends, want_uncovered=True)
+    for s, e, m, x, u in zip(starts, ends, mean, mx, unc):
+        assert m == pytest.approx(ref[s:e].mean()) and x == ref[s:e].max()
+        assert u == bool(np.isnan(v[s:e]).all())
+
+
+# ---------------------------------------------------------------------------- bad input
+def _cli(args):
+    """Run the CLI; ``.output`` is reduced to the ``Error:`` lines (logging goes to stderr too)."""
+    res = CliRunner().invoke(main, args)
+    res.error_lines = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
+    return res
+
+
+def test_corrupt_and_empty_bigwig(fixture, tmp_path):
+    d, _, _ = fixture
+    (tmp_path / "bad.bw").write_bytes(b"this is not a bigwig" * 50)
+    (tmp_path / "empty.bw").write_bytes(b"")
+    for name in ("bad.bw", "empty.bw"):
+        for reader in ("pybigtools", "pybigwig"):
+            out = tmp_path / f"out_{name}_{reader}"
+            res = _cli(["extract", "--promoters", str(d / "promoters.tsv"), "--bigwig", str(d / "TFA.bw"),
+                        "--bigwig", str(tmp_path / name), "--outdir", str(out), "--reader", reader])
+            assert res.exit_code == 2
+            assert len(res.error_lines) == 1
+            assert name in res.error_lines[0] and "bigWig" in res.error_lines[0]
+            # checked before anything is written: not even the good bigWig's file exists
+            assert not out.exists() or not any(out.iterdir())
+
+
+def test_no_matching_chromosome(fixture, tmp_path):
+    d, tracks, _ = fixture
+    _write_bigwig(tmp_path / "scaff.bw", {"Chr1": tracks["TFA"]["Chr1"][:5000]}, {"Chr1": "scaffold_9"})
+    res = _cli(["extract", "--promoters", str(d / "promoters.tsv"), "--bigwig", str(tmp_path / "scaff.bw"),
+                "--outdir", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "scaff.bw" in res.output and "no chromosome matches" in res.output
+    assert not list((tmp_path).glob("o/signal.*"))
+    # an alias table rescues it
+    (tmp_path / "alias.tsv").write_text("name\talias\nChr1\tscaffold_9\n")
+    res = _cli(["extract", "--promoters", str(d / "promoters.tsv"), "--bigwig", str(tmp_path / "scaff.bw"),
+                "--outdir", str(tmp_path / "o"), "--chrom-alias", str(tmp_path / "alias.tsv")])
+    assert res.exit_code == 0, res.output
+    with h5py.File(tmp_path / "o" / "signal.scaff.h5") as h5:
+        genes = read_strings(h5["genes"])
+        mask = h5["mask"][()]
+    chr1 = np.array([g.startswith("Chr1_") for g in genes])
+    assert mask[~chr1].all() and not mask[chr1].all()
+
+
+def test_promoters_missing_columns(fixture, tmp_path):
+    d, _, prom = fixture
+    prom.drop(columns=["start_codon"]).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    res = _cli(["extract", "--promoters", str(tmp_path / "p.tsv"), "--bigwig", str(d / "TFA.bw"),
+                "--outdir", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "p.tsv" in res.output and "start_codon" in res.output
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    bad = prom.copy()
+    bad.loc[3, "strand"] = "."
+    bad.to_csv(tmp_path / "q.tsv", sep="\t", index=False)
+    with pytest.raises(TfvocabError, match=r"q.tsv: line 5"):
+        run(promoters=tmp_path / "q.tsv", bigwig=[d / "TFA.bw"], outdir=tmp_path / "o")
+
+
+def test_tf_names(fixture, tmp_path):
+    d, _, _ = fixture
+    res = _cli(["extract", "--promoters", str(d / "promoters.tsv"), "--bigwig", str(d / "TFA.bw"),
+                "--bigwig", str(d / "TFB.bw"), "--tf", "X", "--tf", "X", "--outdir", str(tmp_path)])
+    assert res.exit_code == 2 and "'X' given twice" in res.output
+    res = _cli(["extract", "--promoters", str(d / "promoters.tsv"), "--bigwig", str(d / "TFA.bw"),
+                "--tf", "MYB/1", "--outdir", str(tmp_path)])
+    assert res.exit_code == 2 and "MYB/1" in res.output
