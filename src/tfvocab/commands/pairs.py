@@ -1,0 +1,60 @@
+"""``tfvocab pairs``: thin click wrapper around :func:`tfvocab.pairs.run`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("pairs", help="Build the labelled, gene-disjoint pair set from a co-expression "
+               "list: positives from the list (IDs normalised, self-pairs/duplicates/genes without "
+               "promoters dropped), negatives sampled inside each split; writes DIR/pairs.tsv "
+               "(gene_a, gene_b, label, split, source) and DIR/pairs.report.json (every count).")
+@click.option("--coexpression", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Co-expression list: TSV/CSV/whitespace (sniffed, .gz ok), header optional "
+              "(detected), '#' comments; one pair per line, e.g. ATTED-II 'Gene1 Gene2 MR'.")
+@click.option("--promoters", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="promoters.tsv from `tfvocab promoters` (gene_id, chrom, ...).")
+@click.option("--outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (created); receives pairs.tsv, pairs.tsv.json, pairs.report.json.")
+@click.option("--gene-columns", default=None, metavar="A,B",
+              help="The two gene columns, by header name or 1-based number.  [default: 1,2]")
+@click.option("--score-column", default=None, metavar="NAME",
+              help="Score column, by header name or 1-based number.  [default: first other column]")
+@click.option("--threshold", type=float, default=None,
+              help="Keep pairs with score >= X (<= X with --score-lower-better), in the score "
+              "column's units.  [default: keep all]")
+@click.option("--score-lower-better/--score-higher-better", default=None,
+              help="Whether a lower score is better (ranks, ATTED-II MR).  [default: lower is "
+              "better when the score column is named MR/rank, else higher]")
+@click.option("--neg-ratio", type=float, default=3.0, show_default=True,
+              help="Negative pairs sampled per positive pair, within each split.")
+@click.option("--negatives", type=click.Choice(["uniform", "degree"]), default="degree",
+              show_default=True, help="Negative sampling: 'uniform' over genes with promoters, or "
+              "'degree'-matched to the positives' endpoint degrees (no hub shortcut).")
+@click.option("--split", type=click.Choice(["gene", "chromosome"]), default="gene",
+              show_default=True, help="'gene': gene-disjoint train/val/test by co-expression "
+              "communities; 'chromosome': hold out --test-chrom (and --val-chrom) entirely.")
+@click.option("--test-chrom", default=None, metavar="NAME",
+              help="Chromosome(s) held out for test with --split chromosome (comma-separated; "
+              "Chr5/chr5/5/NC_003076.8 all match).")
+@click.option("--val-chrom", default=None, metavar="NAME",
+              help="Chromosome(s) held out for validation with --split chromosome.  [default: val "
+              "genes grown from the other chromosomes, --val-frac of positives]")
+@click.option("--val-frac", type=float, default=0.15, show_default=True,
+              help="Fraction (0-1) of positive pairs aimed at the validation split.")
+@click.option("--test-frac", type=float, default=0.15, show_default=True,
+              help="Fraction (0-1) of positive pairs aimed at the test split (--split gene).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the split and the negative sampling.")
+def cli(coexpression, promoters, outdir, gene_columns, score_column, threshold, score_lower_better,
+        neg_ratio, negatives, split, test_chrom, val_chrom, val_frac, test_frac, seed):
+    from tfvocab.pairs import run
+
+    paths = run(coexpression=coexpression, promoters=promoters, outdir=outdir,
+                score_column=score_column, threshold=threshold,
+                score_lower_better=score_lower_better, neg_ratio=neg_ratio, negatives=negatives,
+                split=split, test_chrom=test_chrom, val_chrom=val_chrom, val_frac=val_frac,
+                test_frac=test_frac, seed=seed, gene_columns=gene_columns)
+    for name, path in paths.items():
+        click.echo(f"{name}\t{path}")
