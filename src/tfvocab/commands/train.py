@@ -1,0 +1,58 @@
+"""``tfvocab train``: thin click wrapper around :func:`tfvocab.train.run`."""
+from __future__ import annotations
+
+import click
+
+from ..model import ModelConfig
+from ..train import TRAIN_DEFAULTS
+
+_M = ModelConfig()
+
+
+def _d(v):
+    return f"default: {v}"
+
+
+@click.command(name="train", context_settings={"show_default": False})
+@click.option("--tokens", type=click.Path(exists=True, dir_okay=False), required=True, help="tokens.h5 from `tfvocab tokenize`.")
+@click.option("--normalized", type=click.Path(exists=True, dir_okay=False), required=True, help="normalized.h5 from `tfvocab normalize`.")
+@click.option("--pairs", type=click.Path(exists=True, dir_okay=False), required=True, help="pairs.tsv from `tfvocab pairs` (train/val/test split).")
+@click.option("--outdir", type=click.Path(file_okay=False), required=True, help="Output folder (model.pt, train_log.tsv, checkpoint.pt).")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="JSON hyperparameters (e.g. best_config.json from `tfvocab tune`); options given here override it.")
+@click.option("--input", "input_", type=click.Choice(["tokens", "continuous", "both"]), default=None,
+              help=f"Tower input: token embeddings, normalised window vectors, or their sum ({_d(TRAIN_DEFAULTS['input'])}).")
+@click.option("--epochs", type=int, default=None, help=f"Maximum epochs ({_d(TRAIN_DEFAULTS['epochs'])}).")
+@click.option("--batch-size", type=int, default=None, help=f"Pairs per batch ({_d(TRAIN_DEFAULTS['batch_size'])}).")
+@click.option("--lr", type=float, default=None, help=f"Peak AdamW learning rate ({_d(TRAIN_DEFAULTS['lr'])}).")
+@click.option("--weight-decay", type=float, default=None, help=f"AdamW weight decay ({_d(TRAIN_DEFAULTS['weight_decay'])}).")
+@click.option("--warmup-epochs", type=float, default=None, help=f"Linear warm-up length in epochs, cosine schedule only ({_d(TRAIN_DEFAULTS['warmup_epochs'])}).")
+@click.option("--scheduler", type=click.Choice(["cosine", "plateau"]), default=None,
+              help=f"LR schedule: warm-up + cosine per step, or ReduceLROnPlateau on val AUPRC ({_d(TRAIN_DEFAULTS['scheduler'])}).")
+@click.option("--patience", type=int, default=None, help=f"Early stopping: epochs without val AUPRC gain ({_d(TRAIN_DEFAULTS['patience'])}).")
+@click.option("--loss", type=click.Choice(["bce", "nnpu"]), default=None,
+              help=f"BCE with pos_weight = n_neg/n_pos, or non-negative PU risk ({_d(TRAIN_DEFAULTS['loss'])}).")
+@click.option("--prior", type=float, default=None, help="nnPU class prior: fraction of positives among unlabelled pairs (required with --loss nnpu).")
+@click.option("--d-model", type=int, default=None, help=f"Hidden size ({_d(_M.d_model)}).")
+@click.option("--n-layers", type=int, default=None, help=f"Encoder layers ({_d(_M.n_layers)}).")
+@click.option("--n-heads", type=int, default=None, help=f"Attention heads, must divide d-model ({_d(_M.n_heads)}).")
+@click.option("--d-ff", type=int, default=None, help="Feed-forward width (default: 0 = 4 x d-model).")
+@click.option("--dropout", type=float, default=None, help=f"Residual/FFN dropout ({_d(_M.dropout)}).")
+@click.option("--attn-dropout", type=float, default=None, help=f"Attention dropout ({_d(_M.attn_dropout)}).")
+@click.option("--positions", type=click.Choice(["learned", "sinusoidal"]), default=None, help=f"Window position encoding ({_d(_M.positions)}).")
+@click.option("--pooling", type=click.Choice(["cls", "mean"]), default=None, help=f"Promoter embedding: CLS vector or masked mean ({_d(_M.pooling)}).")
+@click.option("--head-layers", type=int, default=None, help=f"Dense layers in the pair head ({_d(_M.head_layers)}).")
+@click.option("--head-width", type=int, default=None, help=f"Pair-head hidden width ({_d(_M.head_width)}).")
+@click.option("--head-dropout", type=float, default=None, help=f"Pair-head dropout ({_d(_M.head_dropout)}).")
+@click.option("--activation", type=click.Choice(["gelu", "relu"]), default=None, help=f"Activation ({_d(_M.activation)}).")
+@click.option("--resume", is_flag=True, help="Continue from OUTDIR/checkpoint.pt (written every epoch).")
+@click.option("--seed", type=int, default=None, help=f"Random seed for initialisation, shuffling, dropout ({_d(TRAIN_DEFAULTS['seed'])}).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="auto = CUDA if available, else CPU (default: auto). Use torchrun for several GPUs.")
+def cli(tokens, normalized, pairs, outdir, config, input_, resume, **options):
+    """Train the Siamese transformer on labelled pairs; writes model.pt and train_log.tsv."""
+    from ..train import run
+
+    paths = run(tokens=tokens, normalized=normalized, pairs=pairs, outdir=outdir, config=config,
+                resume=resume, input=input_, **options)
+    click.echo(paths["model"] if "model" in paths else outdir)
