@@ -43,6 +43,21 @@ def test_blockwise_topk_matches_brute_force(block):
     assert not (i == torch.arange(37)[:, None]).any()          # never its own partner
 
 
+@pytest.mark.parametrize("head_layers", [1, 2, 3])
+def test_fused_head_scorer_equals_model_score(head_layers):
+    torch.manual_seed(3)
+    m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=3, n_windows=4, d_model=8, n_heads=2,
+                                       head_width=16, head_layers=head_layers)).eval()
+    emb = torch.randn(29, 8)
+    fused = predict.FusedHeadScorer(m, emb, rows=3)
+    ri, rj = torch.arange(5, 17), torch.arange(29)
+    ref = predict.score_block(predict.model_scorer(m), emb[ri], emb[rj])
+    assert torch.allclose(fused(ri, rj), ref, atol=1e-6)
+    s, i = predict.topk_all_vs_all(emb, predict.model_scorer(m), k=6, block_size=10, block_score=fused)
+    bs, bi = _brute(emb, predict.model_scorer(m), 6)
+    assert torch.allclose(s, bs, atol=1e-6)
+
+
 def test_asymmetric_score_uses_all_block_pairs():
     g = torch.Generator().manual_seed(2)
     emb = torch.randn(23, 4, generator=g)
@@ -118,9 +133,15 @@ def test_all_vs_all_outputs(dataset, tmp_path):
     assert top["degree"] == deg[top["gene_id"]]
     # same inputs + seed -> identical files
     out2 = predict.run(dataset["model"], dataset["tokens"], dataset["normalized"], tmp_path / "b",
-                       top_k=4, block_size=17, device="cpu")
+                       top_k=4, block_size=32, device="cpu")
     for key in ("predicted_pairs", "modules", "hubs", "graphml"):
         assert out[key].read_bytes() == out2[key].read_bytes(), key
+    # another block size: the same edges and scores up to float32 rounding
+    out3 = predict.run(dataset["model"], dataset["tokens"], dataset["normalized"], tmp_path / "c",
+                       top_k=4, block_size=17, device="cpu")
+    pp3 = pd.read_csv(out3["predicted_pairs"], sep="\t")
+    merged = pp.merge(pp3, on=["gene_a", "gene_b"], how="outer", suffixes=("", "_3"))
+    assert len(merged) == len(pp) and np.allclose(merged["score"], merged["score_3"], atol=1e-5)
 
 
 def test_pairs_mode_matches_all_vs_all_scores(dataset, tmp_path):
