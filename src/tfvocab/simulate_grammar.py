@@ -125,7 +125,7 @@ def grammar_sites(rng: np.random.Generator, rules: list[dict], modules: pd.DataF
                     pos = rng.permutation(_spread(rng, len(tfs), lo, hi, 300))
                     rows += [(g, t, int(o), r["module"], kind) for t, o in zip(tfs, pos)]
                 elif kind == "decoy_band":
-                    allowed = np.r_[lo:max(lo, b0 - 300), min(hi, b1 + 300):hi - span]
+                    allowed = np.r_[lo:max(lo, b0 - 300 - span), min(hi, b1 + 300):hi - span]
                     p = int(rng.choice(allowed))
                     rows += [(g, t, p + int(s), r["module"], kind) for t, s in zip(tfs, sp)]
                 else:
