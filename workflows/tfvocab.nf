@@ -27,12 +27,14 @@ workflow TFVOCAB {
 
     main:
     ch_versions = channel.empty()
+    ch_truth    = channel.value([])   // SIMULATE's truth/ folder: module-recovery metrics in EVALUATE
     if (params.simulate) {
         TFVOCAB_SIMULATE(channel.value(run_meta + [preset: params.simulate, seed: params.seed]))
         ch_versions     = ch_versions.mix(TFVOCAB_SIMULATE.out.versions)
         ch_gff          = TFVOCAB_SIMULATE.out.gff
         ch_fasta        = TFVOCAB_SIMULATE.out.fasta
         ch_coexpression = TFVOCAB_SIMULATE.out.coexpression
+        ch_truth        = TFVOCAB_SIMULATE.out.truth.map { _meta, truth -> truth }
         ch_samplesheet  = TFVOCAB_SIMULATE.out.samplesheet.map { _meta, csv, _bigwigs -> csv }
         // the simulated samplesheet's paths are relative to its own folder
         ch_samples      = TFVOCAB_SIMULATE.out.samplesheet.flatMap { _meta, csv, _bigwigs ->
@@ -99,7 +101,7 @@ workflow TFVOCAB {
     ch_model_pairs = ch_model_data
         .combine(ch_pairs)
         .combine(ch_prom_tsv)
-    TFVOCAB_EVALUATE(ch_model_pairs)
+    TFVOCAB_EVALUATE(ch_model_pairs, ch_truth)
     ch_versions = ch_versions.mix(TFVOCAB_EVALUATE.out.versions)
     TFVOCAB_INTERPRET(ch_model_pairs)
     ch_versions = ch_versions.mix(TFVOCAB_INTERPRET.out.versions)
@@ -110,12 +112,12 @@ workflow TFVOCAB {
     // REPORT: the result files staged as one folder per step
     //
     ch_report_in = channel.value(run_meta)
-        .combine(filesOf(TFVOCAB_TOKENIZE.out.vocabulary.mix(TFVOCAB_TOKENIZE.out.png)))
-        .combine(filesOf(TFVOCAB_PAIRS.out.pairs.mix(TFVOCAB_PAIRS.out.report)))
-        .combine(filesOf(TFVOCAB_TRAIN.out.log))
-        .combine(filesOf(TFVOCAB_EVALUATE.out.metrics.mix(TFVOCAB_EVALUATE.out.predictions, TFVOCAB_EVALUATE.out.plots)))
+        .combine(filesOf(TFVOCAB_TOKENIZE.out.vocabulary.mix(TFVOCAB_TOKENIZE.out.png, TFVOCAB_TOKENIZE.out.json)))
+        .combine(filesOf(TFVOCAB_PAIRS.out.pairs.mix(TFVOCAB_PAIRS.out.report, TFVOCAB_PAIRS.out.json)))
+        .combine(filesOf(TFVOCAB_TRAIN.out.log.mix(TFVOCAB_TRAIN.out.json)))
+        .combine(filesOf(TFVOCAB_EVALUATE.out.metrics.mix(TFVOCAB_EVALUATE.out.predictions, TFVOCAB_EVALUATE.out.plots, TFVOCAB_EVALUATE.out.json)))
         .combine(filesOf(TFVOCAB_INTERPRET.out.results.mix(TFVOCAB_INTERPRET.out.plots)))
-        .combine(filesOf(TFVOCAB_PREDICT.out.tsv.mix(TFVOCAB_PREDICT.out.graphml)))
+        .combine(filesOf(TFVOCAB_PREDICT.out.tsv.mix(TFVOCAB_PREDICT.out.graphml, TFVOCAB_PREDICT.out.json)))
     TFVOCAB_REPORT(ch_report_in)
     ch_versions = ch_versions.mix(TFVOCAB_REPORT.out.versions)
 

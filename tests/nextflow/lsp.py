@@ -253,13 +253,16 @@ class LanguageServerClient:
 
 
 def nextflow_files(root: str | os.PathLike) -> list[Path]:
-    """Every ``.nf`` and ``.config`` file under ``root`` (skipping work/, hidden and test dirs)."""
+    """Every ``.nf`` and ``.config`` file under ``root`` (skipping work/, results/, hidden folders
+    and nf-test.config)."""
     root = Path(root)
     skip = {"work", "results", ".git", ".nextflow", ".nf-test", ".ci", "node_modules"}
     out = []
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).parts
         if any(part in skip or part.startswith(".") for part in rel[:-1]):
+            continue
+        if p.name == "nf-test.config":        # nf-test's own Groovy DSL, not a Nextflow config
             continue
         if p.is_file() and (p.suffix == ".nf" or p.suffix == ".config"):
             out.append(p)

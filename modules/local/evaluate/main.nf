@@ -7,11 +7,13 @@ process TFVOCAB_EVALUATE {
 
     input:
     tuple val(meta), path(model), path(tokens), path(normalized), path(pairs), path(promoters)
+    path(truth)
 
     output:
     tuple val(meta), path("metrics.json"), emit: metrics
     tuple val(meta), path("predictions.tsv"), emit: predictions
     tuple val(meta), path("*.png"), emit: plots
+    tuple val(meta), path("predictions.tsv.json"), optional: true, emit: json
     path "versions.yml", emit: versions
 
     when:
@@ -19,8 +21,9 @@ process TFVOCAB_EVALUATE {
 
     script:
     def args = task.ext.args ?: ''
+    def truth_opt = truth ? "--truth ${truth}" : ''
     """
-    tfvocab evaluate --model ${model} --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --promoters ${promoters} --outdir . ${args}
+    tfvocab evaluate --model ${model} --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --promoters ${promoters} --outdir . ${truth_opt} ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
@@ -30,7 +33,7 @@ process TFVOCAB_EVALUATE {
 
     stub:
     """
-    touch metrics.json predictions.tsv pr_curve.png roc_curve.png
+    touch metrics.json predictions.tsv predictions.tsv.json pr_curve.png roc_curve.png
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

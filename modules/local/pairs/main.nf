@@ -11,6 +11,7 @@ process TFVOCAB_PAIRS {
     output:
     tuple val(meta), path("pairs.tsv"), emit: pairs
     tuple val(meta), path("pairs.report.json"), emit: report
+    tuple val(meta), path("pairs.tsv.json"), optional: true, emit: json
     path "versions.yml", emit: versions
 
     when:
@@ -29,7 +30,7 @@ process TFVOCAB_PAIRS {
 
     stub:
     """
-    touch pairs.tsv pairs.report.json
+    touch pairs.tsv pairs.tsv.json pairs.report.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

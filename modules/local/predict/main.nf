@@ -11,7 +11,8 @@ process TFVOCAB_PREDICT {
 
     output:
     tuple val(meta), path("*.tsv"), emit: tsv
-    tuple val(meta), path("*.graphml"), emit: graphml
+    tuple val(meta), path("network.graphml"), optional: true, emit: graphml
+    tuple val(meta), path("*.json"), emit: json
     path "versions.yml", emit: versions
 
     when:
@@ -31,7 +32,7 @@ process TFVOCAB_PREDICT {
 
     stub:
     """
-    touch scored_pairs.tsv network.tsv network.graphml
+    touch predicted_pairs.tsv modules.tsv hubs.tsv network.graphml predict.summary.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

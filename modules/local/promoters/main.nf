@@ -13,7 +13,7 @@ process TFVOCAB_PROMOTERS {
     tuple val(meta), path("promoters.tsv"), emit: tsv
     tuple val(meta), path("promoters.bed"), emit: bed
     tuple val(meta), path("promoters.fa"), emit: fasta
-    tuple val(meta), path("promoters.*.json"), emit: provenance
+    tuple val(meta), path("promoters*.json"), emit: json
     path "versions.yml", emit: versions
 
     when:
@@ -32,7 +32,7 @@ process TFVOCAB_PROMOTERS {
 
     stub:
     """
-    touch promoters.tsv promoters.bed promoters.fa promoters.tsv.json
+    touch promoters.tsv promoters.bed promoters.fa promoters.report.json promoters.tsv.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

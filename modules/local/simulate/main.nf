@@ -11,9 +11,10 @@ process TFVOCAB_SIMULATE {
     output:
     tuple val(meta), path("genome.fa"), path("genome.fa.fai"), emit: fasta
     tuple val(meta), path("annotation.gff3"), emit: gff
-    tuple val(meta), path("samplesheet.csv"), path("bigwig/*.bw"), emit: samplesheet
+    tuple val(meta), path("samplesheet.csv"), path("bigwig"), emit: samplesheet
     tuple val(meta), path("coexpression.tsv"), emit: coexpression
     tuple val(meta), path("truth"), emit: truth
+    tuple val(meta), path("*.json"), optional: true, emit: json
     path "versions.yml", emit: versions
 
     when:
@@ -33,7 +34,7 @@ process TFVOCAB_SIMULATE {
     stub:
     """
     mkdir -p bigwig truth
-    touch genome.fa genome.fa.fai annotation.gff3 coexpression.tsv bigwig/TF1.bw bigwig/input.bw
+    touch genome.fa genome.fa.fai annotation.gff3 coexpression.tsv coexpression.tsv.json bigwig/TF1.bw bigwig/input.bw
     printf 'tf,bigwig,control\\nTF1,bigwig/TF1.bw,bigwig/input.bw\\n' > samplesheet.csv
     touch truth/modules.tsv truth/grammar.json truth/sites.tsv truth/pairs.tsv truth/params.json
 

@@ -12,6 +12,7 @@ process TFVOCAB_TOKENIZE {
     tuple val(meta), path("tokens.h5"), emit: tokens
     tuple val(meta), path("vocabulary.tsv"), emit: vocabulary
     tuple val(meta), path("vocabulary.png"), optional: true, emit: png
+    tuple val(meta), path("vocabulary.tsv.json"), optional: true, emit: json
     path "versions.yml", emit: versions
 
     when:
@@ -30,7 +31,7 @@ process TFVOCAB_TOKENIZE {
 
     stub:
     """
-    touch tokens.h5 vocabulary.tsv vocabulary.png
+    touch tokens.h5 vocabulary.tsv vocabulary.tsv.json vocabulary.png
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -11,6 +11,7 @@ process TFVOCAB_TRAIN {
     output:
     tuple val(meta), path("model.pt"), emit: model
     tuple val(meta), path("train_log.tsv"), emit: log
+    tuple val(meta), path("train_log.tsv.json"), optional: true, emit: json
     path "versions.yml", emit: versions
 
     when:
@@ -29,7 +30,7 @@ process TFVOCAB_TRAIN {
 
     stub:
     """
-    touch model.pt train_log.tsv
+    touch model.pt train_log.tsv train_log.tsv.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
