@@ -1,0 +1,512 @@
+"""The TF vocabulary: k-means tokens of 50 bp window vectors (blueprint III.B.5, V.B).
+
+Every promoter window is a T-dim vector of normalised TF signal (``normalized.h5``). Each window
+gets one integer token:
+
+* ``MASK_TOKEN = 0``: the window is missing (no TF observed there).
+* ``NULL_TOKEN = 1``: "no binding": every *observed* TF is below ``null_threshold`` robust
+  standard deviations above its background, i.e. ``(x_t - center_t) / scale_t < threshold`` for
+  all observed t, where ``center_t`` is the TF's median over windows (most windows are unbound)
+  and ``scale_t`` = 1.4826 x its median absolute deviation (falling back to the standard
+  deviation, then 1, when the MAD is 0 — e.g. a TF whose background is all zeros).
+* ``2 .. K+1``: k-means clusters of the bound windows, numbered by decreasing frequency.
+
+Fitting: k-means++ seeding then Lloyd iterations (torch matmuls, float64 centroid sums) on a
+seeded uniform subsample (at most ``max_fit_windows``) of bound, fully observed windows; then
+every window is assigned to its nearest centroid in chunks. Partially masked windows use the
+distance over their observed TFs only (missing is never read as "not bound"). The number of
+clusters is clamped (with a warning) to the number of distinct bound windows.
+
+**Top TFs of a token** (used in ``vocabulary.tsv`` and by the tests): a centroid's *binding
+score* for TF t is ``(c_t - center_t) / (bound_t - center_t)``, where ``bound_t`` is the TF's
+mean level over its bound windows (above the null threshold): 0 = background, 1 = a typical
+bound window. The top TFs are those with score >= ``TOP_SCORE`` (0.5: the centroid is at least
+half-way from background to that TF's typical bound level), by decreasing score.
+
+The codebook (K+2, T) holds the centroids in normalised units; row 0 (mask) is zeros and row 1
+(null) is the background ``center``. ``center``, ``scale``, ``bound`` and the threshold are
+stored with it in ``tokens.h5`` so ``--codebook`` tokenises new data identically.
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from .errors import TfvocabError
+from .io import (atomic_path, provenance, read_strings, set_h5_provenance, sha256_array,
+                 write_sidecar, write_strings, write_table)
+from .log import get_logger, progress, timed
+
+logger = get_logger("vocabulary")
+
+MASK_TOKEN = 0
+NULL_TOKEN = 1
+N_SPECIAL = 2
+TOP_SCORE = 0.5
+MAD_TO_SD = 1.4826
+CHUNK_GENES = 256
+
+
+@dataclasses.dataclass
+class Vocabulary:
+    """A fitted TF vocabulary.
+
+    ``codebook`` float32 (K+2, T): token i's centroid in normalised units (rows 0/1 special).
+    ``center``, ``scale``, ``bound`` float32 (T,): per-TF background level, robust spread and
+    mean bound level (normalised units). ``null_threshold``: robust SDs above background that
+    count as binding. ``tfs``: TF names (T,).
+    """
+
+    tfs: list[str]
+    codebook: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
+    bound: np.ndarray
+    null_threshold: float
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.codebook.shape[0])
+
+    @property
+    def vocab_hash(self) -> str:
+        return sha256_array(self.codebook)
+
+    def scores(self) -> np.ndarray:
+        """Binding scores (K+2, T) of every codebook row (see module docstring)."""
+        return binding_scores(self.codebook, self.center, self.bound)
+
+
+# ---------------------------------------------------------------- array functions
+
+def binding_scores(centroids: np.ndarray, center: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """``(c - center) / (bound - center)`` per TF: (K, T) -> (K, T); 0 background, 1 bound."""
+    span = np.maximum(bound - center, 1e-6)
+    return (centroids - center) / span
+
+
+def top_tfs(scores: np.ndarray, threshold: float = TOP_SCORE) -> list[np.ndarray]:
+    """Per row of ``scores`` (K, T): indices of TFs with score >= ``threshold``, best first."""
+    out = []
+    for row in np.atleast_2d(scores):
+        idx = np.flatnonzero(row >= threshold)
+        out.append(idx[np.argsort(-row[idx], kind="stable")])
+    return out
+
+
+def background(X: np.ndarray, M: np.ndarray, null_threshold: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-TF background ``center``, robust ``scale`` and mean ``bound`` level, each (T,).
+
+    ``X``: (N, T) window vectors (any value where masked), ``M``: (N, T) bool, True = missing.
+    """
+    Y = np.where(M, np.nan, X).astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        center = np.nanmedian(Y, axis=0)
+        scale = MAD_TO_SD * np.nanmedian(np.abs(Y - center), axis=0)
+        sd = np.nanstd(Y, axis=0)
+    center = np.nan_to_num(center)
+    sd = np.nan_to_num(sd)
+    scale = np.where(np.nan_to_num(scale) > 1e-6, scale, np.where(sd > 1e-6, sd, 1.0))
+    on = (Y - center) / scale >= null_threshold
+    n_on = on.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bound = np.where(n_on > 0, np.where(on, Y, 0.0).sum(axis=0) / np.maximum(n_on, 1),
+                         center + 2 * null_threshold * scale)
+    bound = np.maximum(bound, center + null_threshold * scale)
+    return center.astype(np.float32), scale.astype(np.float32), bound.astype(np.float32)
+
+
+def window_kinds(X: np.ndarray, M: np.ndarray, center: np.ndarray, scale: np.ndarray,
+                 null_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(missing, null)`` bool (N,) for window vectors ``X`` (N, T) with mask ``M`` (N, T)."""
+    missing = M.all(axis=1)
+    with np.errstate(invalid="ignore"):
+        on = ((X - center) / scale >= null_threshold) & ~M
+    null = ~missing & ~on.any(axis=1)
+    return missing, null
+
+
+def nearest(X: np.ndarray, centroids: np.ndarray, M: np.ndarray | None = None,
+            chunk: int = 4096) -> np.ndarray:
+    """Index of the nearest centroid (squared Euclidean) per row: (N, T), (K, T) -> (N,) int64.
+
+    With a mask ``M`` (N, T) the distance runs over each row's observed TFs only:
+    ``sum_t obs_t (x_t - c_t)^2 = const - 2 x.c + obs.c^2``. Rows are processed in cache-sized
+    chunks (one torch matmul each; ``||x||^2`` is dropped, it does not change the argmin).
+    """
+    import torch
+
+    C = torch.from_numpy(np.ascontiguousarray(centroids, dtype=np.float32))
+    CT = C.T.contiguous()
+    Csq = (C * C)
+    C2 = Csq.sum(1)[None, :]
+    out = np.empty(len(X), np.int64)
+    for s in range(0, len(X), chunk):
+        x = X[s:s + chunk]
+        m = None if M is None else M[s:s + chunk]
+        if m is not None and m.any():
+            obs = torch.from_numpy((~m).astype(np.float32))
+            xt = torch.from_numpy(np.where(m, 0.0, x).astype(np.float32))
+            d = torch.addmm(obs @ Csq.T, xt, CT, alpha=-2.0)
+        else:
+            xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+            d = torch.addmm(C2, xt, CT, alpha=-2.0)
+        out[s:s + chunk] = np.argmin(d.numpy(), axis=1)
+    return out
+
+
+def kmeans(X: np.ndarray, k: int, seed: int = 0, max_iter: int = 100, tol: float = 1e-4
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded k-means (k-means++ init + Lloyd) on ``X`` (n, T) -> ``(centroids (k, T), labels (n,))``.
+
+    Converges when the total squared centroid shift is <= ``tol`` x the mean per-TF variance
+    (sklearn's criterion). Empty clusters are re-seeded with the points farthest from their
+    centroid (deterministic).
+    """
+    import torch
+    from sklearn.cluster import kmeans_plusplus
+
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n = len(X)
+    k = min(k, n)
+    rng = np.random.default_rng(seed)
+    init_n = min(n, max(20 * k, 10000))
+    init_idx = np.sort(rng.choice(n, size=init_n, replace=False)) if init_n < n else np.arange(n)
+    C, _ = kmeans_plusplus(X[init_idx], k, random_state=int(rng.integers(2**31 - 1)))
+    C = C.astype(np.float32)
+    Xt = torch.from_numpy(X)
+    Xd = Xt.double()
+    thresh = tol * float(X.var(axis=0).mean())
+    labels = nearest(X, C)
+    for it in range(max_iter):
+        lab = torch.from_numpy(labels)
+        sums = torch.zeros((k, X.shape[1]), dtype=torch.float64).index_add_(0, lab, Xd)
+        counts = np.bincount(labels, minlength=k)
+        newC = (sums.numpy() / np.maximum(counts, 1)[:, None]).astype(np.float32)
+        empty = np.flatnonzero(counts == 0)
+        if len(empty):
+            dist = ((X - newC[labels]) ** 2).sum(1)
+            far = np.argsort(-dist, kind="stable")[:len(empty)]
+            newC[empty] = X[far]
+        shift = float(((newC - C) ** 2).sum())
+        C = newC
+        labels = nearest(X, C)
+        if shift <= thresh and not len(empty):
+            logger.info("k-means converged after %d iterations", it + 1)
+            break
+    return C, labels
+
+
+def _bottom_k(keys: np.ndarray, k: int) -> np.ndarray:
+    if len(keys) <= k:
+        return np.arange(len(keys))
+    return np.sort(np.argpartition(keys, k - 1)[:k])
+
+
+WindowChunks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+
+
+def fit_vocabulary_chunks(chunks: WindowChunks, tfs: list[str], *, vocab_size: int = 512,
+                          seed: int = 0, null_threshold: float = 3.0,
+                          max_fit_windows: int = 100_000, max_iter: int = 100) -> Vocabulary:
+    """Fit a :class:`Vocabulary` streaming over chunks of window vectors (two passes).
+
+    ``chunks()`` yields ``(X (n, T) float32, M (n, T) bool)``; it is called twice. Both passes
+    keep a seeded uniform sample (bottom-k of random keys) of at most ``max_fit_windows``
+    windows: all observed windows for the background, bound fully observed ones for k-means.
+    """
+    if vocab_size < 2:
+        raise TfvocabError(f"--vocab-size must be >= 2 (got {vocab_size})",
+                           hint="it counts the learned tokens; mask and null tokens are extra")
+    T = len(tfs)
+    rng = np.random.default_rng(seed)
+    # pass 1: background sample
+    keep_x = np.empty((0, T), np.float32)
+    keep_m = np.empty((0, T), bool)
+    keep_k = np.empty(0)
+    for X, M in chunks():
+        obs = ~M.all(axis=1)
+        keys = rng.random(len(X))[obs]
+        keep_x = np.concatenate([keep_x, X[obs]])
+        keep_m = np.concatenate([keep_m, M[obs]])
+        keep_k = np.concatenate([keep_k, keys])
+        sel = _bottom_k(keep_k, max_fit_windows)
+        keep_x, keep_m, keep_k = keep_x[sel], keep_m[sel], keep_k[sel]
+    if len(keep_x) == 0:
+        raise TfvocabError("every window is masked: nothing to learn a vocabulary from")
+    center, scale, bound = background(keep_x, keep_m, null_threshold)
+    # pass 2: sample of bound, fully observed windows
+    fit_x = np.empty((0, T), np.float32)
+    fit_k = np.empty(0)
+    n_bound = n_null = 0
+    for X, M in chunks():
+        missing, null = window_kinds(X, M, center, scale, null_threshold)
+        n_null += int(null.sum())
+        cand = ~missing & ~null & ~M.any(axis=1)
+        n_bound += int((~missing & ~null).sum())
+        keys = rng.random(len(X))[cand]
+        fit_x = np.concatenate([fit_x, X[cand].astype(np.float32)])
+        fit_k = np.concatenate([fit_k, keys])
+        sel = _bottom_k(fit_k, max_fit_windows)
+        fit_x, fit_k = fit_x[sel], fit_k[sel]
+    logger.info("%d bound windows, %d null windows (threshold %.3g robust SD); fitting on %d",
+                n_bound, n_null, null_threshold, len(fit_x))
+    k = vocab_size
+    if len(fit_x) == 0:
+        logger.warning("no bound window: the vocabulary has only the mask and null tokens")
+        k = 0
+    else:
+        n_distinct = len(np.unique(fit_x, axis=0))
+        if n_distinct < vocab_size:
+            logger.warning("only %d distinct bound windows: vocabulary size clamped from %d to %d",
+                           n_distinct, vocab_size, n_distinct)
+            k = n_distinct
+    rows = [np.zeros((1, T), np.float32), center[None, :]]
+    if k:
+        with timed(f"k-means: {k} clusters on {len(fit_x)} windows x {T} TFs", logger):
+            C, labels = kmeans(fit_x, k, seed=int(rng.integers(2**31 - 1)), max_iter=max_iter)
+        order = np.lexsort((np.arange(k), -np.bincount(labels, minlength=k)))
+        rows.append(C[order])
+    codebook = np.concatenate(rows).astype(np.float32)
+    return Vocabulary(tfs=list(tfs), codebook=codebook, center=center, scale=scale, bound=bound,
+                      null_threshold=float(null_threshold))
+
+
+def fit_vocabulary(X: np.ndarray, M: np.ndarray | None = None, tfs: list[str] | None = None,
+                   **kwargs) -> Vocabulary:
+    """Fit a :class:`Vocabulary` on window vectors ``X`` (N, T) with mask ``M`` (N, T).
+
+    Keyword options as :func:`fit_vocabulary_chunks` (vocab_size, seed, null_threshold,
+    max_fit_windows, max_iter).
+    """
+    X = np.asarray(X, np.float32)
+    M = np.isnan(X) if M is None else np.asarray(M, bool) | np.isnan(X)
+    tfs = list(tfs) if tfs is not None else [f"tf{i}" for i in range(X.shape[1])]
+    return fit_vocabulary_chunks(lambda: [(X, M)], tfs, **kwargs)
+
+
+def assign(X: np.ndarray, M: np.ndarray | None, vocab: Vocabulary) -> np.ndarray:
+    """Tokens int32 (N,) of window vectors ``X`` (N, T) (mask ``M`` (N, T), True = missing)."""
+    X = np.asarray(X, np.float32)
+    M = np.isnan(X) if M is None else np.asarray(M, bool) | np.isnan(X)
+    missing, null = window_kinds(X, M, vocab.center, vocab.scale, vocab.null_threshold)
+    tokens = np.full(len(X), NULL_TOKEN, np.int32)
+    tokens[missing] = MASK_TOKEN
+    bound = np.flatnonzero(~missing & ~null)
+    if vocab.n_tokens > N_SPECIAL and len(bound):
+        tokens[bound] = N_SPECIAL + nearest(X[bound], vocab.codebook[N_SPECIAL:], M[bound])
+    return tokens
+
+
+def token_table(tokens: np.ndarray, window_start: np.ndarray, vocab: Vocabulary,
+                n_bins: int = 10) -> tuple["object", np.ndarray]:
+    """The ``vocabulary.tsv`` rows for ``tokens`` (G, W) -> (DataFrame, bin edges (n_bins+1,)).
+
+    ``offset_hist``: counts of the token per promoter-position bin (equal-width bins over the
+    window start offsets, bp relative to the start codon; edges returned), ';'-separated.
+    """
+    import pandas as pd
+
+    K = vocab.n_tokens
+    G, W = tokens.shape
+    flat = tokens.ravel()
+    counts = np.bincount(flat, minlength=K)
+    ws = np.asarray(window_start, np.float64)
+    edges = np.linspace(ws.min(), ws.max() + 1, n_bins + 1) if W else np.zeros(n_bins + 1)
+    win_bin = np.clip(np.searchsorted(edges, ws, side="right") - 1, 0, n_bins - 1)
+    hist = np.zeros((K, n_bins), np.int64)
+    np.add.at(hist, (flat, np.tile(win_bin, G)), 1)
+    off_sum = np.bincount(flat, weights=np.tile(ws, G), minlength=K)
+    scores = vocab.scores()
+    tops = top_tfs(scores)
+    rows = []
+    for i in range(K):
+        kind = "mask" if i == MASK_TOKEN else "unbound" if i == NULL_TOKEN else "cluster"
+        idx = tops[i] if kind == "cluster" else np.array([], int)
+        rows.append({
+            "token": i, "kind": kind, "count": int(counts[i]),
+            "frequency": counts[i] / max(1, flat.size),
+            "top_tfs": ",".join(vocab.tfs[j] for j in idx),
+            "top_weights": ",".join(f"{scores[i, j]:.3f}" for j in idx),
+            "mean_offset": (off_sum[i] / counts[i]) if counts[i] else float("nan"),
+            "offset_hist": ";".join(str(int(c)) for c in hist[i]),
+        })
+    return pd.DataFrame(rows), edges
+
+
+def plot_vocabulary(path: Path, vocab: Vocabulary, counts: np.ndarray, n_top: int = 40,
+                    max_tfs: int = 60) -> None:
+    """Heatmap of the binding scores of the ``n_top`` most frequent cluster tokens x TFs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    K = vocab.n_tokens
+    cl = np.arange(N_SPECIAL, K)
+    cl = cl[np.argsort(-counts[cl], kind="stable")][:n_top]
+    scores = vocab.scores()
+    T = len(vocab.tfs)
+    if T <= max_tfs:
+        cols = np.arange(T)
+    else:
+        seen = []
+        for i in cl:
+            for j in top_tfs(scores[i])[0]:
+                if j not in seen:
+                    seen.append(int(j))
+        cols = np.array(seen[:max_tfs] or list(range(min(T, max_tfs))), int)
+    fig, ax = plt.subplots(figsize=(max(6, 0.22 * len(cols) + 2), max(4, 0.22 * len(cl) + 1.5)))
+    if len(cl):
+        im = ax.imshow(np.clip(scores[np.ix_(cl, cols)], -0.5, 1.5), aspect="auto",
+                       cmap="viridis", vmin=-0.5, vmax=1.5, interpolation="nearest")
+        fig.colorbar(im, ax=ax, label="binding score (0 background, 1 typical bound)")
+        ax.set_yticks(range(len(cl)))
+        ax.set_yticklabels([f"{i} (n={counts[i]})" for i in cl], fontsize=6)
+        ax.set_xticks(range(len(cols)))
+        ax.set_xticklabels([vocab.tfs[j] for j in cols], rotation=90, fontsize=6)
+    else:
+        ax.text(0.5, 0.5, "no cluster tokens", ha="center", va="center")
+    ax.set_title(f"TF vocabulary: {len(cl)} most frequent of {K - N_SPECIAL} tokens")
+    ax.set_xlabel("TF")
+    ax.set_ylabel("token")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- HDF5 I/O
+
+def read_codebook(path: str | Path) -> Vocabulary:
+    """The :class:`Vocabulary` stored in a ``tokens.h5``."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise TfvocabError("codebook file not found", path=str(path))
+    with h5py.File(path, "r") as f:
+        for name in ("codebook", "tfs", "center", "scale", "bound"):
+            if name not in f:
+                raise TfvocabError(f"missing dataset '{name}' (not a tokens.h5?)", path=str(path))
+        return Vocabulary(tfs=read_strings(f["tfs"]), codebook=f["codebook"][()],
+                          center=f["center"][()], scale=f["scale"][()], bound=f["bound"][()],
+                          null_threshold=float(f.attrs["null_threshold"]))
+
+
+def align_vocabulary(vocab: Vocabulary, tfs: list[str], path: str | None = None) -> Vocabulary:
+    """Reorder a codebook's TF axis to ``tfs``; the TF sets must be identical."""
+    if sorted(vocab.tfs) != sorted(tfs):
+        extra = sorted(set(tfs) - set(vocab.tfs))
+        missing = sorted(set(vocab.tfs) - set(tfs))
+        raise TfvocabError(f"codebook TFs do not match the data's TFs (not in codebook: "
+                           f"{', '.join(extra[:10]) or '-'}; missing from data: "
+                           f"{', '.join(missing[:10]) or '-'})", path=path,
+                           hint="normalise the new data with --stats of the original run")
+    pos = {t: i for i, t in enumerate(vocab.tfs)}
+    o = np.array([pos[t] for t in tfs], np.int64)
+    return Vocabulary(tfs=list(tfs), codebook=vocab.codebook[:, o], center=vocab.center[o],
+                      scale=vocab.scale[o], bound=vocab.bound[o],
+                      null_threshold=vocab.null_threshold)
+
+
+def _window_chunks(f, desc: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    G, W, T = f["signal"].shape
+    starts = range(0, G, CHUNK_GENES)
+    for g0 in progress(starts, desc=desc, total=len(starts), unit="chunk"):
+        g1 = min(G, g0 + CHUNK_GENES)
+        X = f["signal"][g0:g1].reshape(-1, T)
+        M = f["mask"][g0:g1].reshape(-1, T).astype(bool) | np.isnan(X)
+        yield X, M
+
+
+def run(normalized: str | Path, outdir: str | Path, *, vocab_size: int = 512, seed: int = 0,
+        codebook: str | Path | None = None, null_threshold: float = 3.0,
+        max_fit_windows: int = 100_000) -> dict[str, Path]:
+    """Tokenise ``normalized.h5``: writes ``tokens.h5``, ``vocabulary.tsv`` (+ .json sidecar)
+    and ``vocabulary.png`` under ``outdir``; returns their paths.
+
+    With ``codebook`` (a previous ``tokens.h5``) its vocabulary is applied instead of fitted.
+    """
+    import h5py
+
+    normalized, outdir = Path(normalized), Path(outdir)
+    if vocab_size < 2:
+        raise TfvocabError(f"--vocab-size must be >= 2 (got {vocab_size})")
+    if null_threshold <= 0:
+        raise TfvocabError(f"--null-threshold must be > 0 (got {null_threshold})")
+    if not normalized.exists():
+        raise TfvocabError("normalized file not found", path=str(normalized))
+    params = dict(normalized=str(normalized), vocab_size=vocab_size, seed=seed,
+                  codebook=str(codebook) if codebook else None, null_threshold=null_threshold,
+                  max_fit_windows=max_fit_windows)
+    with h5py.File(normalized, "r") as f:
+        for name in ("genes", "tfs", "window_start", "signal", "mask"):
+            if name not in f:
+                raise TfvocabError(f"missing dataset '{name}'", path=str(normalized))
+        genes = read_strings(f["genes"])
+        tfs = read_strings(f["tfs"])
+        window_start = f["window_start"][()]
+        G, W, T = f["signal"].shape
+        if (G, W, T) != (len(genes), len(window_start), len(tfs)):
+            raise TfvocabError(f"'signal' {f['signal'].shape} does not match genes x windows x "
+                               f"tfs", path=str(normalized))
+        if codebook is not None:
+            vocab = align_vocabulary(read_codebook(codebook), tfs, path=str(codebook))
+            logger.info("applying codebook %s (%d tokens)", codebook, vocab.n_tokens)
+        else:
+            vocab = fit_vocabulary_chunks(lambda: _window_chunks(f, "fit"), tfs,
+                                          vocab_size=vocab_size, seed=seed,
+                                          null_threshold=null_threshold,
+                                          max_fit_windows=max_fit_windows)
+        tokens = np.empty((G, W), np.int32)
+        with timed(f"assigning {G * W} windows to {vocab.n_tokens} tokens", logger):
+            g0 = 0
+            for X, M in _window_chunks(f, "assign"):
+                n = len(X) // W
+                tokens[g0:g0 + n] = assign(X, M, vocab).reshape(n, W)
+                g0 += n
+        in_prov = f.attrs.get("tfvocab_provenance", "")
+    prov = provenance("tokenize", params)
+    prov["input_provenance"] = in_prov
+    out_h5 = outdir / "tokens.h5"
+    with atomic_path(out_h5) as tmp, h5py.File(tmp, "w") as o:
+        write_strings(o, "genes", genes)
+        write_strings(o, "tfs", tfs)
+        o.create_dataset("window_start", data=np.asarray(window_start, np.int64))
+        o.create_dataset("tokens", data=tokens, chunks=(max(1, min(G, CHUNK_GENES)), W)
+                         if G and W else None)
+        o.create_dataset("codebook", data=vocab.codebook.astype(np.float32))
+        for name in ("center", "scale", "bound"):
+            o.create_dataset(name, data=getattr(vocab, name).astype(np.float32))
+        o.attrs["mask_token"] = MASK_TOKEN
+        o.attrs["null_token"] = NULL_TOKEN
+        o.attrs["n_tokens"] = vocab.n_tokens
+        o.attrs["vocab_hash"] = vocab.vocab_hash
+        o.attrs["null_threshold"] = vocab.null_threshold
+        o.attrs["top_score"] = TOP_SCORE
+        set_h5_provenance(o, prov)
+    table, edges = token_table(tokens, window_start, vocab)
+    out_tsv = outdir / "vocabulary.tsv"
+    write_table(out_tsv, table, float_format="%.6g")
+    write_sidecar(out_tsv, dict(prov, offset_bin_edges=edges.tolist(), vocab_hash=vocab.vocab_hash,
+                                top_score=TOP_SCORE))
+    out_png = outdir / "vocabulary.png"
+    plot_vocabulary(out_png, vocab, table["count"].to_numpy())
+    counts = table["count"].to_numpy()
+    logger.info("tokens: %d mask, %d null, %d bound windows; %d of %d cluster tokens used",
+                counts[MASK_TOKEN], counts[NULL_TOKEN], counts[N_SPECIAL:].sum(),
+                int((counts[N_SPECIAL:] > 0).sum()), vocab.n_tokens - N_SPECIAL)
+    return {"tokens": out_h5, "vocabulary": out_tsv, "vocabulary_png": out_png}
+
+
+__all__ = ["Vocabulary", "MASK_TOKEN", "NULL_TOKEN", "N_SPECIAL", "TOP_SCORE", "background",
+           "window_kinds", "nearest", "kmeans", "fit_vocabulary", "fit_vocabulary_chunks",
+           "assign", "binding_scores", "top_tfs", "token_table", "plot_vocabulary",
+           "read_codebook", "align_vocabulary", "run"]
