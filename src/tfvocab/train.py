@@ -344,9 +344,9 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
 
         net = DDP(model, device_ids=[local_rank] if device.type == "cuda" else None)
 
-    tr_a = torch.as_tensor(tr["ia"].to_numpy())
-    tr_b = torch.as_tensor(tr["ib"].to_numpy())
-    tr_y = torch.as_tensor(tr["label"].to_numpy(), dtype=torch.float32)
+    tr_a = torch.tensor(tr["ia"].to_numpy(), dtype=torch.long)
+    tr_b = torch.tensor(tr["ib"].to_numpy(), dtype=torch.long)
+    tr_y = torch.tensor(tr["label"].to_numpy(), dtype=torch.float32)
     va_y = va["label"].to_numpy()
     log_path = outdir / "train_log.tsv"
     prov = provenance("train", params)
