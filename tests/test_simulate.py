@@ -280,3 +280,30 @@ def test_grammar_shares_tfs_and_keeps_span():
     assert uses.max() >= 2
     for r in rules:
         assert -1500 <= r["band"][0] and r["band"][1] + r["span"] <= -50 + r["span"]
+
+
+def test_jaspar_motifs_planted_at_sites(tmp_path):
+    pytest.importorskip("pyjaspar")
+    import pyfaidx
+
+    run(preset="tiny", seed=0, outdir=tmp_path, motifs=True, n_genes=40)
+    tfs = _read(tmp_path, "truth/tfs.tsv")
+    assert tfs.motif.str.startswith("MA").all()
+    sites = _read(tmp_path, "truth/sites.tsv")
+    fa = pyfaidx.Fasta(str(tmp_path / "genome.fa"))
+    by_id = {k: v[1] for k, v in sgr.jaspar_motifs().items()}
+    hits = total = 0
+    for row in sites[sites.gene_id != "."].head(60).itertuples():
+        probs = by_id.get(tfs.set_index("tf").loc[row.tf, "motif"])
+        if probs is None:
+            continue
+        L = probs.shape[0]
+        left = (row.start + row.end) // 2 - L // 2
+        seq = str(fa[row.chrom][left:left + L]).upper()
+        idx = np.array(["ACGT".index(b) if b in "ACGT" else 0 for b in seq])
+        fwd = np.log(probs[np.arange(L), idx] / 0.25).sum()
+        rev = np.log(probs[np.arange(L), 3 - idx[::-1]] / 0.25).sum()
+        best = np.log(probs.max(axis=1) / 0.25).sum()
+        hits += max(fwd, rev) > 0.3 * best
+        total += 1
+    assert total >= 10 and hits / total > 0.8

@@ -80,6 +80,7 @@ class SimParams:
     bin_size: int = 10                       # bp per bigWig entry
     withheld: float = 0.3                    # fraction of true pairs left out of coexpression.tsv
     false_pos: float = 0.05                  # fraction of coexpression.tsv that is false
+    motifs: bool = False                     # write JASPAR (Arabidopsis) motif instances at sites
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -233,12 +234,6 @@ def run(preset: str = "tiny", seed: int = 0, outdir: str | os.PathLike = ".",
         gtab = sg.gene_table(genes)
         ps, pe = coords.promoter_interval(gtab.start_codon.to_numpy(), gtab.strand.to_numpy())
         gtab["clipped"] = (gtab.kind == "protein_coding") & ((ps < 0) | (pe > gtab.chrom.map(chroms)))
-    with timed("genome sequence", log):
-        seqs = build_sequence(r_seq, genes, chroms, p)
-        paths["genome"] = out / "genome.fa"
-        paths["fai"] = write_fasta(paths["genome"], seqs)
-        write_sidecar(paths["genome"], prov)
-        del seqs
     paths["annotation"] = out / "annotation.gff3"
     write_gff(paths["annotation"], genes, chroms)
     write_sidecar(paths["annotation"], prov)
@@ -262,6 +257,19 @@ def run(preset: str = "tiny", seed: int = 0, outdir: str | os.PathLike = ".",
             r["n_genes"] = int((modules.module == r["module"]).sum())
         sites = plant_sites(r_sites, gtab, chroms, tfs, rules, modules, tf_info, p)
         tf_info["n_sites"] = sites.tf.value_counts().reindex(tfs).fillna(0).astype(int).to_numpy()
+
+    with timed("genome sequence", log):
+        seqs = build_sequence(r_seq, genes, chroms, p)
+        if p.motifs:
+            pfms = sgr.jaspar_pfms(r_seq, tfs)
+            tf_info["motif"] = [pfms[t][0] for t in tfs]
+            tf_info["motif_name"] = [pfms[t][1] for t in tfs]
+            sgr.plant_motifs(r_seq, seqs, sites, {t: v[2] for t, v in pfms.items()})
+            sg.paint_codons(seqs, genes)             # motifs never overwrite start/stop codons
+        paths["genome"] = out / "genome.fa"
+        paths["fai"] = write_fasta(paths["genome"], seqs)
+        write_sidecar(paths["genome"], prov)
+        del seqs
 
     with timed(f"bigWig tracks ({p.n_tfs} TFs + input)", log):
         prom = coding.assign(pos=coding.start_codon + np.where(coding.strand == "-", -1, 1) *

@@ -17,6 +17,7 @@ A *rule* is an ordered combination of 2-3 TFs with fixed spacing (``spacing[i]``
 """
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -214,3 +215,61 @@ def observed_pairs(rng: np.random.Generator, truth: pd.DataFrame, gene_ids: np.n
                     ignore_index=True)
     out["score"] = out.score.round(4)
     return out.sort_values(["gene_a", "gene_b"], ignore_index=True)
+
+
+@functools.lru_cache(maxsize=1)
+def jaspar_motifs() -> dict:
+    """All Arabidopsis (taxon 3702) JASPAR CORE motifs from pyjaspar's bundled database.
+
+    Returns {matrix_id: (name, probabilities float64 (L, 4) over A, C, G, T)}, sorted by ID;
+    probabilities are counts + 0.25 pseudocount, row-normalised.
+    """
+    try:
+        from pyjaspar import jaspardb
+    except ImportError as exc:                     # pragma: no cover - optional extra
+        from .errors import TfvocabError
+        raise TfvocabError("motif planting needs pyjaspar", hint="pip install pyjaspar") from exc
+    out = {}
+    for m in sorted(jaspardb().fetch_motifs(collection="CORE", tax_group=["plants"], species=["3702"]),
+                    key=lambda m: m.matrix_id):
+        counts = np.array([list(m.counts[b]) for b in "ACGT"], dtype=np.float64).T + 0.25
+        out[m.matrix_id] = (m.name, counts / counts.sum(axis=1, keepdims=True))
+    return out
+
+
+def jaspar_pfms(rng: np.random.Generator, tfs: list[str]) -> dict:
+    """Assign each TF a distinct Arabidopsis JASPAR motif (cycled if there are too few).
+
+    Returns {tf: (matrix_id, motif name, probabilities (L, 4))}.
+    """
+    table = jaspar_motifs()
+    ids = list(table)
+    pick = rng.permutation(len(ids))
+    return {tf: (ids[int(pick[i % len(ids)])], *table[ids[int(pick[i % len(ids)])]])
+            for i, tf in enumerate(tfs)}
+
+
+def sample_motifs(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
+    """``n`` sequences drawn from a PFM ``probs`` (L, 4): uint8 ASCII array (n, L)."""
+    cum = np.cumsum(probs, axis=1)
+    u = rng.random((n, probs.shape[0], 1))
+    idx = (u > cum[None, :, :3]).sum(axis=2)
+    return np.frombuffer(b"ACGT", dtype=np.uint8)[idx]
+
+
+def plant_motifs(rng: np.random.Generator, seqs: dict, sites: pd.DataFrame, pfms: dict) -> None:
+    """Write a PFM-sampled motif instance (random orientation) centred on every site (in place)."""
+    comp = np.zeros(256, dtype=np.uint8)
+    for a, b in zip(b"ACGTN", b"TGCAN"):
+        comp[a] = b
+    for tf, grp in sites.groupby("tf", sort=True):
+        probs = pfms[tf]
+        L = probs.shape[0]
+        inst = sample_motifs(rng, probs, len(grp))
+        flip = rng.random(len(grp)) < 0.5
+        inst[flip] = comp[inst[flip][:, ::-1]]
+        left = ((grp.start.to_numpy() + grp.end.to_numpy()) // 2 - L // 2).astype(np.int64)
+        for c in grp.chrom.unique():
+            sel = (grp.chrom.to_numpy() == c) & (left >= 0) & (left + L <= len(seqs[c]))
+            pos = left[sel][:, None] + np.arange(L)[None, :]
+            seqs[c][pos.ravel()] = inst[sel].ravel()
