@@ -399,23 +399,83 @@ def tf_names(bigwigs: Sequence[str | Path], tfs: Sequence[str] | None) -> list[s
     return names
 
 
+def _extract_one(bw: BigWigReader, res, name: str, layout: Layout, outdir: Path, params: dict,
+                 mask_uncovered: bool, buffer: np.ndarray | None) -> tuple[Path, dict]:
+    """Extract one opened bigWig and write its ``signal.<name>.h5``; returns (path, stats)."""
+    t0 = time.perf_counter()
+    track = extract_track(bw, layout, res.mapping, mask_uncovered, buffer)
+    st = track["stats"]
+    attrs = {"window": layout.width, "stride": params["stride"], "upstream": layout.upstream,
+             "downstream": layout.downstream, "missing_as_zero": True,
+             "mask_uncovered": bool(mask_uncovered), "reader": bw.name,
+             "chrom_mapping": json.dumps(res.to_dict(), sort_keys=True),
+             "masked_windows": st["masked_windows"],
+             "masked_by_chrom": json.dumps({c: v["masked_windows"] for c, v in st["per_chrom"].items()},
+                                           sort_keys=True)}
+    prm = dict(params, bigwig=bw.path, tf=name)
+    out = write_signal(outdir / f"signal.{name}.h5", name, bw.path, layout, track, attrs,
+                       provenance("extract", prm))
+    st["seconds"] = round(time.perf_counter() - t0, 3)
+    st["n_windows"] = int(track["mask"].size)
+    return out, st
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(layout: Layout) -> None:
+    _WORKER["layout"] = layout
+    _WORKER["buffer"] = None
+
+
+def _worker_task(path: str, reader: str, res, name: str, outdir: Path, params: dict,
+                 mask_uncovered: bool) -> tuple[str, Path, dict]:
+    layout = _WORKER["layout"]
+    bw = open_bigwig(path, reader)
+    try:
+        need = max(bw.chroms[t] for t in res.mapping.values()) + 1
+        if _WORKER["buffer"] is None or _WORKER["buffer"].size < need:
+            _WORKER["buffer"] = np.empty(need, dtype=np.float64)
+        out, st = _extract_one(bw, res, name, layout, outdir, params, mask_uncovered, _WORKER["buffer"])
+    finally:
+        bw.close()
+    return name, out, st
+
+
+def _log_track(name: str, path: str, res, layout: Layout, st: dict, reader: str) -> None:
+    if res.unmapped:
+        log.warning("%s: promoter chromosome(s) %s absent from the bigWig; their %d genes are masked",
+                    path, ", ".join(res.unmapped),
+                    sum(layout.chroms[c]["rows"].size for c in res.unmapped))
+    for s, t in res.mapping.items():
+        if s != t:
+            log.info("%s: chromosome %s -> %s (%s)", path, s, t, res.method[s])
+    log.info("extract %s (%s, reader %s): %d of %d windows masked; read %.2f s, windows %.2f s, "
+             "total %.2f s", name, path, reader, st["masked_windows"], st["n_windows"],
+             st["read_seconds"], st["window_seconds"], st["seconds"])
+
+
 def run(promoters: str | Path, bigwig: Sequence[str | Path], outdir: str | Path,
         tf: Sequence[str] | None = None, window: int = coords.WINDOW, stride: int = coords.STRIDE,
         chrom_alias: str | Path | None = None, reader: str = DEFAULT_READER,
         mask_uncovered: bool = False, upstream: int | None = None,
-        downstream: int | None = None) -> dict[str, Path]:
+        downstream: int | None = None, jobs: int = 1) -> dict[str, Path]:
     """Extract per-window signal of each bigWig over the promoters of ``promoters.tsv``.
 
     Writes ``<outdir>/signal.<tf>.h5`` per bigWig and returns ``{tf: path}``. ``window`` and
     ``stride`` are in bp; ``upstream``/``downstream`` (bp) default to the flanks ``promoters.tsv``
     was built with. All bigWigs are opened and their chromosome names matched before anything
-    is written, so a bad file stops the run without output.
+    is written, so a bad file stops the run without output. ``jobs`` > 1 processes that many
+    bigWigs at once in worker processes (memory ~ jobs x one chromosome buffer, independent of
+    the number of bigWigs); outputs are identical for any ``jobs``.
     """
     from .chroms import read_aliases, resolve
 
     bigwig = [str(b) for b in (bigwig if not isinstance(bigwig, (str, Path)) else [bigwig])]
     if not bigwig:
         raise TfvocabError("no --bigwig given")
+    if jobs < 1:
+        raise TfvocabError(f"jobs must be >= 1, got {jobs}")
     names = tf_names(bigwig, tf)
     df = read_promoters(promoters)
     up0, down0 = infer_flanks(df)
@@ -426,12 +486,19 @@ def run(promoters: str | Path, bigwig: Sequence[str | Path], outdir: str | Path,
     log.info("%d promoters on %d chromosome(s); %d windows of %d bp every %d bp (offsets %d..%d)",
              len(df), len(layout.chroms), layout.offsets.size, window, stride,
              int(layout.offsets[0]), int(layout.offsets[-1] + window - 1))
+    params = {"promoters": str(promoters), "window": int(window), "stride": int(stride),
+              "upstream": upstream, "downstream": downstream,
+              "chrom_alias": str(chrom_alias) if chrom_alias else None,
+              "mask_uncovered": bool(mask_uncovered), "missing_as_zero": True}
+    outdir = Path(outdir)
 
     # Open everything and match chromosomes first: bad input fails before any output exists.
-    opened = []
+    opened: list[BigWigReader] = []
+    results = []
     try:
         for path in bigwig:
             bw = open_bigwig(path, reader)
+            opened.append(bw)
             res = resolve(list(layout.chroms), list(bw.chroms), aliases,
                           source_label=str(promoters), target_label=path)
             if not res.mapping:
@@ -439,41 +506,38 @@ def run(promoters: str | Path, bigwig: Sequence[str | Path], outdir: str | Path,
                     f"no chromosome matches the promoters' ({', '.join(list(layout.chroms)[:5])}); "
                     f"bigWig has {', '.join(list(bw.chroms)[:5])}", path=path,
                     hint="give a --chrom-alias table")
-            opened.append((bw, res))
-        outdir = Path(outdir)
+            results.append(res)
         outdir.mkdir(parents=True, exist_ok=True)
-        need = max(max((b.chroms[t] for t in r.mapping.values()), default=0) for b, r in opened) + 1
-        buffer = np.empty(need, dtype=np.float64)
         written: dict[str, Path] = {}
-        for (bw, res), name, path in progress(list(zip(opened, names, bigwig)), desc="bigWigs",
-                                               total=len(bigwig), unit="bigWig"):
-            with timed(f"extract {name} ({path}, reader {bw.name})", log):
-                if res.unmapped:
-                    log.warning("%s: promoter chromosome(s) %s absent from the bigWig; their %d "
-                                "genes are masked", path, ", ".join(res.unmapped),
-                                sum(layout.chroms[c]["rows"].size for c in res.unmapped))
-                for s, t in res.mapping.items():
-                    if s != t:
-                        log.info("%s: chromosome %s -> %s (%s)", path, s, t, res.method[s])
-                track = extract_track(bw, layout, res.mapping, mask_uncovered, buffer)
-                st = track["stats"]
-                log.info("%s: %d of %d windows masked; read %.2f s, windows %.2f s", name,
-                         st["masked_windows"], track["mask"].size, st["read_seconds"], st["window_seconds"])
-                params = {"promoters": str(promoters), "bigwig": path, "tf": name, "window": int(window),
-                          "stride": int(stride), "upstream": upstream, "downstream": downstream,
-                          "chrom_alias": str(chrom_alias) if chrom_alias else None,
-                          "mask_uncovered": bool(mask_uncovered), "missing_as_zero": True}
-                attrs = {"window": int(window), "stride": int(stride), "upstream": upstream,
-                         "downstream": downstream, "missing_as_zero": True,
-                         "mask_uncovered": bool(mask_uncovered), "reader": bw.name,
-                         "chrom_mapping": json.dumps(res.to_dict(), sort_keys=True),
-                         "masked_windows": st["masked_windows"],
-                         "masked_by_chrom": json.dumps(
-                             {c: v["masked_windows"] for c, v in st["per_chrom"].items()}, sort_keys=True)}
-                out = write_signal(outdir / f"signal.{name}.h5", name, path, layout, track, attrs,
-                                   provenance("extract", params))
-                written[name] = out
+        with timed(f"extract {len(bigwig)} bigWig(s) with {reader}, {jobs} job(s)", log):
+            if jobs == 1 or len(bigwig) == 1:
+                need = max(max(b.chroms[t] for t in r.mapping.values()) for b, r in zip(opened, results)) + 1
+                buffer = np.empty(need, dtype=np.float64)
+                for bw, res, name in progress(list(zip(opened, results, names)), desc="bigWigs",
+                                              total=len(bigwig), unit="bigWig"):
+                    out, st = _extract_one(bw, res, name, layout, outdir, params, mask_uncovered, buffer)
+                    _log_track(name, bw.path, res, layout, st, bw.name)
+                    written[name] = out
+            else:
+                import concurrent.futures as cf
+                import multiprocessing as mp
+
+                for b in opened:
+                    b.close()
+                opened = []
+                with cf.ProcessPoolExecutor(max_workers=min(jobs, len(bigwig)),
+                                            mp_context=mp.get_context("spawn"),
+                                            initializer=_worker_init, initargs=(layout,)) as pool:
+                    futs = [pool.submit(_worker_task, path, reader, res, name, outdir, params, mask_uncovered)
+                            for path, res, name in zip(bigwig, results, names)]
+                    for fut in progress(cf.as_completed(futs), desc="bigWigs", total=len(futs),
+                                        unit="bigWig"):
+                        name, out, st = fut.result()
+                        path = bigwig[names.index(name)]
+                        _log_track(name, path, results[names.index(name)], layout, st, reader)
+                        written[name] = out
+                written = {n: written[n] for n in names}
         return written
     finally:
-        for bw, _ in opened:
+        for bw in opened:
             bw.close()

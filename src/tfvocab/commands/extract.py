@@ -32,11 +32,14 @@ import click
 @click.option("--mask-uncovered", is_flag=True,
               help="Also mask windows with no bigWig data at all [default: they are real zeros, "
               "uncovered = unbound for DAP-seq].")
-def cli(promoters, bigwig, outdir, tf, window, stride, chrom_alias, reader, mask_uncovered):
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="bigWigs processed at once in worker processes (memory ~ jobs x 8 bytes x "
+              "longest chromosome).")
+def cli(promoters, bigwig, outdir, tf, window, stride, chrom_alias, reader, mask_uncovered, jobs):
     from tfvocab.extract import run
 
     paths = run(promoters=promoters, bigwig=list(bigwig), outdir=outdir, tf=list(tf) or None,
                 window=window, stride=stride, chrom_alias=chrom_alias, reader=reader,
-                mask_uncovered=mask_uncovered)
+                mask_uncovered=mask_uncovered, jobs=jobs)
     for name, path in paths.items():
         click.echo(f"{name}\t{path}")
