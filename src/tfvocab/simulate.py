@@ -320,6 +320,9 @@ def run(preset: str = "tiny", seed: int = 0, outdir: str | os.PathLike = ".",
     paths["bias_regions"] = write_table(tdir / "bias_regions.tsv", regions, prov)
     paths["grammar"] = write_json(tdir / "grammar.json", {
         "modules": rules, "tfs": tfs, "offset_reference": "start codon of the representative isoform",
+        "notes": {"spacing": "offset of each TF's site centre relative to the first TF's, 5'->3' "
+                             "in gene orientation", "band": "offsets [b0, b1) holding every site "
+                             "of a module instance", "sites": "truth/sites.tsv"},
         "site_width": p.site_width, "max_span": p.max_span, "band_width": p.band_width,
         "decoy_rates": {"decoy_far": p.decoy_far, "decoy_band": p.decoy_band,
                         "decoy_order": p.decoy_order}, "tfvocab_provenance": prov})
