@@ -175,7 +175,8 @@ def test_gene_split_is_disjoint_and_keeps_more_than_random(world):
     assert kept > kept_random + 0.2
     on_diag = co[sa == sb]
     share = on_diag.gene_a.map(assign).value_counts(normalize=True)
-    assert 0.05 < share["val"] < 0.3 and 0.05 < share["test"] < 0.3 and share["train"] > 0.5
+    print("kept positives per split:", share.round(3).to_dict())
+    assert 0.1 < share["val"] < 0.2 and 0.1 < share["test"] < 0.2 and 0.6 < share["train"] < 0.8
 
 
 def test_run_gene_split_has_no_gene_in_two_partitions(world, tmp_path):

@@ -515,6 +515,37 @@ def _grow(unit_w: np.ndarray, link, targets: Mapping[int, float], cap: float,
     return assigned
 
 
+def _balanced_grow(unit_w: np.ndarray, link, ua: np.ndarray, ub: np.ndarray,
+                   targets: Mapping[int, float], cap: float, seed: int,
+                   n_rounds: int = 12) -> np.ndarray:
+    """:func:`_grow` with targets rescaled until each split's share of the *kept* positive
+    edges (both ends in the split) is close to ``target / n_edges``: edges cut at a region's
+    boundary are lost, so a region grown to its raw target would end up under-filled.
+
+    ``ua, ub``: (E,) unit of each end of every positive edge. Returns (U,) split codes.
+    """
+    desired = {k: t / max(len(ua), 1) for k, t in targets.items()}
+    mult = {k: 1.0 for k in targets}
+    best, best_err = None, np.inf
+    for _ in range(n_rounds):
+        scaled = {k: min(targets[k] * mult[k], unit_w.sum()) for k in targets}
+        assigned = _grow(unit_w, link, scaled, cap, np.random.default_rng(seed),
+                         np.full(len(unit_w), -1, dtype=np.int64))
+        assigned[assigned < 0] = 0
+        ca, cb = assigned[ua], assigned[ub]
+        kept = np.bincount(ca[ca == cb], minlength=3).astype(float)
+        share = kept / max(kept.sum(), 1.0)
+        err = max(abs(share[k] - d) for k, d in desired.items())
+        if err < best_err:
+            best, best_err = assigned, err
+        if err < 0.01:
+            break
+        for k, d in desired.items():
+            # damped: a split's share responds non-linearly (its growth also shrinks train)
+            mult[k] *= float(np.clip(d / max(share[k], 1e-3), 0.5, 2.0)) ** 0.5
+    return best
+
+
 def split_genes(genes: Sequence[str], pos_pairs: pd.DataFrame, *, method: str = "gene",
                 val_frac: float = 0.15, test_frac: float = 0.15, seed: int = 0,
                 chrom: Mapping[str, str] | None = None, test_chrom: str | Sequence[str] | None = None,
@@ -523,8 +554,8 @@ def split_genes(genes: Sequence[str], pos_pairs: pd.DataFrame, *, method: str = 
 
     ``genes``: (G,) genes with promoters; ``pos_pairs``: positives (``gene_a, gene_b``).
     ``method="gene"``: community units (components, Louvain-split when large) are grown into
-    val and test regions holding ``val_frac``/``test_frac`` of the positive edges while cutting
-    few of them; genes without positives are assigned at random with the same fractions.
+    val and test regions holding about ``val_frac``/``test_frac`` of the kept positive edges
+    while cutting few of them; genes without positives are assigned at random with the same fractions.
     ``method="chromosome"``: genes on ``test_chrom`` (``val_chrom``) go to test (val); with no
     ``val_chrom``, val is grown from the remaining genes as above. ``chrom``: gene -> chromosome.
     Returns ``{gene: split}``; deterministic for a given ``seed``.
@@ -584,9 +615,8 @@ def split_genes(genes: Sequence[str], pos_pairs: pd.DataFrame, *, method: str = 
             link = sparse.coo_matrix((np.ones(2 * len(ua)), (np.concatenate([ua, ub]),
                                                              np.concatenate([ub, ua]))),
                                      shape=(n_units, n_units)).tocsr()
-            assigned = _grow(w, link, {k: v for k, v in targets.items() if v > 0}, cap, rng,
-                             np.full(n_units, -1, dtype=np.int64))
-            assigned[assigned < 0] = 0
+            assigned = _balanced_grow(w, link, unit[fa], unit[fb],
+                                      {k: v for k, v in targets.items() if v > 0}, cap, seed)
             has_unit = unit >= 0
             code[has_unit & free_gene] = assigned[unit[has_unit & free_gene]]
 
