@@ -372,6 +372,29 @@ def test_multi_line_cds_with_shared_id_is_not_a_duplicate(tmp_path):
     assert table(tmp_path / "out").loc["g1", "start_codon"] == 2500
 
 
+def test_gene_and_mrna_sharing_an_id_is_a_duplicate(tmp_path):
+    lines = [feat("Chr1", "gene", 10, 500, "+", "ID=g1"),
+             feat("Chr1", "mRNA", 10, 500, "+", "ID=g1;Parent=g1"),
+             feat("Chr1", "CDS", 100, 400, "+", "Parent=g1")]
+    gff, fa = make_case(tmp_path, lines, {"Chr1": 1000})
+    _expect_error(tmp_path, gff, fa, "line 3", "duplicate ID 'g1'", "first used on line 2")
+
+
+def test_gff_quirks_tolerated(tmp_path):
+    """Multi-line features sharing an ID, exon IDs reused across transcripts, and a FASTA
+    section without the ##FASTA directive are legal or harmless: no error."""
+    lines = (coding("Chr1", "g1", "+", {"g1.1": [(2501, 2800)], "g1.2": [(2401, 2800)]})
+             + [feat("Chr1", "exon", 2401, 2800, "+", "ID=sharedexon;Parent=g1.1"),
+                feat("Chr1", "exon", 2401, 2800, "+", "ID=sharedexon;Parent=g1.2"),
+                feat("Chr1", "match", 5, 15, ".", "ID=m1"), feat("Chr1", "match", 20, 30, ".", "ID=m1"),
+                feat("Chr1", "orthologous_region", 5, 15, "+", "ID=o1"),
+                feat("Chr1", "orthologous_region", 5, 15, "+", "ID=o1"),
+                ">Chr1", "ACGT"])
+    gff, fa = make_case(tmp_path, lines, {"Chr1": 6000})
+    run(gff=gff, fasta=fa, outdir=tmp_path / "out")
+    assert table(tmp_path / "out").loc["g1", "transcript_id"] == "g1.1"
+
+
 @pytest.mark.parametrize("content,needles", [
     ("", ["no GFF3 feature lines"]),
     ("##gff-version 3\n# only comments\n", ["no GFF3 feature lines"]),

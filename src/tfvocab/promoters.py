@@ -198,9 +198,11 @@ def scan_gff(path: str | Path) -> tuple[str, dict]:
     """Validate a GFF3 file and reduce it to what the promoter step needs.
 
     Checks every feature line (9 tab-separated columns, integer 1-based ``start <= end``,
-    unique ``ID``s; a repeated ID is allowed only for one multi-line child feature, such as the
-    segments of a CDS, that repeats its type, seqid, strand and ``Parent``) and raises a one-line
-    :class:`TfvocabError` naming the file and line otherwise. Returns the reduced GFF3 text
+    unique ``ID``s) and raises a one-line :class:`TfvocabError` naming the file and line
+    otherwise. A repeated ID is a duplicate when the lines differ in type or seqid, or when the
+    feature is a gene or transcript (the hierarchy must be unambiguous); other features may
+    repeat their ID over several lines (GFF3 multi-line features: CDS segments). IDs of the
+    dropped types (:data:`DROP_TYPES`: exons, UTRs...) are not checked. Returns the reduced GFF3 text
     (no exons/UTRs, only :data:`KEEP_ATTRS`, CDS lines with only ``Parent``) and stats
     ``{"lines", "features", "kept"}``. Gzipped files are read transparently.
     """
@@ -215,6 +217,10 @@ def scan_gff(path: str | Path) -> tuple[str, dict]:
                 n_lines = lineno
                 line = raw.rstrip("\r\n")
                 if line.startswith("##FASTA"):
+                    break
+                if line.startswith(">") and n_feat:
+                    log.warning("%s: line %d starts a FASTA section without ##FASTA; "
+                                "annotation read up to there", path, lineno)
                     break
                 if not line.strip() or line.startswith("#"):
                     continue
@@ -238,19 +244,19 @@ def scan_gff(path: str | Path) -> tuple[str, dict]:
                                        hint="convert the GTF to GFF3 first")
                 n_feat += 1
                 kind = ftype.lower()
+                if kind in DROP_TYPES:
+                    continue
                 attrs = _attrs(attr)
                 fid = attrs.get("ID")
                 if fid is not None:
-                    sig = (seqid, ftype, strand, attrs.get("Parent"))
+                    sig = (seqid, ftype)
                     prev = seen.get(fid)
                     if prev is None:
                         seen[fid] = (lineno, sig)
-                    elif prev[1] != sig or not sig[3]:
+                    elif prev[1] != sig or _is_hierarchy(ftype):
                         raise TfvocabError(f"duplicate ID {unquote(fid)!r} (first used on line {prev[0]})",
                                            path=str(path), record=f"line {lineno}",
                                            hint="GFF3 IDs must be unique")
-                if kind in DROP_TYPES:
-                    continue
                 if kind == "cds":  # segments get gffutils' cheap autoincrement IDs
                     keep = {k: v for k, v in attrs.items() if k == "Parent"}
                 else:
@@ -296,6 +302,12 @@ def _build_db(text: str):
                               keep_order=False, sort_attribute_values=False, verbose=False)
 
 
+def _is_hierarchy(ftype: str) -> bool:
+    """Gene- or transcript-level feature type (``gene``, ``ncRNA_gene``, ``mRNA``, ``tRNA``...)."""
+    t = ftype.lower()
+    return t.endswith(("gene", "rna", "transcript")) or t == "pseudogene"
+
+
 def _is_gene_like(ftype: str) -> bool:
     t = ftype.lower()
     return t.endswith("gene") or t == "pseudogene"
@@ -308,6 +320,11 @@ def protein_coding_genes(gff_text: str, gff_path: str | Path = "GFF3") -> tuple[
     counts ``{"genes_seen", "protein_coding", "non_coding", "pseudogene", "no_cds",
     "no_cds_genes", "unstranded", "unstranded_genes", "renamed_duplicates"}``.
     """
+    counts = {"genes_seen": 0, "protein_coding": 0, "non_coding": 0, "pseudogene": 0,
+              "no_cds": 0, "no_cds_genes": [], "unstranded": 0, "unstranded_genes": [],
+              "renamed_duplicates": []}
+    if not gff_text.strip():  # nothing but exons, matches, regions...
+        return [], counts
     with timed("gffutils create_db (:memory:)", log):
         try:
             db = _build_db(gff_text)
@@ -345,8 +362,6 @@ def protein_coding_genes(gff_text: str, gff_path: str | Path = "GFF3") -> tuple[
         gene_tx.setdefault(up[0] if up else tx, []).append(tx)
 
     genes: list[Gene] = []
-    counts = {"genes_seen": 0, "protein_coding": 0, "non_coding": 0, "pseudogene": 0,
-              "no_cds": 0, "no_cds_genes": [], "unstranded": 0, "unstranded_genes": []}
     top = [fid for fid, f in feats.items()
            if (fid in gene_tx) or (_is_gene_like(f.featuretype) and not parents.get(fid))]
     top.sort(key=order.__getitem__)
@@ -397,7 +412,6 @@ def protein_coding_genes(gff_text: str, gff_path: str | Path = "GFF3") -> tuple[
                           transcript_id=tx_name, start_codon=int(sc), n_transcripts=len(txs)))
 
     # two GFF genes resolving to one AGI: keep the AGI for the first, the raw ID for the others
-    counts["renamed_duplicates"] = []
     used: set[str] = set()
     for gene in genes:
         if gene.gene_id in used:
