@@ -27,7 +27,7 @@ workflow TFVOCAB {
 
     main:
     ch_versions = channel.empty()
-    ch_truth    = channel.value([])   // SIMULATE's truth/ folder: module-recovery metrics in EVALUATE
+    ch_truth    = channel.value([])   // SIMULATE's truth/ folder: truth checks in EVALUATE and INTERPRET
     if (params.simulate) {
         TFVOCAB_SIMULATE(channel.value(run_meta + [preset: params.simulate, seed: params.seed]))
         ch_versions     = ch_versions.mix(TFVOCAB_SIMULATE.out.versions)
@@ -103,7 +103,7 @@ workflow TFVOCAB {
         .combine(ch_prom_tsv)
     TFVOCAB_EVALUATE(ch_model_pairs, ch_truth)
     ch_versions = ch_versions.mix(TFVOCAB_EVALUATE.out.versions)
-    TFVOCAB_INTERPRET(ch_model_pairs)
+    TFVOCAB_INTERPRET(ch_model_pairs, ch_truth)
     ch_versions = ch_versions.mix(TFVOCAB_INTERPRET.out.versions)
     TFVOCAB_PREDICT(ch_model_data, params.predict_pairs ? file(params.predict_pairs, checkIfExists: true) : [])
     ch_versions = ch_versions.mix(TFVOCAB_PREDICT.out.versions)

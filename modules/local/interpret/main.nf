@@ -7,6 +7,7 @@ process TFVOCAB_INTERPRET {
 
     input:
     tuple val(meta), path(model), path(tokens), path(normalized), path(pairs), path(promoters)
+    path(truth)
 
     output:
     tuple val(meta), path("*.{h5,tsv,json}"), emit: results
@@ -18,8 +19,9 @@ process TFVOCAB_INTERPRET {
 
     script:
     def args = task.ext.args ?: ''
+    def truth_opt = truth ? "--truth ${truth}" : ''
     """
-    tfvocab interpret --model ${model} --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --promoters ${promoters} --outdir . ${args}
+    tfvocab interpret --model ${model} --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --promoters ${promoters} --outdir . ${truth_opt} ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
@@ -29,7 +31,7 @@ process TFVOCAB_INTERPRET {
 
     stub:
     """
-    touch attributions.h5 knockouts.tsv attention.png
+    touch attention.h5 attributions.h5 tf_knockout.tsv token_importance.tsv token_importance.png attention_profile.png
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
