@@ -410,7 +410,7 @@ def clean_positives(df: pd.DataFrame, promoter_ids: Sequence[str], *, threshold:
             f"(e.g. {', '.join(_examples(missing_ids, 5))}); promoters.tsv has e.g. "
             f"{', '.join(map(str, pid.iloc[:5]))}", path=str(path),
             hint="the gene IDs probably do not match: use the same ID namespace in both files "
-                 "(e.g. AGI codes like AT1G01010), or pick the gene columns with --gene-columns")
+                 "such as AGI codes AT1G01010, or pick the gene columns with --gene-columns")
     if not len(kept):
         raise TfvocabError("no positive pairs left after dropping self-pairs", path=str(path))
     if counts["genes_without_promoters"]:
