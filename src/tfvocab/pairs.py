@@ -37,6 +37,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .chroms import canonical
 from .errors import TfvocabError
 from .io import provenance, write_json, write_table
 from .log import get_logger, timed
@@ -430,15 +431,8 @@ def clean_positives(df: pd.DataFrame, promoter_ids: Sequence[str], *, threshold:
 # ----------------------------------------------------------------------------- splitting
 
 def _chrom_key(name: str) -> str:
-    """Canonical chromosome key: ``Chr1``/``chr1``/``1``/``NC_003070.9`` -> ``1``; ``ChrM``/``Mt`` -> ``m``."""
-    refseq = {"NC_003070": "1", "NC_003071": "2", "NC_003074": "3", "NC_003075": "4",
-              "NC_003076": "5", "NC_037304": "m", "NC_000932": "c"}
-    n = str(name).strip()
-    base = n.split(".")[0].upper()
-    if base in refseq:
-        return refseq[base]
-    k = re.sub(r"^(chromosome|chrom|chr)[\s_\-]?", "", n, flags=re.IGNORECASE).lower()
-    return {"mt": "m", "mito": "m", "pt": "c", "chloroplast": "c", "mitochondria": "m"}.get(k, k)
+    """Canonical chromosome key (``tfvocab.chroms.canonical``; unknown names match exactly)."""
+    return canonical(name) or str(name).strip()
 
 
 def _resolve_chroms(spec: str | Sequence[str] | None, chroms: Sequence[str], option: str) -> set[str]:
