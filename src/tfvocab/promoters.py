@@ -434,7 +434,7 @@ def open_fasta(path: str | Path):
     import pyfaidx
 
     try:
-        fa = pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True, rebuild=False)
+        fa = pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True)
     except PermissionError as exc:
         raise TfvocabError(f"cannot write the FASTA index: {exc}", path=str(path),
                            hint="copy the FASTA to a writable folder or provide its .fai") from None
@@ -491,7 +491,8 @@ def run(gff: str | Path, fasta: str | Path, outdir: str | Path, upstream: int = 
 
     with timed(f"scan {gff.name}", log):
         text, scan = scan_gff(gff)
-    genes, counts = protein_coding_genes(text, gff)
+    with timed("gene hierarchy, representative isoforms, start codons", log):
+        genes, counts = protein_coding_genes(text, gff)
     if not genes:
         raise TfvocabError("no protein-coding genes (genes with an mRNA carrying CDS) found",
                            path=str(gff))
