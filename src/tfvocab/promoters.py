@@ -316,7 +316,8 @@ def _is_gene_like(ftype: str) -> bool:
 def protein_coding_genes(gff_text: str, gff_path: str | Path = "GFF3") -> tuple[list[Gene], dict]:
     """Find protein-coding genes in reduced GFF3 text (:func:`scan_gff`) with gffutils.
 
-    Returns the genes (GFF order) with their representative isoform and start codon, and
+    Returns the genes (sorted by seqid, then gene start) with their representative isoform
+    and start codon, and
     counts ``{"genes_seen", "protein_coding", "non_coding", "pseudogene", "no_cds",
     "no_cds_genes", "unstranded", "unstranded_genes", "renamed_duplicates"}``.
     """
@@ -385,7 +386,7 @@ def protein_coding_genes(gff_text: str, gff_path: str | Path = "GFF3") -> tuple[
         gene_id = gene_identifier(attrs, gid)
         txs = sorted(gene_tx[gid])
         keys = [gene_id, strip_prefix(gid)]
-        suffixes, lengths, names = [], [], []
+        suffixes, lengths = [], []
         for tx in txs:
             t = feats[tx]
             ta = t.attributes
