@@ -21,6 +21,8 @@ import numpy as np
 from . import __version__
 
 PROVENANCE_ATTR = "tfvocab_provenance"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def provenance(step: str, params: Mapping[str, Any] | None = None) -> dict:
@@ -58,6 +60,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual umask mode
     try:
         yield tmp_path
         os.replace(tmp_path, final)
