@@ -27,7 +27,7 @@ def _model(**kw):
 
 
 @pytest.mark.parametrize("mode", ["tokens", "continuous", "both"])
-@pytest.mark.parametrize("pooling", ["cls", "mean"])
+@pytest.mark.parametrize("pooling", ["cls", "mean", "flatten"])
 def test_pair_score_is_exactly_symmetric(mode, pooling):
     model = _model(input=mode, pooling=pooling)
     tok, val, m = _inputs()
@@ -40,7 +40,7 @@ def test_pair_score_is_exactly_symmetric(mode, pooling):
 
 
 @pytest.mark.parametrize("mode", ["tokens", "continuous", "both"])
-@pytest.mark.parametrize("pooling,positions", [("cls", "learned"), ("mean", "sinusoidal")])
+@pytest.mark.parametrize("pooling,positions", [("cls", "learned"), ("mean", "sinusoidal"), ("flatten", "learned")])
 def test_masked_window_content_does_not_change_output(mode, pooling, positions):
     model = _model(input=mode, pooling=pooling, positions=positions)
     tok, val, m = _inputs()

@@ -8,7 +8,10 @@ Tower input (per gene, W windows of 50 bp, 5'->3'):
 
 plus learned or sinusoidal window positions. ``mask`` (B, W) bool is True for missing windows:
 they are excluded as attention keys and from mean pooling, so a masked window's content cannot
-change the output. Pooling is a prepended CLS vector (``cls``) or the masked mean (``mean``).
+change the output. Pooling is a prepended CLS vector (``cls``), the masked mean (``mean``), or
+``flatten``: each window's output projected to ``pool_dim`` features and concatenated (D = W x
+pool_dim, missing windows 0), which keeps *where* each TF binds, so the head's ``vA * vB`` term
+can compare two promoters window by window (generalises to unseen TF combinations).
 
 The pair head sees ``[vA + vB, |vA - vB|, vA * vB]`` (each (B, D)), all symmetric in A and B, so
 ``score(vA, vB) == score(vB, vA)`` bit for bit. Hyperparameters follow blueprint Table 2; the
@@ -40,11 +43,14 @@ class ModelConfig:
     dropout: float = 0.1            # residual / FFN dropout
     attn_dropout: float = 0.1
     positions: str = "learned"      # learned | sinusoidal
-    pooling: str = "cls"            # cls | mean
+    pooling: str = "cls"            # cls | mean | flatten
+    pool_dim: int = 8               # flatten pooling: features kept per window (D = W * pool_dim)
     head_layers: int = 2            # dense layers in the pair head before the output neuron
     head_width: int = 64
     head_dropout: float = 0.1
     activation: str = "gelu"        # gelu | relu
+    pair_features: str = "full"     # full: [vA+vB, |vA-vB|, vA*vB]; similarity: [|vA-vB|, vA*vB];
+                                    # cosine: logit = a * cos(vA, vB) + b (no MLP)
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -65,8 +71,10 @@ class ModelConfig:
             raise ValueError("continuous input needs n_tfs > 0")
         if self.positions not in ("learned", "sinusoidal"):
             raise ValueError(f"positions must be learned/sinusoidal, not {self.positions!r}")
-        if self.pooling not in ("cls", "mean"):
-            raise ValueError(f"pooling must be cls/mean, not {self.pooling!r}")
+        if self.pooling not in ("cls", "mean", "flatten"):
+            raise ValueError(f"pooling must be cls/mean/flatten, not {self.pooling!r}")
+        if self.pair_features not in ("full", "similarity", "cosine"):
+            raise ValueError(f"pair_features must be full/similarity/cosine, not {self.pair_features!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {list(ACTIVATIONS)}")
 
@@ -133,12 +141,18 @@ class SiameseTransformer(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(d, c.n_heads, d_ff, c.dropout, c.attn_dropout, c.activation)
                                     for _ in range(c.n_layers))
         self.norm = nn.LayerNorm(d)
-        head, width_in = [], 3 * d
+        self.pool_proj = nn.Linear(d, c.pool_dim) if c.pooling == "flatten" else None
+        self.out_dim = c.n_windows * c.pool_dim if c.pooling == "flatten" else d
+        head, width_in = [], (3 if c.pair_features == "full" else 2) * self.out_dim
         for _ in range(c.head_layers):
             head += [nn.Linear(width_in, c.head_width), ACTIVATIONS[c.activation](), nn.Dropout(c.head_dropout)]
             width_in = c.head_width
         head.append(nn.Linear(width_in, 1))
         self.head = nn.Sequential(*head)
+        if c.pair_features == "cosine":
+            self.head = None
+            self.cos_scale = nn.Parameter(torch.tensor(10.0))
+            self.cos_bias = nn.Parameter(torch.tensor(-3.0))
 
     # ---------------------------------------------------------------- tower
     def embed_windows(self, tokens, values):
@@ -152,7 +166,7 @@ class SiameseTransformer(nn.Module):
         return x
 
     def encode(self, tokens=None, values=None, mask=None, return_attention: bool = False):
-        """Promoter embeddings (B, D).
+        """Promoter embeddings (B, D) (D = d_model, or W * pool_dim with ``flatten`` pooling).
 
         ``tokens`` (B, W) int64, ``values`` (B, W, T) float32 (no NaN), ``mask`` (B, W) bool, True =
         missing window. With ``return_attention`` also returns a list (one per layer) of attention
@@ -180,19 +194,27 @@ class SiameseTransformer(nn.Module):
         x = self.norm(x)
         if self.cls is not None:
             v = x[:, 0]
+        elif self.pool_proj is not None:   # position-resolved: per-window features, masked -> 0
+            v = (self.pool_proj(x) * (~kpm).to(x.dtype)[..., None]).flatten(1)
         else:
             keep = (~kpm).to(x.dtype)[..., None]
             v = (x * keep).sum(1) / keep.sum(1).clamp_min(1.0)
         return (v, attn) if return_attention else v
 
     # ---------------------------------------------------------------- pair head
-    @staticmethod
-    def pair_features(va, vb):
-        """Symmetric pair features (B, 3D): ``[vA + vB, |vA - vB|, vA * vB]``."""
+    def pair_features(self, va, vb):
+        """Symmetric pair features (B, 3D): ``[vA + vB, |vA - vB|, vA * vB]``; with
+        ``pair_features="similarity"`` (B, 2D) ``[|vA - vB|, vA * vB]`` (no per-gene "type" term)."""
+        if self.config.pair_features == "similarity":
+            return torch.cat([(va - vb).abs(), va * vb], dim=-1)
         return torch.cat([va + vb, (va - vb).abs(), va * vb], dim=-1)
 
     def score(self, va, vb):
         """Pair logits (B,) from embeddings (B, D) x 2; exactly symmetric in its arguments."""
+        if self.head is None:
+            num = (va * vb).sum(-1)
+            den = (va.norm(dim=-1) * vb.norm(dim=-1)).clamp_min(1e-6)
+            return self.cos_scale * num / den + self.cos_bias
         return self.head(self.pair_features(va, vb)).squeeze(-1)
 
     def forward(self, tokens, values, mask, inv_a, inv_b):

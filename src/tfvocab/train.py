@@ -161,14 +161,14 @@ def embed_genes(model: SiameseTransformer, data: GeneData, idx, device, chunk: i
         with _autocast(device):
             out.append(model.encode(_dev(tok, device), _dev(val, device), _dev(m, device)).float())
     model.train(was)
-    return torch.cat(out) if out else torch.zeros(0, model.config.d_model, device=device)
+    return torch.cat(out) if out else torch.zeros(0, model.out_dim, device=device)
 
 
 @torch.no_grad()
 def score_pairs(model: SiameseTransformer, data: GeneData, ia, ib, device) -> np.ndarray:
     """Logits (N,) for pairs ``(ia[i], ib[i])``: each distinct gene is encoded once."""
-    ia = torch.as_tensor(np.asarray(ia), dtype=torch.long)
-    ib = torch.as_tensor(np.asarray(ib), dtype=torch.long)
+    ia = torch.tensor(np.asarray(ia), dtype=torch.long)
+    ib = torch.tensor(np.asarray(ib), dtype=torch.long)
     if len(ia) == 0:
         return np.zeros(0, dtype=np.float64)
     uniq, inv_a, inv_b = dedup_pairs(ia, ib)
@@ -385,7 +385,7 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
             # validation (every rank computes it: same data, same weights -> same decision)
             v_logits = score_pairs(model, data, va["ia"].to_numpy(), va["ib"].to_numpy(), device)
             vt = torch.as_tensor(v_logits, dtype=torch.float32)
-            vy = torch.as_tensor(va_y, dtype=torch.float32)
+            vy = torch.tensor(va_y, dtype=torch.float32)
             v_loss = float(bce_loss(vt, vy, pos_weight) if params["loss"] == "bce"
                            else nnpu_loss(vt, vy, float(params["prior"]))[1])
             met = ranking_metrics(va_y, v_logits)

@@ -40,10 +40,14 @@ def _d(v):
 @click.option("--dropout", type=float, default=None, help=f"Residual/FFN dropout ({_d(_M.dropout)}).")
 @click.option("--attn-dropout", type=float, default=None, help=f"Attention dropout ({_d(_M.attn_dropout)}).")
 @click.option("--positions", type=click.Choice(["learned", "sinusoidal"]), default=None, help=f"Window position encoding ({_d(_M.positions)}).")
-@click.option("--pooling", type=click.Choice(["cls", "mean"]), default=None, help=f"Promoter embedding: CLS vector or masked mean ({_d(_M.pooling)}).")
+@click.option("--pooling", type=click.Choice(["cls", "mean", "flatten"]), default=None,
+              help=f"Promoter embedding: CLS vector, masked mean, or per-window features concatenated ({_d(_M.pooling)}).")
+@click.option("--pool-dim", type=int, default=None, help=f"Features per window for --pooling flatten ({_d(_M.pool_dim)}).")
 @click.option("--head-layers", type=int, default=None, help=f"Dense layers in the pair head ({_d(_M.head_layers)}).")
 @click.option("--head-width", type=int, default=None, help=f"Pair-head hidden width ({_d(_M.head_width)}).")
 @click.option("--head-dropout", type=float, default=None, help=f"Pair-head dropout ({_d(_M.head_dropout)}).")
+@click.option("--pair-features", type=click.Choice(["full", "similarity", "cosine"]), default=None,
+              help=f"Pair head: MLP on [vA+vB, |vA-vB|, vA*vB], MLP on [|vA-vB|, vA*vB], or a*cos(vA,vB)+b ({_d(_M.pair_features)}).")
 @click.option("--activation", type=click.Choice(["gelu", "relu"]), default=None, help=f"Activation ({_d(_M.activation)}).")
 @click.option("--resume", is_flag=True, help="Continue from OUTDIR/checkpoint.pt (written every epoch).")
 @click.option("--seed", type=int, default=None, help=f"Random seed for initialisation, shuffling, dropout ({_d(TRAIN_DEFAULTS['seed'])}).")
