@@ -8,7 +8,9 @@ Prints test AUPRC of every row and the two acceptance ratios:
 
     transformer - best baseline >= 0.05,  transformer / oracle >= 0.8,  shuffled ~ positive fraction
 
-    OMP_NUM_THREADS=1 python bench/small_acceptance.py --outdir /tmp/acc [--data /tmp/acc]
+    OMP_NUM_THREADS=1 python -P bench/small_acceptance.py --outdir /tmp/acc [--data /tmp/acc]
+
+(-P: bench/ must not shadow stdlib modules such as tokenize.)
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ concentrate on module/hub genes, so a batch of B pairs touches far fewer than 2B
 The deduplicated step encodes each distinct gene once (torch.unique + gather); the naive step
 encodes gene A and gene B of every pair. Prints pairs/s of both and the ratio.
 
-    OMP_NUM_THREADS=1 python bench/train.py [--batch-size 256] [--genes-per-batch 48] [--steps 10]
+    OMP_NUM_THREADS=1 python -P bench/train.py [--batch-size 256] [--genes-per-batch 48] [--steps 10]
 """
 from __future__ import annotations
 
