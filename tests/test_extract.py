@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
-from tfvocab.extract import run, window_stats
+from tfvocab.extract import kept_order, run, window_stats
 from tfvocab.io import read_strings
 
 CHROMS = {"Chr1": 30_000, "Chr2": 20_000}          # promoter (FASTA) names
@@ -183,6 +183,14 @@ def test_window_stats_overlapping_unsorted():
     for s, e, m, x, u in zip(starts, ends, mean, mx, unc):
         assert m == pytest.approx(ref[s:e].mean()) and x == ref[s:e].max()
         assert u == bool(np.isnan(v[s:e]).all())
+
+
+def test_kept_order():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 20, 100)
+    keep = rng.random(100) < 0.6
+    got = kept_order(np.argsort(x, kind="stable"), keep)
+    np.testing.assert_array_equal(got, np.argsort(x[keep], kind="stable"))
 
 
 # ---------------------------------------------------------------------------- bad input

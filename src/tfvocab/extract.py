@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,7 +219,8 @@ def open_bigwig(path: str | Path, reader: str = DEFAULT_READER) -> BigWigReader:
 # window statistics (pure array functions)
 # --------------------------------------------------------------------------------------------
 def window_stats(values: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                 want_uncovered: bool = False):
+                 want_uncovered: bool = False, order: np.ndarray | None = None,
+                 nan_buffer: np.ndarray | None = None):
     """Mean and max of ``values`` over half-open windows ``[starts, ends)``.
 
     ``values``: float64 (L + 1,) per-base signal of one chromosome with NaN = no data, plus one
@@ -226,15 +228,20 @@ def window_stats(values: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     ``starts``, ``ends``: int64 (N,), ``0 <= start < end <= L``, any order, any overlap.
     Returns ``mean`` float64 (N,) (sum / width, uncovered bases count as 0), ``max`` float64 (N,)
     (uncovered bases count as 0) and, with ``want_uncovered``, a bool (N,) that is True where no
-    base of the window has data (else None).
+    base of the window has data (else None). ``order``: optional precomputed
+    ``argsort(starts, kind="stable")``; ``nan_buffer``: optional reusable bool array of at least
+    ``values.size`` (avoids page-faulting a fresh one per chromosome).
     """
     n = starts.size
     if n == 0:
         empty = np.zeros(0)
         return empty, empty.copy(), (np.zeros(0, bool) if want_uncovered else None)
     values[-1] = 0.0
-    nan = np.isnan(values)
-    order = np.argsort(starts, kind="stable")
+    if nan_buffer is None or nan_buffer.size < values.size:
+        nan_buffer = np.empty(values.size, dtype=bool)
+    nan = np.isnan(values, out=nan_buffer[:values.size])
+    if order is None:
+        order = np.argsort(starts, kind="stable")
     idx = np.empty(2 * n, dtype=np.int64)
     idx[0::2] = starts[order]
     idx[1::2] = ends[order]
@@ -244,7 +251,7 @@ def window_stats(values: np.ndarray, starts: np.ndarray, ends: np.ndarray,
         unc_sorted = np.logical_and.reduceat(nan, idx)[0::2]
         uncovered = np.empty(n, dtype=bool)
         uncovered[order] = unc_sorted
-    values[nan] = 0.0
+    np.copyto(values, 0.0, where=nan)
     sums = np.add.reduceat(values, idx)[0::2]
     maxs = np.maximum.reduceat(values, idx)[0::2]
     mean = np.empty(n)
@@ -252,6 +259,13 @@ def window_stats(values: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     mean[order] = sums / (ends[order] - starts[order])
     mx[order] = maxs
     return mean, mx, uncovered
+
+
+def kept_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Sort order of ``x[keep]`` given the sort order ``order`` (N,) of ``x`` and a bool (N,)
+    ``keep``: the result indexes the compressed array (O(N), no new sort; stable ties kept)."""
+    pos = np.cumsum(keep) - 1
+    return pos[order[keep[order]]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,7 +308,8 @@ def make_layout(df: pd.DataFrame, width: int, stride: int, upstream: int, downst
             lo = sub["start"].to_numpy()[:, None]
             hi = sub["end"].to_numpy()[:, None]
             inside = ~clipped | ((starts >= lo) & (ends <= hi))
-        lay.chroms[c] = {"rows": rows, "starts": starts, "ends": ends, "inside": inside}
+        order = np.argsort(starts.ravel(), kind="stable")
+        lay.chroms[c] = {"rows": rows, "starts": starts, "ends": ends, "inside": inside, "order": order}
     return lay
 
 
@@ -314,6 +329,7 @@ def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
     need = max((bw.chroms[mapping[c]] for c in layout.chroms if c in mapping), default=0) + 1
     if buffer is None or buffer.size < need:
         buffer = np.empty(need, dtype=np.float64)
+    nan_buffer = np.empty(need, dtype=bool)
     per_chrom = {}
     t_read = t_win = 0.0
     for c, geo in progress(layout.chroms.items(), desc=f"{Path(bw.path).name}", total=len(layout.chroms),
@@ -335,7 +351,10 @@ def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
             raise TfvocabError(f"cannot read values ({exc})", path=bw.path,
                                record=f"chromosome {target}", hint="the bigWig may be corrupt") from None
         t1 = time.perf_counter()
-        m, x, unc = window_stats(values, starts[ok], ends[ok], want_uncovered=mask_uncovered)
+        okf = ok.ravel()
+        m, x, unc = window_stats(values, starts.ravel()[okf], ends.ravel()[okf],
+                                 want_uncovered=mask_uncovered, order=kept_order(geo["order"], okf),
+                                 nan_buffer=nan_buffer)
         t_win += time.perf_counter() - t1
         t_read += t1 - t0
         if mask_uncovered:
@@ -367,7 +386,7 @@ def write_signal(path: Path, tf: str, bigwig: str, layout: Layout, track: dict, 
             h5.create_dataset("window_start", data=layout.offsets.astype(np.int64))
             for name in ("mean", "max", "mask"):
                 h5.create_dataset(name, data=track[name], chunks=chunks, compression="gzip",
-                                  compression_opts=1, shuffle=True)
+                                  compression_opts=1)
             h5.attrs["tf"] = tf
             h5.attrs["bigwig"] = bigwig
             for k, v in attrs.items():
@@ -526,7 +545,8 @@ def run(promoters: str | Path, bigwig: Sequence[str | Path], outdir: str | Path,
                     b.close()
                 opened = []
                 with cf.ProcessPoolExecutor(max_workers=min(jobs, len(bigwig)),
-                                            mp_context=mp.get_context("spawn"),
+                                            mp_context=mp.get_context(
+                                                "fork" if sys.platform == "linux" else "spawn"),
                                             initializer=_worker_init, initargs=(layout,)) as pool:
                     futs = [pool.submit(_worker_task, path, reader, res, name, outdir, params, mask_uncovered)
                             for path, res, name in zip(bigwig, results, names)]

@@ -1,0 +1,264 @@
+#!/usr/bin/env python
+"""Benchmark ``tfvocab extract`` against deepTools ``computeMatrix`` and a naive per-promoter loop.
+
+Builds (or reuses, ``--workdir``) a genome-scale dataset with the project's own simulator
+(``tfvocab simulate --preset genome --n-tfs 20``: 5 chromosomes of TAIR10 length, 27,000
+promoters, DAP-seq-like bigWigs in 10 bp bins) and ``tfvocab promoters``, then in ONE run measures,
+each as a separate child process (wall time; peak RSS of the largest process from ``wait4``, and
+the sampled peak of the whole process tree, which matters for ``--jobs``/``-p`` workers):
+
+* ``tfvocab extract`` with each reader (pybigtools, pyBigWig), 1 job and ``--jobs`` jobs;
+* deepTools ``computeMatrix reference-point -b 2000 -a 500 --binSize 50 --missingDataAsZero``
+  on the same bigWigs and promoters with the same cores (``-p JOBS``);
+* a naive loop: ``pyBigWig.values`` per promoter per bigWig + numpy per-window means, timed on a
+  subset of genes and **extrapolated** to all genes x all bigWigs (clearly labelled);
+* extract's peak memory with 5 vs all bigWigs (memory must not grow with the number of TFs);
+* ``tfvocab merge`` of the per-TF files (for information).
+
+It also checks exactness: both readers give identical files, and extract's means agree with
+computeMatrix's matrix (max |difference| over every unclipped promoter window).
+
+    python bench/extract.py --workdir /tmp/bench_extract            # full run (builds data once)
+    python bench/extract.py --workdir /tmp/bench_extract_q --quick   # smoke run: small preset
+
+Not part of the test suite.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
+# ------------------------------------------------------------------------------- measurement
+def _tree_rss_kb(pid: int) -> int:
+    """Current total RSS (kB) of ``pid`` and all its descendants, from /proc."""
+    total, stack, seen = 0, [pid], set()
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def measure(label: str, cmd: list[str], log: Path) -> dict:
+    """Run ``cmd``; return wall seconds, peak RSS (MB) of the largest process, sampled tree peak."""
+    t0 = time.perf_counter()
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=ENV)
+        peak = [0]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+                time.sleep(0.05)
+
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        _, status, ru = os.wait4(proc.pid, 0)
+        done.set()
+        th.join()
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{label} failed (exit {code}); see {log}:\n{log.read_text()[-3000:]}")
+    res = {"label": label, "wall_s": wall, "maxrss_mb": ru.ru_maxrss / 1024, "tree_peak_mb": peak[0] / 1024}
+    print(f"  {label:<58s} {wall:9.1f} s  {res['maxrss_mb']:8.0f} MB  {res['tree_peak_mb']:8.0f} MB",
+          flush=True)
+    return res
+
+
+# ------------------------------------------------------------------------------- dataset
+def build(workdir: Path, quick: bool, n_tfs: int) -> tuple[Path, list[Path]]:
+    sim = workdir / "sim"
+    if not (sim / "samplesheet.csv").exists():
+        preset = ["--preset", "small"] if quick else ["--preset", "genome"]
+        print(f"building dataset: tfvocab simulate {' '.join(preset)} --n-tfs {n_tfs} (once; reused)",
+              flush=True)
+        t = time.perf_counter()
+        subprocess.run(["tfvocab", "-q", "simulate", *preset, "--n-tfs", str(n_tfs), "--seed", "0",
+                        "--outdir", str(sim)], check=True, env=ENV)
+        print(f"  simulate: {time.perf_counter() - t:.0f} s", flush=True)
+    prom = workdir / "prom" / "promoters.tsv"
+    if not prom.exists():
+        subprocess.run(["tfvocab", "-q", "promoters", "--gff", str(sim / "annotation.gff3"),
+                        "--fasta", str(sim / "genome.fa"), "--outdir", str(prom.parent)], check=True, env=ENV)
+    bws = sorted(p for p in (sim / "bigwig").glob("*.bw") if p.stem != "input")
+    return prom, bws
+
+
+NAIVE = r"""
+import sys, time, numpy as np, pandas as pd, pyBigWig
+prom, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+bws = sys.argv[4:]
+df = pd.read_csv(prom, sep="\t", dtype={"chrom": str})
+df = df[~df["clipped"].astype(str).str.lower().eq("true")]
+df = df.iloc[np.linspace(0, len(df) - 1, n).astype(int)]
+t = time.perf_counter()
+for path in bws:
+    bw = pyBigWig.open(path)
+    res = np.empty((len(df), 50))
+    for i, r in enumerate(df.itertuples()):
+        lo = r.start_codon - 2000 if r.strand == "+" else r.start_codon - 499
+        v = np.nan_to_num(bw.values(r.chrom, lo, lo + 2500, numpy=True))
+        if r.strand == "-":
+            v = v[::-1]
+        res[i] = v.reshape(50, 50).mean(1)
+    bw.close()
+open(out, "w").write(str(time.perf_counter() - t))
+"""
+
+
+def compare_deeptools(matrix: Path, signal_dir: Path, bws: list[Path]) -> float:
+    """Max |extract mean - computeMatrix| over all promoters present in the matrix (unclipped)."""
+    import h5py
+
+    from tfvocab.io import read_strings
+
+    with gzip.open(matrix, "rt") as fh:
+        fh.readline()
+        names, vals = [], []
+        for line in fh:
+            f = line.rstrip("\n").split("\t")
+            names.append(f[3])
+            vals.append(np.array(f[6:], dtype=float))
+    dt = np.stack(vals)
+    worst = 0.0
+    for j, bw in enumerate(bws):
+        with h5py.File(signal_dir / f"signal.{bw.stem}.h5") as h5:
+            idx = {g: i for i, g in enumerate(read_strings(h5["genes"]))}
+            rows = np.array([idx[g] for g in names])
+            mean, mask = h5["mean"][()][rows], h5["mask"][()][rows]
+        ref = dt[:, 50 * j:50 * (j + 1)]
+        ok = ~mask
+        worst = max(worst, float(np.nanmax(np.abs(mean[ok] - ref[ok]))))
+    return worst
+
+
+def same_files(a: Path, b: Path) -> bool:
+    import h5py
+
+    for f in sorted(a.glob("signal.*.h5")):
+        with h5py.File(f) as x, h5py.File(b / f.name) as y:
+            for d in ("mean", "max", "mask"):
+                if not np.array_equal(x[d][()], y[d][()], equal_nan=True):
+                    return False
+    return True
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/tfvocab_bench_extract"),
+                    help="dataset + outputs folder (dataset reused when present)")
+    ap.add_argument("--quick", action="store_true", help="small preset (~2,000 genes), 5 TFs")
+    ap.add_argument("--n-tfs", type=int, default=None, help="bigWigs (default 20; 5 with --quick)")
+    ap.add_argument("--jobs", type=int, default=2, help="cores for extract --jobs and computeMatrix -p")
+    ap.add_argument("--naive-genes", type=int, default=None,
+                    help="genes timed in the naive loop (default 1000; 200 with --quick)")
+    ap.add_argument("--skip-deeptools", action="store_true", help="skip computeMatrix (slowest part)")
+    args = ap.parse_args()
+    n_tfs = args.n_tfs or (5 if args.quick else 20)
+    naive_genes = args.naive_genes or (200 if args.quick else 1000)
+    wd = args.workdir
+    wd.mkdir(parents=True, exist_ok=True)
+    prom, bws = build(wd, args.quick, n_tfs)
+    bws = bws[:n_tfs]
+    import pandas as pd
+
+    df = pd.read_csv(prom, sep="\t", dtype={"chrom": str})
+    G, T = len(df), len(bws)
+    clipped = df["clipped"].astype(str).str.lower().eq("true")
+    genome_mb = sum(int(l.split("\t")[1]) for l in (wd / "sim" / "genome.fa.fai").read_text().splitlines()) / 1e6
+    print(f"\ndataset: {G} promoters ({int(clipped.sum())} clipped), {T} bigWigs, genome {genome_mb:.1f} Mb; "
+          f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    print(f"  {'run':<58s} {'wall':>11s}  {'maxRSS':>8s}  {'treePeak':>8s}")
+    logs = wd / "logs"
+    logs.mkdir(exist_ok=True)
+    out = wd / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    bw_args = [a for b in bws for a in ("--bigwig", str(b))]
+    R = {}
+    for reader in ("pybigtools", "pybigwig"):
+        for jobs in sorted({1, args.jobs}):
+            key = f"extract_{reader}_j{jobs}"
+            R[key] = measure(f"tfvocab extract --reader {reader} --jobs {jobs} ({T} bigWigs)",
+                             ["tfvocab", "extract", "--promoters", str(prom), *bw_args, "--outdir",
+                              str(out / key), "--reader", reader, "--jobs", str(jobs)], logs / f"{key}.log")
+    few = bws[:5]
+    R["extract_5"] = measure(f"tfvocab extract --reader pybigtools --jobs 1 ({len(few)} bigWigs)",
+                             ["tfvocab", "extract", "--promoters", str(prom),
+                              *[a for b in few for a in ("--bigwig", str(b))], "--outdir", str(out / "few")],
+                             logs / "extract_5.log")
+    sig = sorted((out / "extract_pybigtools_j1").glob("signal.*.h5"))
+    R["merge"] = measure(f"tfvocab merge ({T} signal files)",
+                         ["tfvocab", "-q", "merge", "--outdir", str(out / "merge"), *map(str, sig)],
+                         logs / "merge.log")
+    naive_file = wd / "naive_seconds.txt"
+    R["naive_subset"] = measure(f"naive pyBigWig.values loop, {naive_genes} genes x {T} bigWigs",
+                                [sys.executable, "-c", NAIVE, str(prom), str(naive_genes), str(naive_file),
+                                 *map(str, bws)], logs / "naive.log")
+    naive_loop = float(naive_file.read_text())
+    naive_total = naive_loop * G / naive_genes
+    print(f"  {'naive loop EXTRAPOLATED to ' + str(G) + ' genes (loop time x G/subset)':<58s} "
+          f"{naive_total:9.1f} s")
+    if not args.skip_deeptools and shutil.which("computeMatrix"):
+        bed = wd / "start_codons.bed"
+        df.assign(e=df["start_codon"] + 1, score=0)[["chrom", "start_codon", "e", "gene_id", "score",
+                                                      "strand"]].to_csv(bed, sep="\t", header=False, index=False)
+        R["deeptools"] = measure(f"deepTools computeMatrix -p {args.jobs} ({T} bigWigs)",
+                                 ["computeMatrix", "reference-point", "--referencePoint", "TSS", "-b", "2000",
+                                  "-a", "500", "--binSize", "50", "--missingDataAsZero", "--averageTypeBins",
+                                  "mean", "--sortRegions", "keep", "-R", str(bed), "-S", *map(str, bws),
+                                  "-p", str(args.jobs), "--outFileName", str(wd / "matrix.gz")],
+                                 logs / "deeptools.log")
+    # ---- summary
+    print("\nexactness:")
+    print(f"  pybigtools == pyBigWig outputs: "
+          f"{same_files(out / 'extract_pybigtools_j1', out / 'extract_pybigwig_j1')}")
+    best = min((v for k, v in R.items() if k.startswith("extract_") and k.endswith(f"_j{args.jobs}")),
+               key=lambda r: r["wall_s"])
+    best1 = min((v for k, v in R.items() if k.startswith("extract_") and k.endswith("_j1")),
+                key=lambda r: r["wall_s"])
+    if "deeptools" in R:
+        diff = compare_deeptools(wd / "matrix.gz", out / "extract_pybigtools_j1", bws)
+        print(f"  max |extract mean - computeMatrix| over unclipped promoters x 50 windows x {T}: {diff:.2e}")
+    print("\nratios (same dataset, same run):")
+    if "deeptools" in R:
+        dt = R["deeptools"]["wall_s"]
+        print(f"  computeMatrix -p {args.jobs} / {best['label']}: {dt / best['wall_s']:.1f}x")
+        print(f"  computeMatrix -p {args.jobs} / {best1['label']} (1 core): {dt / best1['wall_s']:.1f}x")
+    print(f"  naive loop (extrapolated) / {best['label']}: {naive_total / best['wall_s']:.1f}x")
+    pbt, pbw = R["extract_pybigtools_j1"]["wall_s"], R["extract_pybigwig_j1"]["wall_s"]
+    print(f"  reader: pyBigWig / pybigtools wall time (1 job): {pbw / pbt:.2f}x")
+    m5, mall = R["extract_5"]["maxrss_mb"], R["extract_pybigtools_j1"]["maxrss_mb"]
+    print(f"  peak RSS {T} bigWigs / 5 bigWigs (1 job): {mall:.0f} / {m5:.0f} MB = {mall / m5:.2f}x")
+    (wd / "results.json").write_text(json.dumps({"genes": G, "bigwigs": T, "runs": R,
+                                                 "naive_extrapolated_s": naive_total}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
