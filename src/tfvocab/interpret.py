@@ -359,7 +359,7 @@ def _read_signal_rows(normalized: Path, genes: list[str]) -> tuple[np.ndarray, n
 
 
 def run(model, tokens, normalized, pairs, outdir, *, promoters=None, n_pairs: int = 20, truth=None,
-        steps: int = 32, n_plots: int = 4, device: str = "cpu", seed: int = 0) -> dict[str, Path]:
+        steps: int = 64, n_plots: int = 4, device: str = "cpu", seed: int = 0) -> dict[str, Path]:
     """``tfvocab interpret``: attention rollout, IG and TF knock-outs for the top test pairs.
 
     Writes ``attention.h5``, ``attributions.h5``, ``tf_knockout.tsv``, ``token_importance.tsv``
