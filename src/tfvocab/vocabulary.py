@@ -8,7 +8,9 @@ gets one integer token:
   standard deviations above its background, i.e. ``(x_t - center_t) / scale_t < threshold`` for
   all observed t, where ``center_t`` is the TF's median over windows (most windows are unbound)
   and ``scale_t`` = 1.4826 x its median absolute deviation (falling back to the standard
-  deviation, then 1, when the MAD is 0 — e.g. a TF whose background is all zeros).
+  deviation, then 1, when the MAD is 0 — e.g. a TF whose background is all zeros). The default
+  threshold is :func:`auto_null_threshold` = Phi^-1(1 - 0.05/T) (Bonferroni over the T TFs:
+  3.0 at 40 TFs, 3.6 at 300), so pure-noise windows are rarely called bound.
 * ``2 .. K+1``: k-means clusters of the bound windows, numbered by decreasing frequency.
 
 Fitting: k-means++ seeding then Lloyd iterations (torch matmuls, float64 centroid sums) on a
@@ -203,17 +205,52 @@ def kmeans(X: np.ndarray, k: int, seed: int = 0, max_iter: int = 100, tol: float
     return C, labels
 
 
-def _bottom_k(keys: np.ndarray, k: int) -> np.ndarray:
-    if len(keys) <= k:
-        return np.arange(len(keys))
-    return np.sort(np.argpartition(keys, k - 1)[:k])
+class _Sample:
+    """Seeded uniform sample without replacement (bottom-k of random keys) of streamed rows."""
+
+    def __init__(self, k: int):
+        self.k, self.parts, self.n, self.cut = k, [], 0, np.inf
+
+    def add(self, keys: np.ndarray, *arrays: np.ndarray) -> None:
+        sel = keys < self.cut                      # rows that could still enter the bottom-k
+        if sel.any():
+            self.parts.append((keys[sel],) + tuple(a[sel] for a in arrays))
+            self.n += int(sel.sum())
+        if self.n > 2 * self.k:
+            self._compact()
+
+    def _compact(self) -> None:
+        if not self.parts:
+            return
+        cols = [np.concatenate(c) for c in zip(*self.parts)]
+        keys = cols[0]
+        if len(keys) > self.k:
+            idx = np.sort(np.argpartition(keys, self.k - 1)[:self.k])
+            cols = [c[idx] for c in cols]
+            self.cut = float(cols[0].max())
+        self.parts, self.n = [tuple(cols)], len(cols[0])
+
+    def rows(self) -> list[np.ndarray]:
+        self._compact()
+        return list(self.parts[0][1:]) if self.parts else []
+
+
+def auto_null_threshold(n_tfs: int, alpha: float = 0.05) -> float:
+    """Default null threshold: ``Phi^-1(1 - alpha / T)`` robust SDs (3.0 at 40 TFs, 3.6 at 300).
+
+    A background window whose T TFs are Gaussian noise in robust units is called bound with
+    probability <= ``alpha`` (Bonferroni over the TFs).
+    """
+    from scipy.stats import norm
+
+    return float(norm.isf(alpha / max(1, n_tfs)))
 
 
 WindowChunks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
 
 
 def fit_vocabulary_chunks(chunks: WindowChunks, tfs: list[str], *, vocab_size: int = 512,
-                          seed: int = 0, null_threshold: float = 3.0,
+                          seed: int = 0, null_threshold: float | None = None,
                           max_fit_windows: int = 100_000, max_iter: int = 100) -> Vocabulary:
     """Fit a :class:`Vocabulary` streaming over chunks of window vectors (two passes).
 
@@ -225,36 +262,30 @@ def fit_vocabulary_chunks(chunks: WindowChunks, tfs: list[str], *, vocab_size: i
         raise TfvocabError(f"--vocab-size must be >= 2 (got {vocab_size})",
                            hint="it counts the learned tokens; mask and null tokens are extra")
     T = len(tfs)
+    if null_threshold is None:
+        null_threshold = auto_null_threshold(T)
     rng = np.random.default_rng(seed)
     # pass 1: background sample
-    keep_x = np.empty((0, T), np.float32)
-    keep_m = np.empty((0, T), bool)
-    keep_k = np.empty(0)
+    bg = _Sample(max_fit_windows)
     for X, M in chunks():
         obs = ~M.all(axis=1)
-        keys = rng.random(len(X))[obs]
-        keep_x = np.concatenate([keep_x, X[obs]])
-        keep_m = np.concatenate([keep_m, M[obs]])
-        keep_k = np.concatenate([keep_k, keys])
-        sel = _bottom_k(keep_k, max_fit_windows)
-        keep_x, keep_m, keep_k = keep_x[sel], keep_m[sel], keep_k[sel]
-    if len(keep_x) == 0:
+        keys = rng.random(len(X))
+        bg.add(keys[obs], X[obs], M[obs])
+    if not bg.parts:
         raise TfvocabError("every window is masked: nothing to learn a vocabulary from")
-    center, scale, bound = background(keep_x, keep_m, null_threshold)
+    center, scale, bound = background(*bg.rows(), null_threshold)
     # pass 2: sample of bound, fully observed windows
-    fit_x = np.empty((0, T), np.float32)
-    fit_k = np.empty(0)
+    fit = _Sample(max_fit_windows)
     n_bound = n_null = 0
     for X, M in chunks():
         missing, null = window_kinds(X, M, center, scale, null_threshold)
         n_null += int(null.sum())
         cand = ~missing & ~null & ~M.any(axis=1)
         n_bound += int((~missing & ~null).sum())
-        keys = rng.random(len(X))[cand]
-        fit_x = np.concatenate([fit_x, X[cand].astype(np.float32)])
-        fit_k = np.concatenate([fit_k, keys])
-        sel = _bottom_k(fit_k, max_fit_windows)
-        fit_x, fit_k = fit_x[sel], fit_k[sel]
+        keys = rng.random(len(X))
+        fit.add(keys[cand], X[cand])
+    fit_rows = fit.rows()
+    fit_x = fit_rows[0].astype(np.float32) if fit_rows else np.empty((0, T), np.float32)
     logger.info("%d bound windows, %d null windows (threshold %.3g robust SD); fitting on %d",
                 n_bound, n_null, null_threshold, len(fit_x))
     k = vocab_size
@@ -427,7 +458,7 @@ def _window_chunks(f, desc: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
 
 
 def run(normalized: str | Path, outdir: str | Path, *, vocab_size: int = 512, seed: int = 0,
-        codebook: str | Path | None = None, null_threshold: float = 3.0,
+        codebook: str | Path | None = None, null_threshold: float | None = None,
         max_fit_windows: int = 100_000) -> dict[str, Path]:
     """Tokenise ``normalized.h5``: writes ``tokens.h5``, ``vocabulary.tsv`` (+ .json sidecar)
     and ``vocabulary.png`` under ``outdir``; returns their paths.
@@ -439,7 +470,7 @@ def run(normalized: str | Path, outdir: str | Path, *, vocab_size: int = 512, se
     normalized, outdir = Path(normalized), Path(outdir)
     if vocab_size < 2:
         raise TfvocabError(f"--vocab-size must be >= 2 (got {vocab_size})")
-    if null_threshold <= 0:
+    if null_threshold is not None and null_threshold <= 0:
         raise TfvocabError(f"--null-threshold must be > 0 (got {null_threshold})")
     if not normalized.exists():
         raise TfvocabError("normalized file not found", path=str(normalized))

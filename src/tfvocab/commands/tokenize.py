@@ -21,9 +21,10 @@ import click
 @click.option("--seed", type=int, default=0, show_default=True, help="RNG seed (subsample, init).")
 @click.option("--codebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Apply the vocabulary of an existing tokens.h5 instead of fitting one.")
-@click.option("--null-threshold", type=float, default=3.0, show_default=True,
+@click.option("--null-threshold", type=float, default=None,
               help="A window is 'no binding' when every observed TF is below this many robust "
-              "SDs (1.4826 x MAD) above the TF's median window (normalised units).")
+              "SDs (1.4826 x MAD) above the TF's median window (normalised units). "
+              "[default: Phi^-1(1 - 0.05/T) for T TFs: 3.0 at 40 TFs, 3.6 at 300]")
 @click.option("--max-fit-windows", type=int, default=100_000, show_default=True,
               help="k-means is fitted on a seeded uniform subsample of at most this many bound "
               "windows; every window is then assigned.")
