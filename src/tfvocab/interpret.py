@@ -268,7 +268,8 @@ def _plot_pair(path: Path, pair: tuple[str, str], score: float, window_start: np
         for ax in (ax_att, ax_ig):
             ax.axvline(0, color="#c0392b", lw=1.2, ls="--")
         ax_att.text(0, ax_att.get_ylim()[1], " ATG", color="#c0392b", fontsize=8, va="top")
-        fig.colorbar(im, ax=ax_ig, fraction=0.02, pad=0.01, label="IG (logit)")
+    # one colour bar for both heatmaps (same scale), taking width from every row alike
+    fig.colorbar(im, ax=list(axes), fraction=0.02, pad=0.01, label="IG (logit)")
     axes[-1].set_xlabel("offset relative to the start codon (bp)")
     fig.suptitle(f"{pair[0]} - {pair[1]}: predicted co-expression {score:.3f}"
                  + ("  (o = planted module site)" if sites is not None else ""), fontsize=10)
@@ -630,6 +631,8 @@ def run(model, tokens, normalized, pairs, outdir, *, promoters=None, n_pairs: in
     gene_mass /= np.maximum(gene_n, 1)[:, None]
     _plot_rollout_profile(outdir / "attention_profile.png", ws, roll, gene_mass, site_density)
     paths["attention_profile"] = outdir / "attention_profile.png"
+    for old in outdir.glob("ig_pair[0-9][0-9]_*.png"):   # a previous run's examples: not this run's
+        old.unlink()
     for p in range(min(n_plots, P)):
         ga, gb = sel["gene_a"].iloc[p], sel["gene_b"].iloc[p]
         attr = ([ig_vals[p, 0], ig_vals[p, 1]] if reads_values
