@@ -24,3 +24,7 @@ os.replace(tmp, dest)
 print(f"install_tools: extracted {member} -> {dest}")
 PY
 fi
+
+# Headless Chromium (Debian package) for tests/test_report.py: renders report.html, screenshots it
+# and checks the console for errors. In CI (CI=true) a missing /usr/bin/chromium fails that test.
+command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
