@@ -159,10 +159,10 @@ def test_clean_counts_self_duplicates_threshold_and_mr(tmp_path):
 
 # ----------------------------------------------------------------------------- splits
 
-def test_gene_split_is_disjoint_and_keeps_more_than_random(world):
+def test_community_split_is_disjoint_and_keeps_more_than_random(world):
     _, prom, co = world
     genes = prom.gene_id.tolist()
-    assign = P.split_genes(genes, co, val_frac=0.15, test_frac=0.15, seed=0)
+    assign = P.split_genes(genes, co, method="community", val_frac=0.15, test_frac=0.15, seed=0)
     assert set(assign) == set(genes) and set(assign.values()) == set(SPLITS)
     sa, sb = co.gene_a.map(assign), co.gene_b.map(assign)
     kept = float((sa == sb).mean())
@@ -179,19 +179,53 @@ def test_gene_split_is_disjoint_and_keeps_more_than_random(world):
     assert 0.1 < share["val"] < 0.2 and 0.1 < share["test"] < 0.2 and 0.6 < share["train"] < 0.8
 
 
-def test_run_gene_split_has_no_gene_in_two_partitions(world, tmp_path):
+@pytest.mark.parametrize("split", ["gene", "community"])
+def test_run_gene_split_has_no_gene_in_two_partitions(world, tmp_path, split):
     d, _, co = world
-    out = P.run(d / "coexpression.tsv", d / "promoters.tsv", tmp_path)
+    out = P.run(d / "coexpression.tsv", d / "promoters.tsv", tmp_path, split=split)
     pairs = pd.read_csv(out["pairs"], sep="\t")
     sets = _gene_sets(pairs)
     assert not (sets["train"] & sets["val"]) and not (sets["train"] & sets["test"])
     assert not (sets["val"] & sets["test"])
     c = json.loads(out["report"].read_text())["counts"]
     assert c["positives_kept"] + c["pairs_dropped_crossing_partitions"] == len(co)
-    assert c["fraction_positives_kept"] > c["expected_fraction_kept_random_gene_split"]
+    if split == "community":
+        assert c["fraction_positives_kept"] > c["expected_fraction_kept_random_gene_split"] + 0.2
+    else:
+        assert abs(c["fraction_positives_kept"] - c["expected_fraction_kept_random_gene_split"]) < 0.05
     assert (pairs.gene_a < pairs.gene_b).all()
     assert set(pairs.source) == {"positive", "negative_degree"}
     assert (pairs.label == (pairs.source == "positive")).all()
+
+
+def test_random_gene_split_spreads_modules_and_hits_pair_fractions(world):
+    """The default split: genes at random, so each dense module (the first 400 genes of the
+    hub_graph permutation) has genes in train, val and test; positive pairs kept per split are
+    close to (0.7, 0.15, 0.15); community split instead keeps modules whole."""
+    _, prom, co = world
+    genes = prom.gene_id.tolist()
+    assert np.allclose(P.random_gene_fractions(0.15, 0.15) ** 2 / (P.random_gene_fractions(0.15, 0.15) ** 2).sum(),
+                       [0.7, 0.15, 0.15])
+    assign = P.split_genes(genes, co, val_frac=0.15, test_frac=0.15, seed=0)
+    assert assign == P.split_genes(genes, co, val_frac=0.15, test_frac=0.15, seed=0)
+    assert assign != P.split_genes(genes, co, val_frac=0.15, test_frac=0.15, seed=1)
+    frac = pd.Series(assign).value_counts(normalize=True)
+    assert np.allclose(frac[list(SPLITS)], P.random_gene_fractions(0.15, 0.15), atol=0.005)
+    sa, sb = co.gene_a.map(assign), co.gene_b.map(assign)
+    share = sa[sa == sb].value_counts(normalize=True)
+    print("random gene split: kept positives per split", share.round(3).to_dict())
+    assert abs(share["train"] - 0.7) < 0.06 and abs(share["test"] - 0.15) < 0.05
+    order = np.random.default_rng(0).permutation(len(genes))      # hub_graph's module members
+    community = P.split_genes(genes, co, method="community", seed=0)
+    spread_random = spread_community = 0
+    for m in range(10):
+        members = [genes[i] for i in order[m * 40:(m + 1) * 40]]
+        spread_random += len({assign[g] for g in members}) == 3
+        spread_community += len({community[g] for g in members}) == 3
+    assert spread_random == 10
+    assert spread_community <= 3
+    with pytest.raises(TfvocabError, match="unknown split method"):
+        P.split_genes(genes, co, method="random")
 
 
 def test_chromosome_split_holds_out_whole_chromosomes(world, tmp_path):

@@ -10,13 +10,18 @@ Pipeline (each stage a function on DataFrames/arrays; I/O only in :func:`run`):
    isoform suffixes ``.1``, upper-case AGI codes); :func:`clean_positives` applies the score
    threshold, drops self-pairs and duplicates ``(A,B) = (B,A)`` and maps IDs to ``promoters.tsv``.
 3. :func:`split_genes` assigns every gene with a promoter to exactly one of train/val/test
-   (gene-disjoint). ``gene``: whole co-expression communities (connected components, split by
-   Louvain only where too large) are grown into val/test regions that cut few positive edges;
-   random per-gene assignment with fractions (0.7, 0.15, 0.15) keeps only
-   0.7² + 2·0.15² ≈ 53 % of positive pairs, the community assignment typically keeps far more
-   (both figures are in ``pairs.report.json``). ``chromosome``: ``--test-chrom`` (and
-   ``--val-chrom``) are held out entirely. Pairs whose genes fall in two partitions are dropped
-   and counted.
+   (gene-disjoint in every method). ``gene`` (default): a seeded random assignment of genes, so
+   the genes of each co-expression module are spread over the partitions and test asks about
+   *new genes of known programs*. Gene fractions are chosen so that the expected share of kept
+   positive pairs is ``(1 - val_frac - test_frac, val_frac, test_frac)``: a pair survives only
+   when both genes land in one partition, so gene fractions ∝ sqrt(target share)
+   (:func:`random_gene_fractions`; defaults 0.52/0.24/0.24 of genes, ≈ 38 % of positive pairs
+   kept). ``community`` (stricter, *unseen programs*): whole co-expression communities
+   (connected components, split by Louvain only where too large) are grown into val/test regions
+   that cut few positive edges, so test modules are never seen in training; it typically keeps
+   far more positive pairs (both figures are in ``pairs.report.json``). ``chromosome``:
+   ``--test-chrom`` (and ``--val-chrom``) are held out entirely. Pairs whose genes fall in two
+   partitions are dropped and counted.
 4. :func:`sample_negatives` draws unlabelled pairs inside each partition (never a listed pair,
    never a self-pair, no duplicates) at ``neg_ratio`` per positive: ``uniform`` over genes with
    promoters, or ``degree``-matched (endpoint probability proportional to the gene's degree in the
@@ -540,6 +545,29 @@ def _balanced_grow(unit_w: np.ndarray, link, ua: np.ndarray, ub: np.ndarray,
     return best
 
 
+SPLIT_METHODS = ("gene", "community", "chromosome")
+
+
+def random_gene_fractions(val_frac: float, test_frac: float) -> np.ndarray:
+    """Gene fractions (3,) (train, val, test) of the random gene split whose expected shares of
+    the kept positive pairs are ``(1 - val_frac - test_frac, val_frac, test_frac)``.
+
+    A pair is kept in split ``s`` with probability ``f_s**2``, so ``f_s ∝ sqrt(share_s)``.
+    """
+    share = np.array([1.0 - val_frac - test_frac, val_frac, test_frac])
+    f = np.sqrt(np.clip(share, 0.0, None))
+    return f / f.sum()
+
+
+def _random_codes(n: int, fractions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(n,) split codes: a seeded permutation cut at the (largest-remainder) counts of ``fractions``."""
+    raw = n * np.asarray(fractions, dtype=float)
+    counts = np.floor(raw).astype(int)
+    counts[np.argsort(-(raw - counts), kind="stable")[: n - counts.sum()]] += 1
+    code = np.repeat(np.arange(len(counts)), counts)
+    return code[rng.permutation(n)]
+
+
 def split_genes(genes: Sequence[str], pos_pairs: pd.DataFrame, *, method: str = "gene",
                 val_frac: float = 0.15, test_frac: float = 0.15, seed: int = 0,
                 chrom: Mapping[str, str] | None = None, test_chrom: str | Sequence[str] | None = None,
@@ -547,15 +575,17 @@ def split_genes(genes: Sequence[str], pos_pairs: pd.DataFrame, *, method: str = 
     """Assign every gene to exactly one of ``train``/``val``/``test`` (gene-disjoint).
 
     ``genes``: (G,) genes with promoters; ``pos_pairs``: positives (``gene_a, gene_b``).
-    ``method="gene"``: community units (components, Louvain-split when large) are grown into
+    ``method="gene"``: a seeded random assignment (genes with and without positives permuted
+    separately, each cut at the :func:`random_gene_fractions` counts), so every module's genes
+    spread over the partitions. ``method="community"``: community units (components, Louvain-split when large) are grown into
     val and test regions holding about ``val_frac``/``test_frac`` of the kept positive edges
     while cutting few of them; genes without positives are assigned at random with the same fractions.
     ``method="chromosome"``: genes on ``test_chrom`` (``val_chrom``) go to test (val); with no
     ``val_chrom``, val is grown from the remaining genes as above. ``chrom``: gene -> chromosome.
     Returns ``{gene: split}``; deterministic for a given ``seed``.
     """
-    if method not in ("gene", "chromosome"):
-        raise TfvocabError(f"unknown split method {method!r}", hint="use 'gene' or 'chromosome'")
+    if method not in SPLIT_METHODS:
+        raise TfvocabError(f"unknown split method {method!r}", hint="use 'gene', 'community' or 'chromosome'")
     if not (0 <= val_frac < 1 and 0 <= test_frac < 1 and val_frac + test_frac < 1):
         raise TfvocabError(f"--val-frac {val_frac} and --test-frac {test_frac} must be in [0, 1) "
                            "and sum to less than 1")
@@ -570,6 +600,14 @@ def split_genes(genes: Sequence[str], pos_pairs: pd.DataFrame, *, method: str = 
     ok = ~(pd.isna(ea) | pd.isna(eb))
     ea, eb = ea[ok].astype(np.int64), eb[ok].astype(np.int64)
     code = np.full(n, -1, dtype=np.int64)  # 0 train, 1 val, 2 test
+
+    if method == "gene":
+        frac = random_gene_fractions(val_frac, test_frac)
+        has_pos = np.zeros(n, dtype=bool)
+        has_pos[ea] = has_pos[eb] = True
+        for sel in (np.flatnonzero(has_pos), np.flatnonzero(~has_pos)):
+            code[sel] = _random_codes(len(sel), frac, rng)
+        return {g: SPLITS[c] for g, c in zip(genes, code)}
 
     targets: dict[int, float] = {}
     if method == "chromosome":
@@ -840,7 +878,8 @@ def build_pairs(coexp: pd.DataFrame, promoters: pd.DataFrame, *, threshold: floa
             "pairs_dropped_crossing_partitions": n_cross,
             "positives_kept": int(len(kept)),
             "fraction_positives_kept": round(len(kept) / max(len(positives), 1), 4),
-            "expected_fraction_kept_random_gene_split": round((1 - v - t) ** 2 + v ** 2 + t ** 2, 4),
+            "expected_fraction_kept_random_gene_split": round(float(
+                (random_gene_fractions(v, t) ** 2).sum()), 4),
             "positives_per_split": {s: int((kept.split == s).sum()) for s in SPLITS},
             "negatives_per_split": neg_counts,
             "negatives_requested_per_split": {s: int(round(neg_ratio * (kept.split == s).sum()))

@@ -32,9 +32,11 @@ import click
 @click.option("--negatives", type=click.Choice(["uniform", "degree"]), default="degree",
               show_default=True, help="Negative sampling: 'uniform' over genes with promoters, or "
               "'degree'-matched to the positives' endpoint degrees (no hub shortcut).")
-@click.option("--split", type=click.Choice(["gene", "chromosome"]), default="gene",
-              show_default=True, help="'gene': gene-disjoint train/val/test by co-expression "
-              "communities; 'chromosome': hold out --test-chrom (and --val-chrom) entirely.")
+@click.option("--split", type=click.Choice(["gene", "community", "chromosome"]), default="gene",
+              show_default=True, help="All gene-disjoint. 'gene': seeded random assignment of genes "
+              "(new genes of known co-expression programs); 'community': whole co-expression "
+              "communities held out (unseen programs, stricter); 'chromosome': hold out "
+              "--test-chrom (and --val-chrom) entirely.")
 @click.option("--test-chrom", default=None, metavar="NAME",
               help="Chromosome(s) held out for test with --split chromosome (comma-separated; "
               "Chr5/chr5/5/NC_003076.8 all match).")
@@ -44,7 +46,9 @@ import click
 @click.option("--val-frac", type=float, default=0.15, show_default=True,
               help="Fraction (0-1) of positive pairs aimed at the validation split.")
 @click.option("--test-frac", type=float, default=0.15, show_default=True,
-              help="Fraction (0-1) of positive pairs aimed at the test split (--split gene).")
+              help="Fraction (0-1) of positive pairs aimed at the test split (--split gene/"
+              "community; with 'gene', genes are drawn in proportion to the square roots of the "
+              "pair fractions, so 0.15/0.15 puts 24 % of genes in each of val and test).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the split and the negative sampling.")
 def cli(coexpression, promoters, outdir, gene_columns, score_column, threshold, score_lower_better,
