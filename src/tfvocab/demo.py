@@ -1,0 +1,105 @@
+"""``tfvocab demo``: every pipeline step, in the pipeline's order, in-process, on simulated data.
+
+This is the local quick path for machines without Nextflow. It calls exactly the same ``run()``
+functions as the step commands (no second implementation) and writes the layout the Nextflow
+pipeline publishes: one subfolder per step under ``outdir`` (``simulate/``, ``promoters/``,
+``extract/``, ..., ``report/``). The order of :data:`PIPELINE` is checked against
+``workflows/tfvocab.nf`` by the test-suite.
+"""
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+from .errors import TfvocabError
+from .log import get_logger
+
+log = get_logger("demo")
+
+#: the steps, in the order ``workflows/tfvocab.nf`` runs them
+PIPELINE = ("simulate", "promoters", "extract", "merge", "normalize", "tokenize", "pairs",
+            "train", "evaluate", "interpret", "predict", "report")
+
+#: per-preset settings of the steps (everything else: the step's own defaults, as in the pipeline)
+PRESET_PARAMS = {
+    "tiny": {"vocab_size": 32, "epochs": 4, "n_pairs": 4, "top_k": 10},
+    "small": {"vocab_size": 128, "epochs": 30, "n_pairs": 20, "top_k": 50},
+}
+
+
+def samplesheet_tracks(samplesheet: Path) -> list[tuple[str, Path]]:
+    """``(name, bigwig)`` for every TF row and every distinct control track of a samplesheet.
+
+    Paths are relative to the samplesheet's folder; a control track is named by its file stem,
+    as the pipeline's EXTRACT scatter names it.
+    """
+    tracks, controls = [], {}
+    with open(samplesheet, newline="") as fh:
+        for row in csv.DictReader(fh):
+            tracks.append((row["tf"], samplesheet.parent / row["bigwig"]))
+            if row.get("control"):
+                path = samplesheet.parent / row["control"]
+                controls.setdefault(path.stem, path)
+    return tracks + sorted(controls.items())
+
+
+def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
+        epochs: int | None = None) -> dict[str, Path]:
+    """Run :data:`PIPELINE` on the ``preset`` simulation; returns the main output of each step."""
+    from . import (evaluate, extract, interpret, merge, normalize, pairs, predict, promoters,
+                   report, simulate, train, vocabulary)
+
+    if preset not in PRESET_PARAMS:
+        raise TfvocabError(f"unknown demo preset '{preset}'", hint=f"use one of {sorted(PRESET_PARAMS)}")
+    p = dict(PRESET_PARAMS[preset])
+    if epochs is not None:
+        p["epochs"] = epochs
+    out = Path(outdir)
+    d = {step: out / step for step in PIPELINE}
+    timings: dict[str, float] = {}
+    done: dict[str, Path] = {}
+
+    def step(name, fn, **kwargs):
+        log.info("[%d/%d] %s", PIPELINE.index(name) + 1, len(PIPELINE), name)
+        t0 = time.perf_counter()
+        result = fn(outdir=d[name], **kwargs)
+        timings[name] = time.perf_counter() - t0
+        log.info("[%d/%d] %s: done in %.1f s", PIPELINE.index(name) + 1, len(PIPELINE), name,
+                 timings[name])
+        return result
+
+    step("simulate", simulate.run, preset=preset, seed=seed)
+    sim = d["simulate"]
+    step("promoters", promoters.run, gff=sim / "annotation.gff3", fasta=sim / "genome.fa")
+    prom_tsv = d["promoters"] / "promoters.tsv"
+
+    # EXTRACT is scattered in the pipeline (one task per TF / control track): same here
+    def extract_all(outdir):
+        for name, bigwig in samplesheet_tracks(sim / "samplesheet.csv"):
+            extract.run(promoters=prom_tsv, bigwig=[bigwig], tf=[name], outdir=outdir)
+    step("extract", extract_all)
+    signals = sorted(d["extract"].glob("signal.*.h5"))
+    step("merge", merge.run, signal=signals, samplesheet=sim / "samplesheet.csv")
+    step("normalize", normalize.run, signal=d["merge"] / "signal.h5")
+    norm_h5 = d["normalize"] / "normalized.h5"
+    step("tokenize", vocabulary.run, normalized=norm_h5, vocab_size=p["vocab_size"], seed=seed)
+    tokens_h5 = d["tokenize"] / "tokens.h5"
+    step("pairs", pairs.run, coexpression=sim / "coexpression.tsv", promoters=prom_tsv, seed=seed)
+    pairs_tsv = d["pairs"] / "pairs.tsv"
+    data = {"tokens": tokens_h5, "normalized": norm_h5}
+    step("train", train.run, pairs=pairs_tsv, epochs=p["epochs"], seed=seed, **data)
+    model = d["train"] / "model.pt"
+    step("evaluate", evaluate.run, model=model, pairs=pairs_tsv, promoters=prom_tsv,
+         truth=sim / "truth", seed=seed, **data)
+    step("interpret", interpret.run, model=model, pairs=pairs_tsv, promoters=prom_tsv,
+         truth=sim / "truth", n_pairs=p["n_pairs"], seed=seed, **data)
+    step("predict", predict.run, model=model, top_k=p["top_k"], seed=seed, **data)
+    step("report", report.run, result_paths=[d[s] for s in PIPELINE if s != "report"])
+
+    total = sum(timings.values())
+    log.info("demo (%s) finished in %.1f s: %s", preset, total,
+             ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+    done.update({s: d[s] for s in PIPELINE})
+    done["report_html"] = d["report"] / "report.html"
+    return done

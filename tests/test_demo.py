@@ -1,0 +1,86 @@
+"""`tfvocab demo`: the pipeline's steps, in the pipeline's order, with the pipeline's layout.
+
+The order is read from workflows/tfvocab.nf; the layout from each module's `output:` block
+(`modules/local/<step>/main.nf`): every file a module publishes (non-optional outputs) must be in
+the demo's folder for that step.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from pathlib import Path
+
+import h5py
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from tfvocab import demo
+from tfvocab.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def workflow_step_order() -> list[str]:
+    text = (ROOT / "workflows" / "tfvocab.nf").read_text()
+    body = text[text.index("workflow TFVOCAB"):]
+    return [m.group(1).lower() for m in re.finditer(r"^\s*TFVOCAB_([A-Z]+)\(", body, re.M)]
+
+
+def published_patterns(step: str) -> list[str]:
+    """File patterns of the non-optional `path(...)` outputs of a step's module."""
+    text = (ROOT / "modules" / "local" / step / "main.nf").read_text()
+    block = text[text.index("output:"):text.index("when:") if "when:" in text else text.index("script:")]
+    patterns = []
+    for line in block.splitlines():
+        if "optional: true" in line or "versions.yml" in line:
+            continue
+        patterns += re.findall(r'path\(?\s*"([^"]+)"', line)
+    return patterns
+
+
+def glob_matches(name: str, pattern: str) -> bool:
+    """Nextflow-style glob match, with `{a,b}` alternatives."""
+    m = re.search(r"\{([^{}]*)\}", pattern)
+    if m:
+        return any(glob_matches(name, pattern[:m.start()] + alt + pattern[m.end():])
+                   for alt in m.group(1).split(","))
+    return fnmatch.fnmatch(name, pattern)
+
+
+def test_demo_runs_the_workflow_steps_in_order():
+    assert list(demo.PIPELINE) == workflow_step_order()
+
+
+@pytest.fixture(scope="module")
+def tiny_demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    result = CliRunner().invoke(main, ["demo", "--preset", "tiny", "--outdir", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_demo_writes_the_published_layout(tiny_demo):
+    folders = sorted(p.name for p in tiny_demo.iterdir() if p.is_dir())
+    assert folders == sorted(demo.PIPELINE)
+    for step in demo.PIPELINE:
+        files = [str(p.relative_to(tiny_demo / step)) for p in (tiny_demo / step).rglob("*")]
+        for pattern in published_patterns(step):
+            assert any(glob_matches(f, pattern) for f in files), \
+                f"{step}/: the pipeline publishes {pattern!r}, the demo wrote none ({sorted(files)[:10]})"
+    assert not list(tiny_demo.rglob("*.tmp")), "temporary files left behind"
+
+
+def test_demo_outputs_are_consistent(tiny_demo):
+    genes = pd.read_csv(tiny_demo / "promoters" / "promoters.tsv", sep="\t")["gene_id"].tolist()
+    with h5py.File(tiny_demo / "tokenize" / "tokens.h5") as f:
+        assert [g.decode() for g in f["genes"][()]] == genes
+        assert f["tokens"].shape[0] == len(genes)
+    metrics = json.loads((tiny_demo / "evaluate" / "metrics.json").read_text())
+    text = json.dumps(metrics)
+    for row in ("transformer", "cosine_profile", "logreg_profile", "bag_of_tokens", "oracle"):
+        assert row in text, row
+    html = (tiny_demo / "report" / "report.html").read_text()
+    assert "<img" in html and "Evaluation" in html
+    assert "http://" not in html and "https://" not in html.replace("https://www.w3.org", "")
