@@ -25,13 +25,18 @@ Not part of the test suite.
 """
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/ holds scripts named like stdlib modules (tokenize.py): keep this folder off sys.path.
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)
+
 import argparse
 import gzip
 import json
-import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
