@@ -63,7 +63,7 @@ def results(tmp_path) -> Path:
         set_h5_provenance(f, provenance("normalize", {"pseudocount": 1.0}))
     (root / "tokenize").mkdir()
     write_table(root / "tokenize" / "vocabulary.tsv", pd.DataFrame(
-        {"token": [0, 1, 2], "kind": ["mask", "null", "window"], "count": [5, 500, 90],
+        {"token": [0, 1, 2], "kind": ["mask", "unbound", "cluster"], "count": [5, 500, 90],
          "frequency": [0.01, 0.8, 0.19], "top_tfs": ["", "", "ABF1,MYB3"],
          "top_weights": ["", "", "1.2,0.8"], "mean_offset": [0, -1000, -300]}))
     _png(root / "tokenize" / "vocabulary.png")
@@ -110,6 +110,7 @@ def test_full_report_is_self_contained(results, tmp_path):
     # the 4 given PNGs embedded + the generated signal QC and training curve plots
     assert text.count("data:image/png;base64,") == 6
     assert "AT1G00000" in text and "ABF1" in text          # modules / knock-out tables
+    assert "3 tokens (2 special)" in text
     assert "Missing:" not in text.split('id="interpretation"')[0].split('id="vocabulary"')[1]
     assert (tmp_path / "rep" / "report.html.json").exists()
 

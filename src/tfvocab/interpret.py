@@ -509,15 +509,15 @@ def run(model, tokens, normalized, pairs, outdir, *, promoters=None, n_pairs: in
     K = int(tok_all["n_tokens"])
     cnt = np.bincount(tflat, minlength=K)
     mass = np.bincount(tflat, weights=iflat, minlength=K)
-    kinds = np.full(K, "window", dtype=object)
+    kinds = np.full(K, "cluster", dtype=object)           # the kinds of vocabulary.tsv
     if tok_all["mask_token"] >= 0:
         kinds[tok_all["mask_token"]] = "mask"
     if tok_all["null_token"] >= 0:
-        kinds[tok_all["null_token"]] = "null"
+        kinds[tok_all["null_token"]] = "unbound"
     top_cb = [""] * K
     if vocab is not None and vocab.n_tokens == K:
         for k, idx in enumerate(voc.top_tfs(vocab.scores())):
-            top_cb[k] = ",".join(vocab.tfs[j] for j in idx[:5]) if kinds[k] == "window" else ""
+            top_cb[k] = ",".join(vocab.tfs[j] for j in idx[:5]) if kinds[k] == "cluster" else ""
     top_ig = [""] * K
     if reads_values:
         per_tf = np.zeros((K, T))
@@ -613,7 +613,7 @@ def run(model, tokens, normalized, pairs, outdir, *, promoters=None, n_pairs: in
     paths["attributions"] = outdir / "attributions.h5"
     paths["tf_knockout"] = write_table(outdir / "tf_knockout.tsv", ko, prov, float_format="%.6g")
     paths["token_importance"] = write_table(outdir / "token_importance.tsv", ti, prov, float_format="%.6g")
-    _plot_tokens(outdir / "token_importance.png", ti[ti["kind"] == "window"] if (ti["kind"] == "window").any() else ti)
+    _plot_tokens(outdir / "token_importance.png", ti[ti["kind"] == "cluster"] if (ti["kind"] == "cluster").any() else ti)
     paths["token_importance_png"] = outdir / "token_importance.png"
     site_density = None
     if tr is not None:

@@ -361,11 +361,15 @@ def section_vocabulary(files: Mapping[str, list[Path]]) -> str:
     png = _first(files, "vocabulary.png")
     if voc is not None:
         df = _read_tsv(voc)
-        n_special = int((df["kind"] != "window").sum()) if "kind" in df else 0
+        # learned tokens are kind "cluster" (docs/formats.md); mask / unbound (null) are special
+        n_special = int((~df["kind"].isin(["cluster", "window"])).sum()) if "kind" in df else 0
         parts.append(f'<p class="note">{len(df)} tokens ({n_special} special).</p>')
         cols = [c for c in ["token", "kind", "count", "frequency", "top_tfs", "top_weights", "mean_offset"]
                 if c in df.columns]
         top = df.sort_values("count", ascending=False) if "count" in df else df
+        for c in ("top_tfs", "top_weights"):
+            if c in top:
+                top[c] = top[c].fillna("")
         parts.append(table_html(top[cols] if cols else top, max_rows=25,
                                 caption="most frequent tokens"))
     else:
