@@ -94,6 +94,15 @@ def results(tmp_path) -> Path:
     return root
 
 
+def test_truth_files_do_not_shadow_step_outputs(results, tmp_path):
+    truth = tmp_path / "aaa_simulate" / "truth"
+    truth.mkdir(parents=True)
+    pd.DataFrame({"module": ["M01"], "gene_id": ["TRUTHGENE"]}).to_csv(truth / "modules.tsv", sep="\t", index=False)
+    text = report.run([tmp_path / "aaa_simulate", results], tmp_path / "rep")["report"].read_text()
+    net = text.split('id="predicted-network"')[1]
+    assert "AT1G00000" in net and "TRUTHGENE" not in net
+
+
 def _sections(text: str) -> list[str]:
     return re.findall(r"<h2>([^<]+)</h2>", text)
 

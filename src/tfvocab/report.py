@@ -64,6 +64,7 @@ details summary{cursor:pointer;color:#24476b}
 .figs{display:flex;flex-wrap:wrap;gap:12px}
 .figs figure{margin:0;flex:1 1 45%}
 figcaption{font-size:12px;color:#555}
+.scroll{overflow-x:auto;max-width:100%}
 """
 
 
@@ -94,8 +95,12 @@ def collect_files(paths: Iterable[str | Path]) -> dict[str, list[Path]]:
 
 
 def _first(files: Mapping[str, list[Path]], name: str) -> Path | None:
+    """The first path of ``name``; a simulation's ``truth/`` files (same names as step outputs,
+    e.g. ``modules.tsv``, ``pairs.tsv``) only when nothing else has the name."""
     paths = files.get(name)
-    return paths[0] if paths else None
+    if not paths:
+        return None
+    return sorted(paths, key=lambda p: "truth" in p.parts)[0]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -151,7 +156,8 @@ def table_html(df: pd.DataFrame, max_rows: int = 30, caption: str | None = None)
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = (f'<p class="note">showing {max_rows} of {len(df)} rows</p>' if len(df) > max_rows else "")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+    return (f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
+            f"</tbody></table></div>{more}")
 
 
 def kv_table(d: Mapping, caption: str | None = None) -> str:
@@ -435,28 +441,42 @@ def section_evaluation(files: Mapping[str, list[Path]]) -> str:
     return "\n".join(parts)
 
 
+METRIC_COLUMNS = ["auprc", "auroc", "precision_at_10", "precision_at_50", "precision_at_100",
+                  "precision_at_npos", "f1", "accuracy", "n", "n_pos", "pos_fraction"]
+
+
 def _metrics_tables(m: Mapping) -> str:
-    """metrics.json as tables: rows = model/baselines when they are dicts of numbers."""
-    rows, scalars, other = [], {}, {}
+    """metrics.json as tables: one row per model/baseline (from a list of per-model records or a
+    dict of per-model dicts), the main metrics first; scalars as a key/value table."""
+    tables, seen, scalars = [], set(), {}
     for k, v in m.items():
-        if isinstance(v, Mapping) and v and all(isinstance(x, (int, float, type(None))) for x in v.values()):
-            rows.append({"method": k, **v})
+        recs = None
+        if isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v):
+            recs = [dict(x) for x in v]
+            name_key = next((c for c in ("model", "method", "name") if c in recs[0]), None)
+            for i, r in enumerate(recs):
+                r["method"] = r.pop(name_key) if name_key else f"{k}[{i}]"
         elif isinstance(v, Mapping) and v and all(isinstance(x, Mapping) for x in v.values()):
-            for kk, vv in v.items():
-                flat = {a: b for a, b in _flatten(vv).items() if isinstance(b, (int, float, type(None)))}
-                rows.append({"method": f"{k}: {kk}" if k not in ("baselines", "methods") else kk, **flat})
-        elif isinstance(v, (int, float, str)):
+            recs = [{"method": kk, **_flatten(vv)} for kk, vv in v.items()]
+        elif isinstance(v, Mapping) and v and all(isinstance(x, (int, float, type(None))) for x in v.values()):
+            recs = [{"method": k, **v}]
+        elif isinstance(v, (int, float, str)) and not isinstance(v, bool):
             scalars[k] = v
-        else:
-            other[k] = v
-    out = []
-    if rows:
-        out.append(table_html(pd.DataFrame(rows), max_rows=50, caption="metrics by method"))
-    if scalars:
-        out.append(kv_table(scalars, caption="metrics"))
-    if other:
-        out.append(kv_table(_flatten(other), caption="other"))
-    return "\n".join(out) if out else '<p class="note">metrics.json is empty.</p>'
+            continue
+        if not recs:
+            continue
+        methods = frozenset(r["method"] for r in recs)
+        if methods in seen:
+            continue  # the same models again (e.g. "models" after "summary")
+        seen.add(methods)
+        df = pd.DataFrame(recs)
+        num = [c for c in df.columns if c != "method" and pd.api.types.is_numeric_dtype(df[c])]
+        cols = [c for c in METRIC_COLUMNS if c in num] or num
+        if "auprc" in df:
+            df = df.sort_values("auprc", ascending=False)
+        tables.append(table_html(df[["method"] + cols], max_rows=50, caption=f"{k} (test set)"))
+    out = tables + ([kv_table(scalars, caption="run")] if scalars else [])
+    return "\n".join(out) if out else '<p class="note">metrics.json has no metrics table.</p>'
 
 
 def section_interpretation(files: Mapping[str, list[Path]]) -> str:
