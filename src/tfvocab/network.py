@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 # above this many nodes betweenness is estimated from a seeded sample of source nodes
-EXACT_BETWEENNESS_MAX_NODES = 2000
-BETWEENNESS_SAMPLES = 500
+EXACT_BETWEENNESS_MAX_NODES = 500
+BETWEENNESS_SAMPLES = 128
 
 
 def build_graph(edges: pd.DataFrame, genes: list[str] | None = None) -> nx.Graph:
