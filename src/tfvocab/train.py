@@ -159,7 +159,9 @@ def embed_genes(model: SiameseTransformer, data: GeneData, idx, device, chunk: i
         sel = idx[s:s + chunk].to(data.mask.device)
         tok, val, m = data.gather(sel)
         with _autocast(device):
-            out.append(model.encode(_dev(tok, device), _dev(val, device), _dev(m, device)).float())
+            # .contiguous(): a CLS embedding is a view that would keep the chunk's whole (B, L, D)
+            # hidden state alive until the final cat (O(G) memory in genome-wide predict)
+            out.append(model.encode(_dev(tok, device), _dev(val, device), _dev(m, device)).float().contiguous())
     model.train(was)
     return torch.cat(out) if out else torch.zeros(0, model.out_dim, device=device)
 
