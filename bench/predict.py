@@ -51,7 +51,8 @@ def worker(args) -> dict:
         for s in range(0, G, 256):  # inputs generated per chunk, as embed_genes reads them per chunk
             n = min(256, G - s)
             x = torch.from_numpy(rng.standard_normal((n, W, T), dtype=np.float32))
-            emb.append(model.encode(values=x, mask=torch.zeros(n, W, dtype=torch.bool)))
+            # .contiguous() as tfvocab.train.embed_genes: don't keep the CLS view's hidden state
+            emb.append(model.encode(values=x, mask=torch.zeros(n, W, dtype=torch.bool)).contiguous())
     emb = torch.cat(emb)
     t_embed = time.perf_counter() - t0
     out = {"mode": args.mode, "genes": G, "pairs": G * (G - 1) // 2, "top_k": args.top_k,
