@@ -146,6 +146,8 @@ def test_run_outputs(synthetic, tmp_path, mode):
         roll = f["rollout"][()]
         assert roll.shape[1] == 12 and np.allclose(roll.sum(1), 1, atol=1e-5)
         assert len(f["window_start"]) == 12
+        genes = [x.decode() for x in f["genes"][()]]
+        assert [genes[i] for i in f["pair_genes"][:, 0]] == ga
     ko = pd.read_csv(out["tf_knockout"], sep="\t")
     assert list(ko.columns[:6]) == ["pair", "gene_a", "gene_b", "tf", "score", "delta"]
     assert len(ko) == P * 5

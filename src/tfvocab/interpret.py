@@ -584,8 +584,12 @@ def run(model, tokens, normalized, pairs, outdir, *, promoters=None, n_pairs: in
 
     with atomic_path(outdir / "attention.h5") as tmp, h5py.File(tmp, "w") as f:
         write_strings(f, "genes", genes)
+        write_strings(f, "tfs", list(data.tfs))
         f["window_start"] = ws
         f.create_dataset("rollout", data=roll.astype(np.float32))
+        # per pair: rows of `rollout` for gene_a and gene_b, (P, 2)
+        f["pair_genes"] = np.array([[gpos[a], gpos[b]] for a, b in zip(sel["gene_a"], sel["gene_b"])],
+                                   dtype=np.int64).reshape(-1, 2)
         f.attrs["method"] = "attention rollout (Abnar & Zuidema 2020), residual identity, head mean"
         f.attrs["pooling"] = net.config.pooling
         set_h5_provenance(f, prov)
