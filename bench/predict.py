@@ -19,12 +19,17 @@ Prints wall times, pairs/s and peak RSS, and the ratios. Single-threaded by defa
 """
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/ holds scripts named like stdlib modules (bench/tokenize.py): keep it off sys.path
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
 import argparse
 import json
-import os
 import resource
 import subprocess
-import sys
 import time
 
 
