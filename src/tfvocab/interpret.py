@@ -117,8 +117,9 @@ def integrated_gradients(model, a: dict, b: dict, base_a: torch.Tensor, base_b: 
     ``logit``, ``baseline_logit`` and ``delta_sum`` (sum of attributions).
     """
     n = steps + 1
-    alphas = torch.linspace(0.0, 1.0, n)
-    w = trapezoid_weights(steps)
+    dev = base_a.device
+    alphas = torch.linspace(0.0, 1.0, n, device=dev)
+    w = trapezoid_weights(steps).to(dev)
 
     def actual(g):
         if kind == "values":
