@@ -196,7 +196,7 @@ def run(signal: Sequence[str | Path], outdir: str | Path,
             write_strings(h5, "genes", ref.genes)
             write_strings(h5, "tfs", [f.tf for f in tf_files])
             h5.create_dataset("window_start", data=np.asarray(ref.window_start, dtype=np.int64))
-            opts = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
+            opts = {"compression": "gzip", "compression_opts": 1}
             dsets = {
                 "signal": h5.create_dataset("signal", (G, W, T), np.float32, chunks=(bs, W, T), **opts),
                 "max": h5.create_dataset("max", (G, W, T), np.float32, chunks=(bs, W, T), **opts),
@@ -217,8 +217,10 @@ def run(signal: Sequence[str | Path], outdir: str | Path,
             handles = {}
             n_masked = 0
             try:
+                sources_ds = {}
                 for f in tf_files + ctl_files:
                     handles[f.path] = h5py.File(f.path, "r")
+                    sources_ds[f.path] = {k: handles[f.path][k] for k in ("mean", "max", "mask")}
                 blocks = range(0, G, bs)
                 for b0 in progress(blocks, desc="merge", total=len(blocks), unit="block"):
                     b1 = min(G, b0 + bs)
@@ -231,7 +233,7 @@ def run(signal: Sequence[str | Path], outdir: str | Path,
                         mx = np.empty((b1 - b0, W, n), np.float32)
                         mask = np.empty((b1 - b0, W, n), bool)
                         for j, f in enumerate(group):
-                            src = handles[f.path]
+                            src = sources_ds[f.path]
                             mean[:, :, j] = src["mean"][b0:b1]
                             mask[:, :, j] = src["mask"][b0:b1]
                             if names[1]:
