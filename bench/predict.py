@@ -42,8 +42,10 @@ def worker(args) -> dict:
     import torch
 
     from tfvocab.model import ModelConfig, SiameseTransformer
-    from tfvocab.predict import FusedHeadScorer, model_scorer, score_block, topk_all_vs_all, topk_edges
+    from tfvocab.predict import (FusedHeadScorer, fix_mmap_threshold, model_scorer, score_block,
+                                 topk_all_vs_all, topk_edges)
 
+    fix_mmap_threshold()  # as tfvocab.predict.run does
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     G, T, W = args.genes, args.tfs, 50

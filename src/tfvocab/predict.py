@@ -36,6 +36,24 @@ log = get_logger("predict")
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+def fix_mmap_threshold(nbytes: int = 4 << 20) -> bool:
+    """Serve allocations >= ``nbytes`` by mmap (glibc ``mallopt(M_MMAP_THRESHOLD)``).
+
+    glibc raises its mmap threshold every time a large block is freed, after which the
+    per-chunk input tensors of the embedding loop (e.g. 256 genes x 50 windows x 300 TFs = 15 MB)
+    come from the heap and fragment it: RSS then grows by a few MB per chunk, i.e. with the gene
+    count. A fixed threshold returns each freed chunk to the OS. No-op (False) off glibc.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(-3, int(nbytes)))  # -3 = M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
+
+
 # ----------------------------------------------------------------------------------------------
 # blockwise all-vs-all top-k (pure tensor code, independent of the model)
 
@@ -287,6 +305,7 @@ def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=No
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
+    fix_mmap_threshold()  # bounded memory whatever the gene count (see its docstring)
     dev = resolve_device(device)
     params = {"model": str(model), "tokens": str(tokens), "normalized": str(normalized),
               "pairs": None if pairs is None else str(pairs), "genes": None if genes is None else str(genes),
