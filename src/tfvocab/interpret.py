@@ -6,7 +6,7 @@ All three work on a set of example pairs: by default the labelled positive pairs
 * **Attention rollout** (Abnar & Zuidema 2020), per gene: per layer the attention weights are
   averaged over heads, the residual is added as identity (``0.5 A + 0.5 I``, rows renormalised)
   and the layers are multiplied (``R = A_L ... A_1``). With CLS pooling the CLS row of ``R`` is
-  read; with mean pooling the rows of the non-missing windows are averaged. The CLS column is
+  read; with mean (or flatten) pooling the rows of the non-missing windows are averaged. The CLS column is
   dropped and the window weights renormalised to sum to 1: shape (W,), unit = fraction.
 * **Integrated gradients** (Sundararajan et al. 2017) of the pair *logit* (log-odds of
   co-expression) with respect to both promoters' inputs at once, trapezoid rule over ``steps``
@@ -56,7 +56,8 @@ def attention_rollout(attn: list[torch.Tensor], key_mask: torch.Tensor, pooling:
     """Rollout weights over windows, (B, W), rows summing to 1.
 
     ``attn``: one (B, H, L, L) tensor per layer (L = W, +1 with a CLS position at index 0);
-    ``key_mask`` (B, L) True = position ignored; ``pooling``: ``cls`` or ``mean``.
+    ``key_mask`` (B, L) True = position ignored; ``pooling``: ``cls`` (read the CLS row) or
+    anything else (``mean``/``flatten``: average the rows of the kept positions).
     """
     B, _, L, _ = attn[0].shape
     eye = torch.eye(L, dtype=attn[0].dtype, device=attn[0].device)
