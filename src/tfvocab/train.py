@@ -38,15 +38,17 @@ from .model import ModelConfig, SiameseTransformer
 
 log = get_logger("train")
 
+# Defaults tuned on the `small` preset (bench/small_acceptance.py, seeds 0-2): large batches of
+# pairs, strong regularisation (the tower sees ~1,000 training genes) and early stopping.
 TRAIN_DEFAULTS = {
     "input": "continuous",
     "epochs": 30,
-    "batch_size": 64,
-    "lr": 5e-4,
-    "weight_decay": 1e-2,
+    "batch_size": 1024,
+    "lr": 2e-3,
+    "weight_decay": 5e-2,
     "warmup_epochs": 1.0,
     "scheduler": "cosine",       # cosine | plateau
-    "patience": 8,
+    "patience": 6,
     "loss": "bce",               # bce | nnpu
     "prior": None,
     "seed": 0,
