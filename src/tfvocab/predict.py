@@ -102,18 +102,24 @@ class FusedHeadScorer:
     """
 
     def __init__(self, model, emb: torch.Tensor, rows: int = 8):
+        if getattr(model, "head", None) is None:
+            raise ValueError("no MLP pair head (e.g. a cosine head)")
+        kind = getattr(model.config, "pair_features", "full")   # full | similarity (model.py)
+        n_feat = {"full": 3, "similarity": 2}.get(kind)
         layers = list(model.head)
         linears = [m for m in layers if isinstance(m, torch.nn.Linear)]
         acts = [m for m in layers if not isinstance(m, (torch.nn.Linear, torch.nn.Dropout))]
         D = emb.shape[1]
-        if len(linears) < 2 or linears[0].in_features != 3 * D or linears[-1].out_features != 1:
+        if (n_feat is None or len(linears) < 2 or linears[0].in_features != n_feat * D
+                or linears[-1].out_features != 1):
             raise ValueError("unexpected pair head structure")
         self.emb, self.rows, self.D = emb, int(rows), D
         w = linears[0].weight.detach()
         self.b1 = linears[0].bias.detach()
-        self.w_dp = w[:, D:].T.contiguous()                     # (2D, H)
-        with torch.no_grad():
-            self.P = emb @ w[:, :D].T                           # (G, H)
+        self.w_dp = w[:, (n_feat - 2) * D:].T.contiguous()      # (2D, H): [|vA - vB|, vA * vB]
+        with torch.no_grad():                                   # "full": the linear vA + vB term
+            self.P = emb @ w[:, :D].T if n_feat == 3 else torch.zeros(emb.shape[0], w.shape[0],
+                                                                      device=emb.device)
         self.hidden = [(lin.weight.detach().T.contiguous(), lin.bias.detach()) for lin in linears[1:]]
         self.acts = acts
         self._buf = None
@@ -195,24 +201,28 @@ def topk_edges(genes: list[str], scores: np.ndarray, partners: np.ndarray,
 
     ``scores, partners`` (G, k). Returns ``gene_a, gene_b, score, rank`` with ``gene_a < gene_b``,
     one row per pair, sorted by score (descending) then gene IDs; ``rank`` = 1 for the best pair.
-    ``min_score`` drops pairs scoring below it.
+    ``min_score`` drops pairs scoring below it. Works on integer keys (names only at the end),
+    so memory stays ~40 bytes per candidate edge.
     """
     G, k = partners.shape
-    a = np.repeat(np.arange(G), k)
-    b = partners.reshape(-1)
+    a = np.repeat(np.arange(G, dtype=np.int64), k)
+    b = partners.reshape(-1).astype(np.int64)
     s = scores.reshape(-1).astype(np.float64)
     ok = (b >= 0) & np.isfinite(s)
     if min_score is not None:
         ok &= s >= min_score
     a, b, s = a[ok], b[ok], s[ok]
     names = np.asarray(genes, dtype=object)
-    na, nb = names[a], names[b]
-    swap = na > nb
-    ga = np.where(swap, nb, na)
-    gb = np.where(swap, na, nb)
-    df = pd.DataFrame({"gene_a": ga, "gene_b": gb, "score": s})
-    df = df.drop_duplicates(["gene_a", "gene_b"])
-    return _ranked(df)
+    name_rank = np.empty(G, np.int64)
+    name_rank[np.argsort(names, kind="stable")] = np.arange(G)
+    ra, rb = name_rank[a], name_rank[b]
+    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+    _, first = np.unique(lo * G + hi, return_index=True)     # each unordered pair once
+    lo, hi, s = lo[first], hi[first], s[first]
+    order = np.lexsort((hi, lo, -s))                          # score desc, then gene IDs
+    by_rank = names[np.argsort(name_rank)]
+    return pd.DataFrame({"gene_a": by_rank[lo[order]], "gene_b": by_rank[hi[order]], "score": s[order],
+                         "rank": np.arange(1, len(order) + 1)})
 
 
 def _ranked(df: pd.DataFrame) -> pd.DataFrame:
