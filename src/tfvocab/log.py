@@ -28,7 +28,8 @@ def setup_logging(verbosity: int = 0) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s",
                                                datefmt="%H:%M:%S"))
         logger.addHandler(handler)
-    logger.propagate = False
+    # records still propagate: an application (or pytest caplog) that configures the root
+    # logger sees them too
 
 
 @contextlib.contextmanager
