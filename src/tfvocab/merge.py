@@ -21,6 +21,7 @@ through all input files, so memory is O(256 x W x T), not O(G x W x T).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Sequence
@@ -62,7 +63,11 @@ class SignalFile:
                                    hint="expected signal.<tf>.h5 from tfvocab extract")
             tf = h5.attrs.get("tf")
             self.tf = (tf.decode() if isinstance(tf, bytes) else str(tf)) if tf is not None else _stem(self.path).removeprefix("signal.")
-            self.genes = read_strings(h5["genes"])
+            genes = read_strings(h5["genes"])
+            # keep a digest, not the list: 300 files x 27,000 IDs would cost ~1 GB of str objects
+            self.n_genes = len(genes)
+            self.genes_digest = hashlib.sha256("\n".join(genes).encode()).hexdigest()
+            del genes
             self.window_start = h5["window_start"][()]
             self.attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in h5.attrs.items()
                           if k in ("window", "stride", "upstream", "downstream", "bigwig")}
@@ -72,9 +77,17 @@ class SignalFile:
                     raise TfvocabError(f"dataset {name} has shape {h5[name].shape}, mean has {self.shape}",
                                        path=self.path)
             self.provenance = get_h5_provenance(h5)
-        if self.shape != (len(self.genes), len(self.window_start)):
-            raise TfvocabError(f"mean has shape {self.shape} for {len(self.genes)} genes x "
+        if self.shape != (self.n_genes, len(self.window_start)):
+            raise TfvocabError(f"mean has shape {self.shape} for {self.n_genes} genes x "
                                f"{len(self.window_start)} windows", path=self.path)
+
+
+    def read_genes(self) -> list[str]:
+        """The gene IDs of this file (read again; not kept in memory)."""
+        import h5py
+
+        with h5py.File(self.path, "r") as h5:
+            return read_strings(h5["genes"])
 
 
 def check_compatible(files: Sequence[SignalFile]) -> None:
@@ -89,12 +102,13 @@ def check_compatible(files: Sequence[SignalFile]) -> None:
         seen[f.tf] = f.path
         if f is ref:
             continue
-        if f.genes != ref.genes:
-            if len(f.genes) != len(ref.genes):
-                rec = f"{len(f.genes)} genes vs {len(ref.genes)} in {ref.path}"
+        if f.genes_digest != ref.genes_digest:
+            if f.n_genes != ref.n_genes:
+                rec = f"{f.n_genes} genes vs {ref.n_genes} in {ref.path}"
             else:
-                i = next(i for i, (a, b) in enumerate(zip(f.genes, ref.genes)) if a != b)
-                rec = f"gene {i + 1} is '{f.genes[i]}' vs '{ref.genes[i]}' in {ref.path}"
+                a, b = f.read_genes(), ref.read_genes()
+                i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+                rec = f"gene {i + 1} is '{a[i]}' vs '{b[i]}' in {ref.path}"
             raise TfvocabError("gene list differs", path=f.path, record=rec,
                                hint="extract every bigWig from the same promoters.tsv")
         if not np.array_equal(f.window_start, ref.window_start):
@@ -192,8 +206,8 @@ def run(signal: Sequence[str | Path], outdir: str | Path,
     params = {"signal": sorted(paths), "samplesheet": str(samplesheet) if samplesheet else None}
     sources = {f.tf: f.attrs.get("bigwig", "") for f in tf_files + ctl_files}
     with timed(f"merge -> {out}", log), atomic_path(out) as tmp:
-        with h5py.File(tmp, "w") as h5:
-            write_strings(h5, "genes", ref.genes)
+        with h5py.File(tmp, "w", rdcc_nbytes=0) as h5:
+            write_strings(h5, "genes", ref.read_genes())
             write_strings(h5, "tfs", [f.tf for f in tf_files])
             h5.create_dataset("window_start", data=np.asarray(ref.window_start, dtype=np.int64))
             opts = {"compression": "gzip", "compression_opts": 1}
@@ -219,7 +233,8 @@ def run(signal: Sequence[str | Path], outdir: str | Path,
             try:
                 sources_ds = {}
                 for f in tf_files + ctl_files:
-                    handles[f.path] = h5py.File(f.path, "r")
+                    # every chunk is read once: no chunk cache (it would grow with the TF count)
+                    handles[f.path] = h5py.File(f.path, "r", rdcc_nbytes=0)
                     sources_ds[f.path] = {k: handles[f.path][k] for k in ("mean", "max", "mask")}
                 blocks = range(0, G, bs)
                 for b0 in progress(blocks, desc="merge", total=len(blocks), unit="block"):
