@@ -43,7 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
-ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+REPO_SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+# measure this checkout's code, whatever the installed (editable) tfvocab points at
+ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+           PYTHONPATH=os.pathsep.join(p for p in (REPO_SRC, os.environ.get("PYTHONPATH")) if p))
+TFVOCAB = [sys.executable, "-m", "tfvocab.cli"]
 
 
 # ------------------------------------------------------------------------------- measurement
@@ -105,12 +109,12 @@ def build(workdir: Path, quick: bool, n_tfs: int) -> tuple[Path, list[Path]]:
         print(f"building dataset: tfvocab simulate {' '.join(preset)} --n-tfs {n_tfs} (once; reused)",
               flush=True)
         t = time.perf_counter()
-        subprocess.run(["tfvocab", "-q", "simulate", *preset, "--n-tfs", str(n_tfs), "--seed", "0",
+        subprocess.run([*TFVOCAB, "-q", "simulate", *preset, "--n-tfs", str(n_tfs), "--seed", "0",
                         "--outdir", str(sim)], check=True, env=ENV)
         print(f"  simulate: {time.perf_counter() - t:.0f} s", flush=True)
     prom = workdir / "prom" / "promoters.tsv"
     if not prom.exists():
-        subprocess.run(["tfvocab", "-q", "promoters", "--gff", str(sim / "annotation.gff3"),
+        subprocess.run([*TFVOCAB, "-q", "promoters", "--gff", str(sim / "annotation.gff3"),
                         "--fasta", str(sim / "genome.fa"), "--outdir", str(prom.parent)], check=True, env=ENV)
     bws = sorted(p for p in (sim / "bigwig").glob("*.bw") if p.stem != "input")
     return prom, bws
@@ -142,6 +146,7 @@ def compare_deeptools(matrix: Path, signal_dir: Path, bws: list[Path]) -> float:
     """Max |extract mean - computeMatrix| over all promoters present in the matrix (unclipped)."""
     import h5py
 
+    sys.path.insert(0, REPO_SRC)
     from tfvocab.io import read_strings
 
     with gzip.open(matrix, "rt") as fh:
@@ -214,16 +219,16 @@ def main() -> None:
         for jobs in sorted({1, args.jobs}):
             key = f"extract_{reader}_j{jobs}"
             R[key] = measure(f"tfvocab extract --reader {reader} --jobs {jobs} ({T} bigWigs)",
-                             ["tfvocab", "extract", "--promoters", str(prom), *bw_args, "--outdir",
+                             [*TFVOCAB, "extract", "--promoters", str(prom), *bw_args, "--outdir",
                               str(out / key), "--reader", reader, "--jobs", str(jobs)], logs / f"{key}.log")
     few = bws[:5]
     R["extract_5"] = measure(f"tfvocab extract --reader pybigtools --jobs 1 ({len(few)} bigWigs)",
-                             ["tfvocab", "extract", "--promoters", str(prom),
+                             [*TFVOCAB, "extract", "--promoters", str(prom),
                               *[a for b in few for a in ("--bigwig", str(b))], "--outdir", str(out / "few")],
                              logs / "extract_5.log")
     sig = sorted((out / "extract_pybigtools_j1").glob("signal.*.h5"))
     R["merge"] = measure(f"tfvocab merge ({T} signal files)",
-                         ["tfvocab", "-q", "merge", "--outdir", str(out / "merge"), *map(str, sig)],
+                         [*TFVOCAB, "-q", "merge", "--outdir", str(out / "merge"), *map(str, sig)],
                          logs / "merge.log")
     naive_file = wd / "naive_seconds.txt"
     R["naive_subset"] = measure(f"naive pyBigWig.values loop, {naive_genes} genes x {T} bigWigs",
