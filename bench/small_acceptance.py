@@ -36,33 +36,25 @@ MARGIN, RATIO, CHANCE_TOL = 0.05, 0.8, 0.1
 
 
 def build_chain(out: Path, seed: int = 0, sim: Path | None = None, split: str = "gene") -> dict[str, Path]:
-    """The pipeline's steps on the small preset, one subfolder per step (skips existing outputs).
+    """The pipeline's data steps on the small preset (``tfvocab.demo.data_steps``), one subfolder
+    per step under ``out``; reused when ``out`` already holds them for the same ``split``.
 
     ``sim``: an existing ``tfvocab simulate --preset small`` folder (read only) instead of
     ``out/simulate``.
     """
-    from tfvocab import extract, merge, normalize, pairs, promoters, simulate, vocabulary
+    from tfvocab import simulate
+    from tfvocab.demo import data_steps
 
-    pdir = out / ("pairs" if split == "gene" else f"pairs_{split}")
-    p = {"sim": Path(sim) if sim else out / "simulate", "tokens": out / "tokenize" / "tokens.h5",
-         "normalized": out / "normalize" / "normalized.h5", "pairs": pdir / "pairs.tsv",
-         "promoters": out / "promoters" / "promoters.tsv"}
-    if not (p["sim"] / "coexpression.tsv").exists():
-        simulate.run(preset="small", seed=seed, outdir=p["sim"])
-    if not p["promoters"].exists():
-        promoters.run(gff=p["sim"] / "annotation.gff3", fasta=p["sim"] / "genome.fa", outdir=out / "promoters")
-    if not p["normalized"].exists():
-        extract.run(promoters=p["promoters"], bigwig=sorted((p["sim"] / "bigwig").glob("*.bw")), outdir=out / "extract")
-        merge.run(signal=sorted((out / "extract").glob("signal.*.h5")), outdir=out / "merge",
-                  samplesheet=p["sim"] / "samplesheet.csv")
-        normalize.run(signal=out / "merge" / "signal.h5", outdir=out / "normalize")
-    if not p["tokens"].exists():
-        vocabulary.run(normalized=p["normalized"], outdir=out / "tokenize", seed=seed)
-    if not p["pairs"].exists():
-        pairs.run(coexpression=p["sim"] / "coexpression.tsv", promoters=p["promoters"], outdir=pdir,
-                  split=split, seed=seed)
-    p["truth"] = p["sim"] / "truth"
-    return p
+    sim = Path(sim) if sim else out / "simulate"
+    if not (sim / "coexpression.tsv").exists():
+        simulate.run(preset="small", seed=seed, outdir=sim)
+    made = out / "pairs" / "pairs.tsv.json"
+    if made.exists() and json.loads(made.read_text())["params"].get("split") == split \
+            and (out / "tokenize" / "tokens.h5").exists():
+        return {"promoters": out / "promoters" / "promoters.tsv", "signal": out / "merge" / "signal.h5",
+                "normalized": out / "normalize" / "normalized.h5", "tokens": out / "tokenize" / "tokens.h5",
+                "pairs": out / "pairs" / "pairs.tsv", "truth": sim / "truth"}
+    return data_steps(sim, out, seed=seed, split=split)
 
 
 def shuffle_labels(pairs_tsv: Path, out_tsv: Path, seed: int) -> Path:
@@ -78,9 +70,12 @@ def shuffle_labels(pairs_tsv: Path, out_tsv: Path, seed: int) -> Path:
 
 
 def acceptance(outdir, data=None, config: dict | None = None, seed: int = 0, sim=None,
-               split: str = "gene", control: bool = True) -> dict:
+               split: str = "gene", control: bool = True, chain: dict | None = None) -> dict:
     """Run the acceptance; return the figures: test AUPRC of the transformer, each baseline, the
-    oracle and the shuffled-label control, the positive fraction, margin and ratio."""
+    oracle and the shuffled-label control, the positive fraction, margin and ratio.
+
+    ``chain``: the data steps' files already built (``tfvocab.demo.data_steps``), else built under
+    ``data`` (default ``outdir/chain``)."""
     import torch
 
     from tfvocab import evaluate, train
@@ -88,7 +83,7 @@ def acceptance(outdir, data=None, config: dict | None = None, seed: int = 0, sim
     torch.set_num_threads(1)
     outdir = Path(outdir)
     cfg = {**(ACCEPTANCE_CONFIG if config is None else config), "seed": seed}
-    p = build_chain(Path(data) if data else outdir / "chain", seed=seed, sim=sim, split=split)
+    p = chain or build_chain(Path(data) if data else outdir / "chain", seed=seed, sim=sim, split=split)
     common = dict(tokens=p["tokens"], normalized=p["normalized"])
     t0 = time.perf_counter()
     m = train.run(pairs=p["pairs"], outdir=outdir / "train", **common, **cfg)

@@ -32,3 +32,16 @@ def tiny_sim(tmp_path_factory):
 def small_sim(tmp_path_factory):
     """Folder of ``tfvocab simulate --preset small --seed 0`` (~2,000 genes, 40 TFs; ~10-30 s)."""
     return _simulate(tmp_path_factory, "small")
+
+
+@pytest.fixture(scope="session")
+def small_chain(small_sim, tmp_path_factory):
+    """The data steps (promoters -> extract -> merge -> normalize -> tokenize -> pairs, step
+    defaults, seed 0) on ``small_sim``, run once via ``tfvocab.demo.data_steps``.
+
+    Returns the dict of main files (``promoters``, ``signal``, ``normalized``, ``tokens``,
+    ``pairs``, ``truth``). Read-only, shared by the session.
+    """
+    from tfvocab.demo import data_steps
+
+    return data_steps(small_sim, tmp_path_factory.mktemp("small_chain"), seed=0)

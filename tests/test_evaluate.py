@@ -102,7 +102,7 @@ def test_evaluate_step_writes_all_models(trained, tmp_path):
 
 
 @pytest.mark.slow
-def test_small_preset_acceptance(small_sim, tmp_path):
+def test_small_preset_acceptance(small_chain, tmp_path):
     """On the `small` preset (held-out genes, `--split gene`, `tfvocab train` defaults) the
     transformer beats every baseline by >= 0.05 test AUPRC and reaches >= 80 % of the oracle
     AUPRC (truth modules); trained on shuffled labels it stays at chance (bench/small_acceptance.py,
@@ -110,7 +110,7 @@ def test_small_preset_acceptance(small_sim, tmp_path):
     spec = importlib.util.spec_from_file_location("small_acceptance", ROOT / "bench" / "small_acceptance.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    fig = mod.acceptance(tmp_path, seed=0, sim=small_sim)
+    fig = mod.acceptance(tmp_path, seed=0, chain=small_chain)
     mod.print_figures(fig)
     assert fig["config"]["pooling"] == "flatten" and fig["config"]["epochs"] <= 30   # the defaults, CPU-sized
     assert set(fig["baselines"]) == {"cosine_profile", "logreg_profile", "bag_of_tokens"}

@@ -202,29 +202,21 @@ SMALL_TRAIN = {"input": "continuous", "d_model": 32, "n_layers": 1, "n_heads": 2
 
 
 @pytest.mark.slow
-def test_small_preset_ig_finds_planted_sites_and_module_tf_knockouts_hurt(small_sim, tmp_path):
+def test_small_preset_ig_finds_planted_sites_and_module_tf_knockouts_hurt(small_chain, tmp_path):
     """Top-10% IG windows of true co-expressed test pairs overlap planted module sites >= 3x more
     than chance; knocking out the pair's module TFs lowers its score more than a random non-module TF."""
     from dataclasses import fields
 
-    from tfvocab import extract, merge, normalize, pairs, promoters, train, vocabulary
+    from tfvocab import train
     from tfvocab.model import ModelConfig
 
     torch.set_num_threads(1)
-    prom = promoters.run(gff=small_sim / "annotation.gff3", fasta=small_sim / "genome.fa",
-                         outdir=tmp_path / "promoters")["promoters"]
-    extract.run(promoters=prom, bigwig=sorted((small_sim / "bigwig").glob("*.bw")), outdir=tmp_path / "extract")
-    merge.run(signal=sorted((tmp_path / "extract").glob("signal.*.h5")), outdir=tmp_path / "merge",
-              samplesheet=small_sim / "samplesheet.csv")
-    norm = normalize.run(signal=tmp_path / "merge" / "signal.h5", outdir=tmp_path / "normalize")["normalized"]
-    tok = vocabulary.run(normalized=norm, outdir=tmp_path / "tokenize", seed=0)["tokens"]
-    pp = pairs.run(coexpression=small_sim / "coexpression.tsv", promoters=prom, outdir=tmp_path / "pairs",
-                   seed=0)["pairs"]
+    prom, norm, tok, pp = (small_chain[k] for k in ("promoters", "normalized", "tokens", "pairs"))
     cfg = dict(SMALL_TRAIN)
     if "pool_dim" in {f.name for f in fields(ModelConfig)}:
         cfg.update(pooling="flatten", pool_dim=8)     # keeps window positions (model.py)
     model = train.run(tokens=tok, normalized=norm, pairs=pp, outdir=tmp_path / "train", **cfg)["model"]
-    out = interpret.run(model, tok, norm, pp, tmp_path / "interpret", promoters=prom, truth=small_sim / "truth",
+    out = interpret.run(model, tok, norm, pp, tmp_path / "interpret", promoters=prom, truth=small_chain["truth"],
                         n_pairs=50, n_plots=2)
     tc = json.loads(out["summary"].read_text())["truth_check"]
     print(f"\nsmall preset: top-10% IG windows on planted module sites {tc['ig_site_frac_top_on_site']:.1%} "

@@ -44,11 +44,51 @@ def samplesheet_tracks(samplesheet: Path) -> list[tuple[str, Path]]:
     return tracks + sorted(controls.items())
 
 
+DATA_STEPS = ("promoters", "extract", "merge", "normalize", "tokenize", "pairs")
+
+
+def data_steps(sim: str | Path, outdir: str | Path, seed: int = 0, vocab_size: int | None = None,
+               split: str = "gene", step=None) -> dict[str, Path]:
+    """Run :data:`DATA_STEPS` on a ``tfvocab simulate`` folder ``sim``, one subfolder per step.
+
+    ``vocab_size``/``split``: as ``tfvocab tokenize``/``tfvocab pairs`` (None = the step's default).
+    ``step(name, fn, **kwargs)``: how to call each step (default: ``fn(outdir=outdir/name, ...)``).
+    Returns the main file of each step (``promoters``, ``signal``, ``normalized``, ``tokens``,
+    ``pairs``) and the simulation's ``truth`` folder.
+    """
+    from . import extract, merge, normalize, pairs, promoters, vocabulary
+
+    sim, out = Path(sim), Path(outdir)
+    d = {name: out / name for name in DATA_STEPS}
+    if step is None:
+        def step(name, fn, **kwargs):
+            return fn(outdir=d[name], **kwargs)
+
+    step("promoters", promoters.run, gff=sim / "annotation.gff3", fasta=sim / "genome.fa")
+    prom_tsv = d["promoters"] / "promoters.tsv"
+
+    # EXTRACT is scattered in the pipeline (one task per TF / control track): same here
+    def extract_all(outdir):
+        for name, bigwig in samplesheet_tracks(sim / "samplesheet.csv"):
+            extract.run(promoters=prom_tsv, bigwig=[bigwig], tf=[name], outdir=outdir)
+    step("extract", extract_all)
+    step("merge", merge.run, signal=sorted(d["extract"].glob("signal.*.h5")),
+         samplesheet=sim / "samplesheet.csv")
+    step("normalize", normalize.run, signal=d["merge"] / "signal.h5")
+    norm_h5 = d["normalize"] / "normalized.h5"
+    vocab = {} if vocab_size is None else {"vocab_size": vocab_size}
+    step("tokenize", vocabulary.run, normalized=norm_h5, seed=seed, **vocab)
+    step("pairs", pairs.run, coexpression=sim / "coexpression.tsv", promoters=prom_tsv, seed=seed,
+         split=split)
+    return {"promoters": prom_tsv, "signal": d["merge"] / "signal.h5", "normalized": norm_h5,
+            "tokens": d["tokenize"] / "tokens.h5", "pairs": d["pairs"] / "pairs.tsv",
+            "truth": sim / "truth"}
+
+
 def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
         epochs: int | None = None) -> dict[str, Path]:
     """Run :data:`PIPELINE` on the ``preset`` simulation; returns the main output of each step."""
-    from . import (evaluate, extract, interpret, merge, normalize, pairs, predict, promoters,
-                   report, simulate, train, vocabulary)
+    from . import evaluate, interpret, predict, report, simulate, train
 
     if preset not in PRESET_PARAMS:
         raise TfvocabError(f"unknown demo preset '{preset}'", hint=f"use one of {sorted(PRESET_PARAMS)}")
@@ -71,29 +111,15 @@ def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
 
     step("simulate", simulate.run, preset=preset, seed=seed)
     sim = d["simulate"]
-    step("promoters", promoters.run, gff=sim / "annotation.gff3", fasta=sim / "genome.fa")
-    prom_tsv = d["promoters"] / "promoters.tsv"
-
-    # EXTRACT is scattered in the pipeline (one task per TF / control track): same here
-    def extract_all(outdir):
-        for name, bigwig in samplesheet_tracks(sim / "samplesheet.csv"):
-            extract.run(promoters=prom_tsv, bigwig=[bigwig], tf=[name], outdir=outdir)
-    step("extract", extract_all)
-    signals = sorted(d["extract"].glob("signal.*.h5"))
-    step("merge", merge.run, signal=signals, samplesheet=sim / "samplesheet.csv")
-    step("normalize", normalize.run, signal=d["merge"] / "signal.h5")
-    norm_h5 = d["normalize"] / "normalized.h5"
-    step("tokenize", vocabulary.run, normalized=norm_h5, vocab_size=p["vocab_size"], seed=seed)
-    tokens_h5 = d["tokenize"] / "tokens.h5"
-    step("pairs", pairs.run, coexpression=sim / "coexpression.tsv", promoters=prom_tsv, seed=seed)
-    pairs_tsv = d["pairs"] / "pairs.tsv"
-    data = {"tokens": tokens_h5, "normalized": norm_h5}
+    f = data_steps(sim, out, seed=seed, vocab_size=p["vocab_size"], step=step)
+    prom_tsv, pairs_tsv, truth = f["promoters"], f["pairs"], f["truth"]
+    data = {"tokens": f["tokens"], "normalized": f["normalized"]}
     step("train", train.run, pairs=pairs_tsv, epochs=p["epochs"], seed=seed, **data)
     model = d["train"] / "model.pt"
     step("evaluate", evaluate.run, model=model, pairs=pairs_tsv, promoters=prom_tsv,
-         truth=sim / "truth", seed=seed, **data)
+         truth=truth, seed=seed, **data)
     step("interpret", interpret.run, model=model, pairs=pairs_tsv, promoters=prom_tsv,
-         truth=sim / "truth", n_pairs=p["n_pairs"], seed=seed, **data)
+         truth=truth, n_pairs=p["n_pairs"], seed=seed, **data)
     step("predict", predict.run, model=model, top_k=p["top_k"], seed=seed, **data)
     step("report", report.run, result_paths=[d[s] for s in PIPELINE if s != "report"])
 
