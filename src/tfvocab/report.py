@@ -262,9 +262,12 @@ def section_run(files: Mapping[str, list[Path]], inputs: list[Path]) -> str:
                       if r["params"] else "")
             body.append(f"<tr><td><code>{esc(r['file'])}</code></td><td>{esc(r['step'])}</td>"
                         f"<td>{esc(r['version'])}</td><td>{params}</td></tr>")
+        steps = sorted({r["step"] for r in rows if r["step"]})
         parts.append("<h3>Files and provenance (step, tfvocab version, parameters)</h3>"
+                     f"<details><summary>{len(rows)} files from {len(steps)} steps "
+                     f"({esc(', '.join(steps))})</summary>"
                      "<table><thead><tr><th>file</th><th>step</th><th>version</th><th>parameters</th>"
-                     f"</tr></thead><tbody>{''.join(body)}</tbody></table>")
+                     f"</tr></thead><tbody>{''.join(body)}</tbody></table></details>")
     else:
         parts.append(missing("result files", "no files were found under the given paths"))
     return "\n".join(parts)
