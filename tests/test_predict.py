@@ -59,6 +59,34 @@ def test_fused_head_scorer_equals_model_score(head_layers, features):
     assert torch.allclose(s, bs, atol=1e-6)
 
 
+@pytest.mark.parametrize("kw", [
+    {},                                                         # the train defaults: flatten pooling
+    {"pair_features": "similarity"},
+    {"head_layers": 1}, {"head_layers": 3, "activation": "relu"},
+    {"pooling": "mean", "pair_features": "similarity"},
+])
+def test_fused_head_scorer_default_model_equals_head(kw):
+    """The default (flatten, D = W * pool_dim) model: fused block scores == sigmoid(model.score)."""
+    torch.manual_seed(5)
+    m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=6, n_windows=10, **kw)).eval()
+    with torch.no_grad():                                   # real tower embeddings, not random ones
+        emb = m.encode(values=torch.randn(41, 10, 6), mask=torch.rand(41, 10) < 0.1)
+    assert emb.shape == (41, m.out_dim)
+    fused = predict.FusedHeadScorer(m, emb, rows=4)
+    ri, rj = torch.arange(3, 22), torch.arange(41)
+    ref = predict.score_block(predict.model_scorer(m), emb[ri], emb[rj], pair_chunk=97)
+    got = fused(ri, rj)
+    assert got.shape == (19, 41)
+    assert (got - ref).abs().max() <= 1e-5
+    assert not torch.equal(got[:, 0], got[:, 1])              # not a constant head
+
+
+def test_fused_head_scorer_rejects_cosine_head():
+    m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=3, n_windows=4, pair_features="cosine"))
+    with pytest.raises(ValueError):
+        predict.FusedHeadScorer(m, torch.randn(5, m.out_dim))
+
+
 def test_asymmetric_score_uses_all_block_pairs():
     g = torch.Generator().manual_seed(2)
     emb = torch.randn(23, 4, generator=g)
@@ -176,3 +204,55 @@ def test_gene_subset_and_cli(dataset, tmp_path):
                                     str(dataset["tokens"]), "--normalized", str(dataset["normalized"]),
                                     "--outdir", str(tmp_path / "d"), "--genes", str(tmp_path / "bad.txt")])
     assert res.exit_code == 2 and "NOT_A_GENE" in res.output
+
+
+def test_streamed_inputs_equal_loaded_inputs(tmp_path):
+    """load_gene_data(stream=True) reads gene blocks from normalized.h5: same values and masks,
+    also when normalized.h5 lists the genes in another order and for scattered gene subsets."""
+    import h5py
+
+    from tfvocab.data import NormalizedRows, StreamedValues, load_gene_data, write_synthetic
+    from tfvocab.io import read_strings, write_strings
+
+    paths = write_synthetic(tmp_path, n_genes=70, n_windows=9, n_tfs=4, missing_frac=0.2, seed=3)
+    with h5py.File(paths["normalized"], "r") as h5:            # a shuffled copy of normalized.h5
+        genes, sig, msk = read_strings(h5["genes"]), h5["signal"][()], h5["mask"][()]
+        tfs, ws = read_strings(h5["tfs"]), h5["window_start"][()]
+    sig[5, 2, 1] = np.nan                                      # NaN outside the mask -> 0, missing
+    perm = np.random.default_rng(0).permutation(len(genes))
+    shuffled = tmp_path / "shuffled.h5"
+    with h5py.File(shuffled, "w") as h5:
+        write_strings(h5, "genes", [genes[i] for i in perm])
+        write_strings(h5, "tfs", tfs)
+        h5["window_start"] = ws
+        h5["signal"], h5["mask"] = sig[perm], msk[perm]
+    for norm in (paths["normalized"], shuffled):
+        for mode in ("continuous", "both"):
+            full = load_gene_data(paths["tokens"], norm, mode)
+            lazy = load_gene_data(paths["tokens"], norm, mode, stream=True, block_genes=8)
+            assert isinstance(lazy.values, StreamedValues) and lazy.values.shape == tuple(full.values.shape)
+            assert torch.equal(lazy.mask, full.mask) and torch.equal(lazy.value_mask, full.value_mask)
+            for idx in (torch.arange(70), torch.tensor([69, 0, 33, 33, 2]), torch.tensor([4, 60]),
+                        torch.arange(10, 30)):
+                assert torch.equal(lazy.values[idx], full.values[idx])
+    assert full.values[5, 2, 1] == 0 and full.values.abs().sum() > 0
+    # the reader on its own: whole file, file order, window mask = every TF missing
+    rows = NormalizedRows(paths["normalized"], block_genes=16)
+    v, m = rows.read_all()
+    assert v.shape == (70, 9, 4) and v.dtype == np.float32 and m.shape == (70, 9)
+    assert np.array_equal(m, msk.all(axis=2)) and m.any()
+    rows.close()
+
+
+def test_streamed_predict_equals_in_memory(dataset, tmp_path):
+    a = predict.run(dataset["model"], dataset["tokens"], dataset["normalized"], tmp_path / "s",
+                    top_k=3, block_size=20, device="cpu")
+    b = predict.run(dataset["model"], dataset["tokens"], dataset["normalized"], tmp_path / "m",
+                    top_k=3, block_size=20, device="cpu", stream=False)
+    for key in ("predicted_pairs", "modules", "hubs", "graphml"):
+        assert a[key].read_bytes() == b[key].read_bytes(), key
+    import json
+
+    sec = json.loads(a["summary"].read_text())["seconds"]
+    assert {"load", "embed", "score", "edges", "network", "total"} <= set(sec)
+    assert sec["total"] >= sec["score"] >= 0

@@ -6,6 +6,11 @@ Layouts are fixed in ``docs/formats.md``. All genes are held in memory as one te
 * ``values``  float32 (G, W, T): normalised TF signal per window, NaN/masked entries set to 0;
 * ``mask``    bool (G, W): True where the *window* is missing (key padding mask of the model).
 
+``load_gene_data(..., stream=True)`` keeps ``values`` on disk instead: a :class:`StreamedValues`
+that reads the requested genes' rows from ``normalized.h5`` on indexing (``tfvocab predict`` embeds
+the genome that way, in bounded memory). Both paths read through :class:`NormalizedRows`, gene
+block by gene block, and clean values with :func:`clean_values`.
+
 Pairs are index pairs ``(ia, ib)`` into the gene axis. A minibatch of pairs is encoded by
 encoding each distinct gene once (:func:`dedup_pairs`).
 
@@ -143,12 +148,173 @@ def read_normalized_h5(path) -> dict:
         }
 
 
-def load_gene_data(tokens=None, normalized=None, input_mode: str = "continuous") -> GeneData:
+def clean_values(signal: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Model inputs from raw ``normalized.h5`` rows.
+
+    ``signal`` (g, W, T) float, ``mask`` (g, W, T) bool or None (True = missing). Returns
+    ``values`` (g, W, T) float32 with missing / NaN / inf entries set to 0, and ``window_missing``
+    (g, W) bool: every TF of the window is missing (mask or NaN).
+    """
+    sig = np.asarray(signal, dtype=np.float32)
+    m = np.isnan(sig) if mask is None else (np.asarray(mask, dtype=bool) | np.isnan(sig))
+    vals = np.where(m, np.float32(0.0), np.nan_to_num(sig, nan=0.0, posinf=0.0, neginf=0.0))
+    return vals.astype(np.float32, copy=False), np.ascontiguousarray(m.all(axis=2))
+
+
+def read_normalized_header(path) -> dict:
+    """``normalized.h5`` without its arrays: ``genes``, ``tfs``, ``window_start``, ``shape`` (G, W, T)."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise TfvocabError("normalized signal file not found", path=str(path),
+                           hint="run `tfvocab normalize` first")
+    with h5py.File(path, "r") as h5:
+        for key in ("genes", "signal"):
+            if key not in h5:
+                raise TfvocabError(f"missing dataset '{key}'", path=str(path),
+                                   hint="expected the normalized.h5 layout of docs/formats.md")
+        shape = tuple(int(x) for x in h5["signal"].shape)
+        if len(shape) != 3:
+            raise TfvocabError(f"'signal' must be (genes, windows, tfs), not {shape}", path=str(path))
+        return {
+            "genes": read_strings(h5["genes"]),
+            "tfs": read_strings(h5["tfs"]) if "tfs" in h5 else [f"tf{i}" for i in range(shape[2])],
+            "window_start": h5["window_start"][()] if "window_start" in h5 else None,
+            "shape": shape,
+        }
+
+
+class NormalizedRows:
+    """Gene-row reader of ``normalized.h5`` (``signal`` + ``mask``), cleaned by :func:`clean_values`.
+
+    ``rows`` (G,) int: file row of each gene, in the caller's gene order (None = file order). Reads
+    are HDF5 hyperslabs of at most ``block_genes`` genes (a contiguous span when the requested rows
+    are dense in it, else a point selection), so memory is O(block_genes * W * T) whatever G.
+    The file stays open until :meth:`close`.
+    """
+
+    def __init__(self, path, rows: np.ndarray | None = None, block_genes: int = 256):
+        import h5py
+
+        self.path = str(path)
+        self._h5 = h5py.File(self.path, "r")
+        self._sig = self._h5["signal"]
+        self._msk = self._h5["mask"] if "mask" in self._h5 else None
+        n_file = self._sig.shape[0]
+        self.rows = np.arange(n_file, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+        self.block_genes = max(1, int(block_genes))
+        self.shape = (len(self.rows), int(self._sig.shape[1]), int(self._sig.shape[2]))
+
+    def _read_file_rows(self, uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw signal / mask of sorted unique file rows ``uniq``."""
+        lo, hi = int(uniq[0]), int(uniq[-1]) + 1
+        if hi - lo <= 2 * len(uniq):                          # dense enough: one contiguous slab
+            sl = slice(lo, hi)
+            take = None if hi - lo == len(uniq) else uniq - lo
+            sig = self._sig[sl]
+            msk = None if self._msk is None else self._msk[sl]
+            if take is not None:
+                sig = sig[take]
+                msk = None if msk is None else msk[take]
+            return sig, msk
+        return self._sig[uniq], (None if self._msk is None else self._msk[uniq])
+
+    def read(self, idx) -> tuple[np.ndarray, np.ndarray]:
+        """``values`` (n, W, T) float32 and ``window_missing`` (n, W) bool of genes ``idx`` (n,)."""
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+        n, (_, W, T) = len(idx), self.shape
+        vals = np.empty((n, W, T), np.float32)
+        miss = np.empty((n, W), bool)
+        if n == 0:
+            return vals, miss
+        file_rows = self.rows[idx]
+        for s in range(0, n, self.block_genes):
+            fr = file_rows[s:s + self.block_genes]
+            uniq, inv = np.unique(fr, return_inverse=True)
+            sig, msk = self._read_file_rows(uniq)
+            v, m = clean_values(sig, msk)
+            vals[s:s + len(fr)] = v[inv]
+            miss[s:s + len(fr)] = m[inv]
+        return vals, miss
+
+    def blocks(self):
+        """Yield ``(start, values (b, W, T), window_missing (b, W))`` over every gene, in order."""
+        for s in range(0, self.shape[0], self.block_genes):
+            v, m = self.read(np.arange(s, min(s + self.block_genes, self.shape[0])))
+            yield s, v, m
+
+    def window_missing(self) -> np.ndarray:
+        """(G, W) bool: every TF of the window missing, streamed block by block."""
+        out = np.empty(self.shape[:2], bool)
+        for s, _, m in self.blocks():
+            out[s:s + len(m)] = m
+        return out
+
+    def read_all(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every gene: ``values`` (G, W, T) float32, ``window_missing`` (G, W) (one output array,
+        filled block by block: peak ~ the output + one block)."""
+        vals = np.empty(self.shape, np.float32)
+        miss = np.empty(self.shape[:2], bool)
+        for s, v, m in self.blocks():
+            vals[s:s + len(v)] = v
+            miss[s:s + len(m)] = m
+        return vals, miss
+
+    def close(self) -> None:
+        if getattr(self, "_h5", None) is not None:
+            self._h5.close()
+            self._h5 = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+class StreamedValues:
+    """Stand-in for ``GeneData.values`` that reads gene rows from ``normalized.h5`` when indexed.
+
+    ``values[idx]`` (idx: LongTensor / array (n,)) -> FloatTensor (n, W, T) on :attr:`device`,
+    exactly what the in-memory tensor would give. ``shape`` (G, W, T); ``to(device)`` moves
+    future reads (no data is held).
+    """
+
+    def __init__(self, reader: NormalizedRows, device="cpu"):
+        self.reader, self.device = reader, device
+        self.shape = reader.shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def dim(self) -> int:
+        return 3
+
+    def __getitem__(self, idx):
+        import torch
+
+        if isinstance(idx, slice):
+            idx = np.arange(self.shape[0])[idx]
+        idx = idx.cpu().numpy() if hasattr(idx, "cpu") else np.asarray(idx)
+        vals, _ = self.reader.read(idx)
+        return torch.from_numpy(vals).to(self.device)
+
+    def to(self, device) -> "StreamedValues":
+        self.device = device
+        return self
+
+
+def load_gene_data(tokens=None, normalized=None, input_mode: str = "continuous", *,
+                   stream: bool = False, block_genes: int = 256) -> GeneData:
     """Load and align the given inputs; ``input_mode`` (tokens / continuous / both) sets ``mask``.
 
     Every file given is loaded (``tokens.h5``'s ``vocab_hash`` is recorded with the model);
     genes are aligned to the tokens file's order. Window mask: ``tokens`` mode — token is the
     mask token; ``continuous`` — every TF of the window is missing; ``both`` — missing in both.
+    ``normalized.h5`` is read ``block_genes`` genes at a time (:class:`NormalizedRows`); with
+    ``stream`` its values stay on disk (``values`` is a :class:`StreamedValues`, read when
+    indexed: memory O(G * W) instead of O(G * W * T)).
     """
     import torch
 
@@ -159,7 +325,7 @@ def load_gene_data(tokens=None, normalized=None, input_mode: str = "continuous")
     if input_mode in ("continuous", "both") and normalized is None:
         raise TfvocabError(f"input mode '{input_mode}' needs --normalized")
     tok = read_tokens_h5(tokens) if tokens is not None else None
-    nor = read_normalized_h5(normalized) if normalized is not None else None
+    nor = read_normalized_header(normalized) if normalized is not None else None
     genes = tok["genes"] if tok is not None else nor["genes"]
     data = GeneData(genes=list(genes), window_start=None,
                     tokens_path=None if tokens is None else str(tokens),
@@ -172,26 +338,32 @@ def load_gene_data(tokens=None, normalized=None, input_mode: str = "continuous")
         data.tokens = torch.from_numpy(tok["tokens"])
         data.token_mask = torch.from_numpy(tok["tokens"] == tok["mask_token"])
     if nor is not None:
-        sig, m = nor["signal"], nor["mask"]
+        order = None
         if nor["genes"] != data.genes:
             pos = {g: i for i, g in enumerate(nor["genes"])}
             missing = [g for g in data.genes if g not in pos]
             if missing:
                 raise TfvocabError(f"{len(missing)} genes of {tokens} are absent (first: {missing[0]})",
                                    path=str(normalized), hint="tokens.h5 and normalized.h5 must come from the same run")
-            order = np.array([pos[g] for g in data.genes])
-            sig, m = sig[order], m[order]
-        if tok is not None and sig.shape[1] != tok["tokens"].shape[1]:
-            raise TfvocabError(f"{sig.shape[1]} windows but tokens.h5 has {tok['tokens'].shape[1]}",
+            order = np.array([pos[g] for g in data.genes], dtype=np.int64)
+        n_win = nor["shape"][1]
+        if tok is not None and n_win != tok["tokens"].shape[1]:
+            raise TfvocabError(f"{n_win} windows but tokens.h5 has {tok['tokens'].shape[1]}",
                                path=str(normalized))
         if data.tfs and list(nor["tfs"]) != list(data.tfs):
             raise TfvocabError("TF list differs from tokens.h5", path=str(normalized),
                                hint="tokenize this normalized.h5 again")
         data.tfs = list(nor["tfs"])
         data.window_start = nor["window_start"] if data.window_start is None else data.window_start
-        vals = np.where(m, 0.0, np.nan_to_num(sig, nan=0.0, posinf=0.0, neginf=0.0)).astype(np.float32)
-        data.values = torch.from_numpy(vals)
-        data.value_mask = torch.from_numpy(np.ascontiguousarray(m.all(axis=2)))
+        reader = NormalizedRows(normalized, order, block_genes=block_genes)
+        if stream:
+            data.values = StreamedValues(reader)
+            data.value_mask = torch.from_numpy(reader.window_missing())
+        else:
+            vals, miss = reader.read_all()
+            reader.close()
+            data.values = torch.from_numpy(vals)
+            data.value_mask = torch.from_numpy(miss)
     data = data.with_mode(input_mode)
     if data.window_start is None:
         data.window_start = np.arange(data.mask.shape[1], dtype=np.int64)

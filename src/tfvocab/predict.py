@@ -10,8 +10,13 @@ through the symmetric pair head. Two modes:
   (``torch.topk`` over ``[current best | new block]``). Because the head is symmetric
   (``score(a, b) == score(b, a)``, checked on a sample) each block is scored once and merged into
   the rows of both of its gene sets, halving the work. Peak memory is
-  ``O(G * (D + k) + block_size**2 + pair_chunk * head_width)``: independent of G except for the
-  embeddings and the top-k lists (27,000 genes x (64 + 2 x 50) numbers = a few tens of MB).
+  ``O(G * (D + W + k) + block_size**2 + block_size * D * 8)``: independent of G except for the
+  embeddings, window masks and top-k lists (27,000 genes x (400 + 50 + 2 x 50) numbers = ~60 MB
+  with the default flatten pooling).
+
+Inputs are streamed: ``normalized.h5`` stays on disk and the embedding loop reads gene blocks
+from it (``load_gene_data(stream=True)``), so memory does not hold the (G, W, T) signal
+(27,000 x 50 x 300 float32 = 1.6 GB). The all-vs-all head uses :class:`FusedHeadScorer`.
 
 Scores are probabilities (sigmoid of the model's logit). The network is the union of every
 gene's top-k list (optionally only scores >= ``min_score``); modules are Louvain communities and
@@ -92,12 +97,23 @@ def score_block(score: ScoreFn, ea: torch.Tensor, eb: torch.Tensor, pair_chunk: 
 
 
 class FusedHeadScorer:
-    """Block scorer for the model's pair head, ~2.5x faster than scoring feature rows one by one.
+    """Block scorer for the model's MLP pair head: the same numbers as ``sigmoid(model.score)``
+    (up to float32 rounding, checked in the tests) with no (pairs, 3D) feature matrix.
 
-    The head's first layer sees ``[vA + vB, |vA - vB|, vA * vB]``: its ``vA + vB`` part is linear,
-    so ``W_s vA`` is computed once per gene (``P``, (G, H)) and only ``[|vA - vB|, vA * vB]``
-    (written into a reused buffer) goes through a (2D -> H) matmul per pair. Same numbers as
-    ``sigmoid(model.score)`` up to float32 rounding (checked in the tests).
+    The head's first layer ``W [vA + vB, |vA - vB|, vA * vB] + b`` is split by term:
+
+    * ``W_s (vA + vB)`` is linear: ``W_s v`` (+ ``b``) is computed once per gene (``PT``, (H, G));
+    * ``W_p (vA * vB)`` is bilinear: for ``n`` rows ``a`` of the block, ``(W_p[:, None, :] * a)``
+      ((H, n, D), tiny) times ``eb.T`` ((D, c)) gives every (h, r, s) in one GEMM, with no
+      per-pair buffer;
+    * only ``W_d |vA - vB|`` needs per-pair features: ``|a - b|`` is written in a reused
+      (D, n, c) buffer (contiguous along the partner axis) and goes through one (H, D) GEMM.
+
+    Activations are (H, pairs) so every later layer is one ``addmm`` with the weight on the left
+    and the scores come out as rows of the block. Works for ``pair_features`` ``full`` and
+    ``similarity`` (no ``W_s`` term), any number of head layers and any activation; a cosine head
+    has no MLP (``ValueError``: :func:`score_block` is used instead).
+    ``emb`` (G, D) float32; ``rows`` = block rows per GEMM (8 is fastest on CPU for D = 64..400).
     ``__call__(ri, rj)`` -> probabilities (len(ri), len(rj)) for gene rows ``ri`` x ``rj``.
     """
 
@@ -111,38 +127,47 @@ class FusedHeadScorer:
         acts = [m for m in layers if not isinstance(m, (torch.nn.Linear, torch.nn.Dropout))]
         D = emb.shape[1]
         if (n_feat is None or len(linears) < 2 or linears[0].in_features != n_feat * D
-                or linears[-1].out_features != 1):
+                or linears[-1].out_features != 1 or len(acts) != len(linears) - 1):
             raise ValueError("unexpected pair head structure")
-        self.emb, self.rows, self.D = emb, int(rows), D
-        w = linears[0].weight.detach()
-        self.b1 = linears[0].bias.detach()
-        self.w_dp = w[:, (n_feat - 2) * D:].T.contiguous()      # (2D, H): [|vA - vB|, vA * vB]
-        with torch.no_grad():                                   # "full": the linear vA + vB term
-            self.P = emb @ w[:, :D].T if n_feat == 3 else torch.zeros(emb.shape[0], w.shape[0],
-                                                                      device=emb.device)
-        self.hidden = [(lin.weight.detach().T.contiguous(), lin.bias.detach()) for lin in linears[1:]]
+        emb = emb.float()
+        self.emb, self.rows, self.D = emb, max(1, int(rows)), D
+        w = linears[0].weight.detach().float()
+        H = w.shape[0]
+        off = D if n_feat == 3 else 0
+        self.w_abs = w[:, off:off + D].contiguous()              # (H, D) on |vA - vB|
+        self.w_prod = w[:, off + D:off + 2 * D].contiguous()     # (H, D) on vA * vB
+        b1 = linears[0].bias.detach().float()
+        with torch.no_grad():
+            lin = emb @ w[:, :D].T if n_feat == 3 else torch.zeros(emb.shape[0], H, device=emb.device)
+            self.PT_a = (lin + b1).T.contiguous()                # (H, G): W_s v + b (row side)
+            self.PT_b = lin.T.contiguous()                       # (H, G): W_s v (partner side)
+        self.hidden = [(lin.weight.detach().float().contiguous(), lin.bias.detach().float()[:, None])
+                       for lin in linears[1:]]
         self.acts = acts
         self._buf = None
 
-    @torch.no_grad()
+    @torch.no_grad()   # not inference_mode: callers update the returned block in place
     def __call__(self, ri: torch.Tensor, rj: torch.Tensor) -> torch.Tensor:
-        ea, eb, pa, pb = self.emb[ri], self.emb[rj], self.P[ri], self.P[rj]
-        b, c, D = ea.shape[0], eb.shape[0], self.D
+        ea, eb = self.emb[ri], self.emb[rj]
+        ebT = eb.T.contiguous()                                  # (D, c)
+        pa, pb = self.PT_a[:, ri], self.PT_b[:, rj]              # (H, b), (H, c)
+        b, c, D, H = ea.shape[0], eb.shape[0], self.D, self.w_abs.shape[0]
         out = torch.empty(b, c, dtype=torch.float32, device=ea.device)
-        need = self.rows * c * 2 * D
+        need = D * self.rows * c
         if self._buf is None or self._buf.numel() < need or self._buf.device != ea.device:
-            self._buf = torch.empty(need, dtype=ea.dtype, device=ea.device)
+            self._buf = torch.empty(need, dtype=torch.float32, device=ea.device)
         for r in range(0, b, self.rows):
-            a = ea[r:r + self.rows]
+            a = ea[r:r + self.rows]                              # (n, D)
             n = a.shape[0]
-            buf = self._buf[: n * c * 2 * D].view(n, c, 2 * D)
-            torch.sub(a[:, None, :], eb[None], out=buf[..., :D]).abs_()
-            torch.mul(a[:, None, :], eb[None], out=buf[..., D:])
-            h = (buf.view(n * c, 2 * D) @ self.w_dp).view(n, c, -1)
-            h.add_(pa[r:r + n, None, :]).add_(pb[None]).add_(self.b1)
-            h = self.acts[0](h).view(n * c, -1)
+            buf = self._buf[: D * n * c].view(D, n, c)
+            torch.sub(a.T[:, :, None], ebT[:, None, :], out=buf).abs_()
+            q = (self.w_prod[:, None, :] * a[None]).view(H * n, D)
+            h = torch.mm(q, ebT).view(H, n * c)                  # W_p (a * b), (H, n*c)
+            h.addmm_(self.w_abs, buf.view(D, n * c))             # + W_d |a - b|
+            h.view(H, n, c).add_(pa[:, r:r + n, None]).add_(pb[:, None, :])
+            h = self.acts[0](h)
             for li, (w, bias) in enumerate(self.hidden):
-                h = torch.addmm(bias, h, w)
+                h = torch.addmm(bias, w, h)
                 if li + 1 < len(self.hidden):
                     h = self.acts[li + 1](h)
             out[r:r + n] = torch.sigmoid(h.view(n, c))
@@ -301,16 +326,28 @@ def network_outputs(edges: pd.DataFrame, genes: list[str], outdir: Path, seed: i
 
 def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=None, top_k: int = 50,
         block_size: int = 1024, min_score: float | None = None, device: str = "auto", seed: int = 0,
-        pair_chunk: int = 65536) -> dict[str, Path]:
+        pair_chunk: int = 65536, stream: bool = True) -> dict[str, Path]:
     """``tfvocab predict``: score pairs or all-vs-all; write pairs, GraphML network, modules, hubs.
 
     ``pairs``: TSV with ``gene_a, gene_b`` (scored as given; the network = pairs scoring >=
     ``min_score``, default 0.5). Without ``pairs``: all-vs-all among ``genes`` (file, one ID per
     line; default every gene), keeping the ``top_k`` best partners per gene (probability >=
     ``min_score`` if given). Outputs: ``predicted_pairs.tsv`` (gene_a, gene_b, score, rank),
-    ``network.graphml``, ``modules.tsv``, ``hubs.tsv``, ``predict.summary.json``.
+    ``network.graphml``, ``modules.tsv``, ``hubs.tsv``, ``predict.summary.json`` (with
+    ``seconds``: wall time per stage). ``stream`` (default): read ``normalized.h5`` gene block by
+    gene block while embedding instead of loading it whole (same numbers, bounded memory).
     """
-    from .data import load_gene_data
+    import time
+
+    t_start = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    def lap(name: str, t0: float) -> float:
+        t1 = time.perf_counter()
+        seconds[name] = round(t1 - t0, 3)
+        return t1
+
+    from .data import StreamedValues, load_gene_data
     from .train import embed_genes, load_model, resolve_device
 
     outdir = Path(outdir)
@@ -329,9 +366,11 @@ def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=No
         obj = torch.load(model, map_location="cpu", weights_only=False) if Path(model).exists() else None
         if obj is None:
             raise TfvocabError("model file not found", path=str(model), hint="run `tfvocab train` first")
-        data = load_gene_data(tokens, normalized, obj.get("input", obj.get("config", {}).get("input", "continuous")))
+        data = load_gene_data(tokens, normalized, obj.get("input", obj.get("config", {}).get("input", "continuous")),
+                              stream=stream)
         net, _ = load_model(model, data, device=dev)
         data.to(dev)
+    t = lap("load", t_start)
     index = data.index
     score = model_scorer(net)
     summary = {"mode": "pairs" if pairs is not None else "all_vs_all", "device": str(dev)}
@@ -342,6 +381,7 @@ def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=No
         uniq = np.unique(np.concatenate([ia, ib]))
         with timed(f"embedding {len(uniq)} genes", log):
             emb = embed_genes(net, data, torch.as_tensor(uniq), dev)
+        t = lap("embed", t)
         pos = {g: i for i, g in enumerate(uniq)}
         pa = torch.as_tensor([pos[x] for x in ia], dtype=torch.long, device=dev)
         pb = torch.as_tensor([pos[x] for x in ib], dtype=torch.long, device=dev)
@@ -350,6 +390,7 @@ def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=No
             for s in range(0, len(df), pair_chunk):
                 out.append(score(emb[pa[s:s + pair_chunk]], emb[pb[s:s + pair_chunk]]).cpu())
         df["score"] = torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+        t = lap("score", t)
         scored = _ranked(df)
         thr = 0.5 if min_score is None else float(min_score)
         edges = scored[scored["score"] >= thr]
@@ -366,26 +407,33 @@ def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=No
         idx = torch.as_tensor([index[g] for g in universe], dtype=torch.long)
         with timed(f"embedding {len(idx)} genes", log):
             emb = embed_genes(net, data, idx, dev)
+        t = lap("embed", t)
         n_pairs = len(idx) * (len(idx) - 1) // 2
-        with timed(f"all-vs-all: {n_pairs:,} pairs in blocks of {block_size} genes, top {top_k}", log):
+        with timed(f"all-vs-all: {n_pairs:,} pairs in blocks of {block_size} genes, top {top_k}", log), \
+                torch.inference_mode():
             try:
                 fused = FusedHeadScorer(net, emb)
             except ValueError:
                 fused = None
             bs, bi = topk_all_vs_all(emb, score, k=top_k, block_size=block_size, pair_chunk=pair_chunk,
                                      block_score=fused)
+        t = lap("score", t)
         edges = topk_edges(universe, bs.cpu().numpy(), bi.cpu().numpy(), min_score)
         scored = edges
         summary.update(n_pairs_scored=n_pairs, top_k=min(top_k, len(idx) - 1), min_score=min_score)
         node_genes = universe
+    if isinstance(data.values, StreamedValues):
+        data.values.reader.close()
     paths = {"predicted_pairs": write_table(outdir / "predicted_pairs.tsv", scored, prov,
                                             float_format="%.6g")}
+    t = lap("edges", t)
     paths.update(network_outputs(edges, node_genes, outdir, seed, prov))
+    t = lap("network", t)
     mods = pd.read_csv(paths["modules"], sep="\t")
     summary.update(n_genes=len(node_genes), n_edges=int(len(edges)),
                    n_genes_in_network=int(len(set(edges["gene_a"]) | set(edges["gene_b"]))),
                    n_modules=int(mods["module"].nunique()) if len(mods) else 0,
                    median_edge_score=float(edges["score"].median()) if len(edges) else None,
-                   provenance=prov)
+                   seconds={**seconds, "total": round(time.perf_counter() - t_start, 3)}, provenance=prov)
     paths["summary"] = write_json(outdir / "predict.summary.json", summary)
     return paths
