@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
-from tfvocab.extract import kept_order, run, window_stats
+from tfvocab.extract import READERS, merged_spans, range_max, run, window_points, window_stats
 from tfvocab.io import read_strings
 
 CHROMS = {"Chr1": 30_000, "Chr2": 20_000}          # promoter (FASTA) names
@@ -172,25 +172,153 @@ def test_jobs_give_identical_files(fixture, tmp_path):
         assert one[tf].read_bytes() == two[tf].read_bytes()
 
 
-def test_window_stats_overlapping_unsorted():
-    rng = np.random.default_rng(0)
-    v = rng.random(1001)
-    v[rng.random(1001) < 0.2] = np.nan
-    ref = np.nan_to_num(v[:1000])
-    starts = rng.integers(0, 950, 200)
-    ends = starts + rng.integers(1, 50, 200)
-    mean, mx, unc = window_stats(v.copy(), starts, ends, want_uncovered=True)
-    for s, e, m, x, u in zip(starts, ends, mean, mx, unc):
-        assert m == pytest.approx(ref[s:e].mean()) and x == ref[s:e].max()
-        assert u == bool(np.isnan(v[s:e]).all())
+def _per_base(starts, ends, values, length):
+    """Per-base float64 signal (NaN = no data) of interval records."""
+    v = np.full(length, np.nan)
+    for s, e, x in zip(starts, ends, values):
+        v[s:e] = x
+    return v
 
 
-def test_kept_order():
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 20, 100)
-    keep = rng.random(100) < 0.6
-    got = kept_order(np.argsort(x, kind="stable"), keep)
-    np.testing.assert_array_equal(got, np.argsort(x[keep], kind="stable"))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_window_stats_matches_per_base(seed):
+    """Interval prefix sums / reduceat == per-base mean and max (uncovered = 0), for records
+    with gaps, zero and negative values, and windows in any order, overlapping, nested,
+    before the first and after the last record."""
+    rng = np.random.default_rng(seed)
+    length = 2000
+    cuts = np.unique(rng.integers(1, length, 300))
+    s, e = cuts[:-1], cuts[1:]
+    keep = rng.random(s.size) < 0.7                     # gaps
+    s, e = s[keep].astype(np.int64), e[keep].astype(np.int64)
+    vals = rng.normal(1, 2, s.size).astype(np.float32)
+    vals[rng.random(s.size) < 0.3] = 0
+    ref = np.nan_to_num(_per_base(s, e, vals, length))
+    ws = rng.integers(0, length - 1, 400)
+    we = np.minimum(ws + rng.integers(1, 120, 400), length)
+    ws = np.concatenate([ws, [0, s[0] - 1 if s[0] > 1 else 0, e[-1], length - 5]]).astype(np.int64)
+    we = np.concatenate([we, [length, s[0] if s[0] > 1 else 1, length, length]]).astype(np.int64)
+    for want_unc in (False, True):
+        mean, mx, unc = window_stats(s, e, vals, ws, we, want_uncovered=want_unc)
+        for k in range(ws.size):
+            seg = ref[ws[k]:we[k]]
+            assert mean[k] == pytest.approx(seg.mean(), abs=1e-9)
+            assert mx[k] == pytest.approx(seg.max(), abs=1e-6)
+            if want_unc:
+                assert unc[k] == (not ((e > ws[k]) & (s < we[k])).any())
+        assert want_unc or unc is None
+    # precomputed boundaries give the same result
+    m2, x2, _ = window_stats(s, e, vals, ws, we, points=window_points(ws, we))
+    np.testing.assert_array_equal(m2, mean)
+    np.testing.assert_array_equal(x2, mx)
+
+
+def test_window_stats_nonnegative_zero_windows_are_exact():
+    """Non-negative signal (max skips the coverage pass): a window over zero-valued records
+    and gaps is exactly 0, no rounding residue from the prefix sums; no records at all -> 0."""
+    s = np.array([0, 100, 150, 400], dtype=np.int64)
+    e = np.array([100, 150, 300, 500], dtype=np.int64)
+    v = np.array([3.3, 0.0, 0.0, 7.1], dtype=np.float32)
+    ws = np.array([90, 100, 120, 290, 350, 380], dtype=np.int64)
+    we = ws + 50
+    mean, mx, _ = window_stats(s, e, v, ws, we)
+    ref = np.nan_to_num(_per_base(s, e, v, 600))
+    assert mean[1] == 0.0 and mean[2] == 0.0 and mx[1] == 0.0 and mx[4] == 0.0
+    np.testing.assert_allclose(mean, [ref[a:b].mean() for a, b in zip(ws, we)], rtol=1e-12)
+    np.testing.assert_array_equal(mx, [ref[a:b].max() for a, b in zip(ws, we)])
+    empty = np.zeros(0, np.int64)
+    m0, x0, u0 = window_stats(empty, empty, np.zeros(0, np.float32), ws, we, want_uncovered=True)
+    assert (m0 == 0).all() and (x0 == 0).all() and u0.all()
+
+
+def test_range_max():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=500).astype(np.float32)
+    lo = rng.integers(0, 499, 300)
+    hi = np.minimum(lo + rng.integers(1, 40, 300), 500)
+    got = range_max(x, lo, hi)
+    np.testing.assert_array_equal(got, [x[a:b].max() for a, b in zip(lo, hi)])
+    np.testing.assert_array_equal(range_max(x, lo, lo + 1), x[lo])
+
+
+def test_merged_spans():
+    s = np.array([0, 10, 20, 60, 70], dtype=np.int64)
+    e = np.array([15, 20, 50, 65, 80], dtype=np.int64)
+    lo, hi = merged_spans(s, e)
+    assert lo.tolist() == [0, 60, 70] and hi.tolist() == [50, 65, 80]
+
+
+def _mixed_sections_bigwig(path: Path):
+    """A bigWig with fixedStep, varStep and bedGraph sections, a NaN record, gaps and an
+    empty chromosome (pyBigWig writes each addEntries call as its own section type)."""
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader([("c1", 50_000), ("c2", 8_000), ("c3", 1_000)], maxZooms=2)
+    rng = np.random.default_rng(5)
+    bw.addEntries("c1", 100, values=rng.random(2000).tolist(), span=10, step=10)          # fixedStep
+    bw.addEntries("c1", list(range(20_200, 30_000, 7)), values=rng.random(1400).tolist(), span=5)
+    st = np.arange(30_000, 49_000, 13)
+    vals = rng.random(st.size)
+    vals[5] = np.nan
+    bw.addEntries(["c1"] * st.size, st.tolist(), ends=(st + 9).tolist(), values=vals.tolist())  # bedGraph
+    bw.addEntries("c2", 0, values=[0.0, 2.5, -1.0, 4.0], span=2000, step=2000)
+    bw.close()
+
+
+def test_readers_decode_identical_records(tmp_path):
+    from tfvocab.extract import open_bigwig
+
+    path = tmp_path / "mixed.bw"
+    _mixed_sections_bigwig(path)
+    got = {}
+    for reader in READERS:
+        bw = open_bigwig(path, reader)
+        assert bw.chroms == {"c1": 50_000, "c2": 8_000, "c3": 1_000}
+        got[reader] = {c: bw.intervals(c) for c in bw.chroms}
+        bw.close()
+    nat = got["native"]
+    s, e, v = nat["c1"]
+    assert s.dtype == np.int64 and e.dtype == np.int64 and v.dtype == np.float32
+    assert s.size == 2000 + 1400 + (np.arange(30_000, 49_000, 13).size - 1)       # NaN record dropped
+    assert (s[1:] >= e[:-1]).all() and not np.isnan(v).any()
+    assert nat["c3"][0].size == 0
+    for reader in ("pybigtools", "pybigwig"):
+        for c in nat:
+            for a, b in zip(nat[c], got[reader][c]):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_native_reader_decodes_only_requested_blocks(tmp_path):
+    from tfvocab.bigwig import BigWigFile
+
+    path = tmp_path / "mixed.bw"
+    _mixed_sections_bigwig(path)
+    bw = BigWigFile(path)
+    bs, be = bw.blocks("c1")
+    assert bs.size >= 3 and (bs[1:] >= bs[:-1]).all()
+    keep = bs == 20_200                                  # the varStep block only
+    assert keep.sum() == 1
+    s, e, v = bw.intervals("c1", keep)
+    full = bw.intervals("c1")
+    sel = (full[0] >= 20_200) & (full[1] <= 30_000)
+    assert s.size == 1400
+    np.testing.assert_array_equal(s, full[0][sel])
+    np.testing.assert_array_equal(v, full[2][sel])
+    bw.close()
+
+
+def test_readers_give_identical_files(fixture, tmp_path):
+    d, _, _ = fixture
+    bws = [d / "TFA.bw", d / "TFB.bw"]
+    out = {r: run(promoters=d / "promoters.tsv", bigwig=bws, outdir=tmp_path / r, reader=r, mask_uncovered=True)
+           for r in READERS}
+    for tf in ("TFA", "TFB"):
+        with h5py.File(out["native"][tf]) as a:
+            assert a.attrs["reader"] == "native"
+            ref = {k: a[k][()] for k in ("mean", "max", "mask")}
+        for r in ("pybigtools", "pybigwig"):
+            with h5py.File(out[r][tf]) as b:
+                for k, x in ref.items():
+                    np.testing.assert_array_equal(b[k][()], x)
 
 
 # ---------------------------------------------------------------------------- bad input
@@ -206,7 +334,7 @@ def test_corrupt_and_empty_bigwig(fixture, tmp_path):
     (tmp_path / "bad.bw").write_bytes(b"this is not a bigwig" * 50)
     (tmp_path / "empty.bw").write_bytes(b"")
     for name in ("bad.bw", "empty.bw"):
-        for reader in ("pybigtools", "pybigwig"):
+        for reader in READERS:
             out = tmp_path / f"out_{name}_{reader}"
             res = _cli(["extract", "--promoters", str(d / "promoters.tsv"), "--bigwig", str(d / "TFA.bw"),
                         "--bigwig", str(tmp_path / name), "--outdir", str(out), "--reader", reader])

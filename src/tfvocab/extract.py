@@ -18,13 +18,14 @@ A window is *missing* (``NaN`` in ``mean``/``max`` and ``mask`` True) when
   or (for ``clipped`` promoters) outside the promoter interval clipped by ``promoters``;
 * and, only with ``mask_uncovered=True``, when none of its bases has data in the bigWig.
 
-Speed: each chromosome of a bigWig is read once at base resolution into one reusable float64
-buffer (one bigWig and one chromosome at a time, so memory does not grow with the number of TFs
-or genes); all windows of all promoters on that chromosome are then reduced at once with
-``np.add.reduceat`` / ``np.maximum.reduceat`` over start-sorted window boundaries (O(chromosome
-length + windows), no Python loop over genes). Two readers are supported: ``pybigtools`` (Rust;
-the default, fastest in ``bench/extract.py``) and ``pyBigWig`` (libBigWig); both give identical
-values.
+Speed: a bigWig is read as its records (piecewise-constant runs: ``starts``, ``ends``,
+``values`` arrays, one chromosome at a time), never at base resolution. The default ``native``
+reader (:mod:`tfvocab.bigwig`, numpy + zlib) decodes only the data blocks that overlap a
+promoter window; all windows of a chromosome are then reduced at once by
+:func:`window_stats` (float64 prefix sums of record mass evaluated at the window boundaries
+with ``searchsorted``, ``np.maximum.reduceat`` for maxima): O(records + windows log records),
+no Python loop over genes or windows; memory does not grow with the number of TFs. The ``pybigtools`` and ``pyBigWig`` readers return the same records through the
+libraries (slower: Python tuples); every reader gives identical outputs.
 """
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ from .log import get_logger, progress, timed
 
 log = get_logger("extract")
 
-READERS = ("pybigtools", "pybigwig")
-DEFAULT_READER = "pybigtools"
+READERS = ("native", "pybigtools", "pybigwig")
+DEFAULT_READER = "native"
 REQUIRED_COLUMNS = ("gene_id", "chrom", "strand", "start_codon")
 _TF_NAME = re.compile(r"^[A-Za-z0-9_.+\-]+$")
 
@@ -135,10 +136,14 @@ def infer_flanks(df: pd.DataFrame) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------------------------
-# bigWig readers
+# bigWig readers: each returns a chromosome's records as interval arrays
 # --------------------------------------------------------------------------------------------
 class BigWigReader:
-    """Base-resolution reader of one bigWig: ``chroms`` {name: length}; :meth:`fill` a buffer."""
+    """Reader of one bigWig: ``chroms`` {name: length}; :meth:`intervals` of a chromosome.
+
+    Every reader returns the same arrays for the same file (the bigWig's own records, NaN
+    values and empty records dropped), so every reader gives identical ``signal.<tf>.h5``.
+    """
 
     name = "?"
 
@@ -146,15 +151,56 @@ class BigWigReader:
         self.path = str(path)
         self.chroms: dict[str, int] = {}
 
-    def fill(self, chrom: str, out: np.ndarray) -> None:
-        """Write the per-base values of ``chrom`` into ``out`` (float64, (length,)); NaN = no data."""
+    def intervals(self, chrom: str, spans: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Records of ``chrom``: ``starts``, ``ends`` int64 (n,) (0-based, half-open, sorted,
+        non-overlapping) and ``values`` float32 (n,). ``spans``: optional sorted disjoint
+        ``(lo, hi)`` int64 arrays (bp); records outside them may be left out."""
         raise NotImplementedError
 
     def close(self) -> None:  # pragma: no cover - trivial
         pass
 
 
+class NativeReader(BigWigReader):
+    """:class:`tfvocab.bigwig.BigWigFile` (numpy + zlib); decodes only the data blocks that
+    overlap ``spans``."""
+
+    name = "native"
+
+    def __init__(self, path):
+        super().__init__(path)
+        from .bigwig import BigWigFile
+
+        self._bw = BigWigFile(self.path)
+        self.chroms = dict(self._bw.chroms)
+
+    def intervals(self, chrom, spans=None):
+        blocks = None
+        if spans is not None:
+            bs, be = self._bw.blocks(chrom)
+            j = np.searchsorted(spans[0], be, side="left") - 1     # last span starting before block end
+            blocks = (j >= 0) & (spans[1][np.maximum(j, 0)] > bs)
+        return self._bw.intervals(chrom, blocks)
+
+    def close(self):
+        self._bw.close()
+
+
+def _records_to_arrays(records, path: str, chrom: str):
+    """Iterable of (start, end, value) tuples -> cleaned interval arrays (see BigWigReader)."""
+    import itertools
+
+    flat = np.fromiter(itertools.chain.from_iterable(records), dtype=np.float64).reshape(-1, 3)
+    from .bigwig import clean_intervals
+
+    return clean_intervals(flat[:, 0].astype(np.int64), flat[:, 1].astype(np.int64),
+                           flat[:, 2].astype(np.float32), path=path, chrom=chrom)
+
+
 class PyBigWigReader(BigWigReader):
+    """pyBigWig (libBigWig) ``intervals``; whole chromosomes (Python tuples: slower)."""
+
     name = "pybigwig"
 
     def __init__(self, path):
@@ -172,14 +218,21 @@ class PyBigWigReader(BigWigReader):
         self._bw = bw
         self.chroms = dict(bw.chroms())
 
-    def fill(self, chrom, out):
-        out[:] = self._bw.values(chrom, 0, self.chroms[chrom], numpy=True)
+    def intervals(self, chrom, spans=None):
+        try:
+            recs = self._bw.intervals(chrom) or ()
+        except RuntimeError as exc:
+            raise TfvocabError(f"cannot read values ({exc})", path=self.path, record=f"chromosome {chrom}",
+                               hint="the bigWig may be corrupt") from None
+        return _records_to_arrays(recs, self.path, chrom)
 
     def close(self):
         self._bw.close()
 
 
 class PybigtoolsReader(BigWigReader):
+    """pybigtools (Rust) ``records``; whole chromosomes (Python tuples: slower)."""
+
     name = "pybigtools"
 
     def __init__(self, path):
@@ -200,16 +253,23 @@ class PybigtoolsReader(BigWigReader):
         self._bw = bw
         self.chroms = chroms
 
-    def fill(self, chrom, out):
-        self._bw.values(chrom, 0, self.chroms[chrom], fillna=None, arr=out)
+    def intervals(self, chrom, spans=None):
+        try:
+            return _records_to_arrays(self._bw.records(chrom), self.path, chrom)
+        except TfvocabError:
+            raise
+        except Exception as exc:  # corrupt data blocks
+            raise TfvocabError(f"cannot read values ({exc})", path=self.path, record=f"chromosome {chrom}",
+                               hint="the bigWig may be corrupt") from None
 
     def close(self):
         self._bw.close()
 
 
 def open_bigwig(path: str | Path, reader: str = DEFAULT_READER) -> BigWigReader:
-    """Open ``path`` with the named reader (``pybigtools`` or ``pybigwig``)."""
-    cls = {"pybigtools": PybigtoolsReader, "pybigwig": PyBigWigReader}.get(reader.lower())
+    """Open ``path`` with the named reader (``native``, ``pybigtools`` or ``pybigwig``)."""
+    cls = {"native": NativeReader, "pybigtools": PybigtoolsReader,
+           "pybigwig": PyBigWigReader}.get(reader.lower())
     if cls is None:
         raise TfvocabError(f"unknown bigWig reader '{reader}'", hint=f"one of {', '.join(READERS)}")
     return cls(path)
@@ -218,54 +278,109 @@ def open_bigwig(path: str | Path, reader: str = DEFAULT_READER) -> BigWigReader:
 # --------------------------------------------------------------------------------------------
 # window statistics (pure array functions)
 # --------------------------------------------------------------------------------------------
-def window_stats(values: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                 want_uncovered: bool = False, order: np.ndarray | None = None,
-                 nan_buffer: np.ndarray | None = None):
-    """Mean and max of ``values`` over half-open windows ``[starts, ends)``.
+def window_points(wstarts: np.ndarray, wends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct window boundaries: ``points`` int64 (P,) sorted, and ``ia``, ``ib`` intp (N,)
+    with ``points[ia] == wstarts`` and ``points[ib] == wends`` (adjacent windows share a point,
+    so P ~ N + genes for stride == width)."""
+    pts, inv = np.unique(np.concatenate([wstarts, wends]), return_inverse=True)
+    inv = inv.astype(np.intp, copy=False)
+    return pts, inv[:wstarts.size], inv[wstarts.size:]
 
-    ``values``: float64 (L + 1,) per-base signal of one chromosome with NaN = no data, plus one
-    spare trailing slot; **modified in place** (NaN -> 0, the spare slot set to 0).
-    ``starts``, ``ends``: int64 (N,), ``0 <= start < end <= L``, any order, any overlap.
-    Returns ``mean`` float64 (N,) (sum / width, uncovered bases count as 0), ``max`` float64 (N,)
-    (uncovered bases count as 0) and, with ``want_uncovered``, a bool (N,) that is True where no
-    base of the window has data (else None). ``order``: optional precomputed
-    ``argsort(starts, kind="stable")``; ``nan_buffer``: optional reusable bool array of at least
-    ``values.size`` (avoids page-faulting a fresh one per chromosome).
+
+def window_stats(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, wstarts: np.ndarray,
+                 wends: np.ndarray, want_uncovered: bool = False,
+                 points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
+    """Mean and max of a piecewise-constant signal over half-open windows ``[wstarts, wends)``.
+
+    Signal: records ``starts``, ``ends`` int64 (n,) (bp, sorted, non-overlapping, non-empty)
+    with ``values`` float32 (n,) (finite); bases outside every record have no data and count
+    as 0. Windows: ``wstarts``, ``wends`` int64 (N,), ``wstart < wend``, any order and overlap.
+    ``points``: optional precomputed :func:`window_points` ``(wstarts, wends)`` (it depends on
+    the windows only, so it is computed once for all bigWigs).
+
+    Returns ``mean`` float64 (N,) (sum / width), ``max`` float64 (N,) and, with
+    ``want_uncovered``, bool (N,) True where no base of the window has data (else None).
+
+    Cost O(n + P log n) over the P distinct window boundaries, no per-base array. At each
+    boundary ``x``, ``j`` = first record ending after ``x`` and ``F(x)`` = signal mass of the
+    bases ``< x`` = ``mass[j] + values[j] * max(0, x - starts[j])`` (``mass``: float64 prefix
+    sum of ``length * value``); a window's sum is ``F(end) - F(start)`` (exactly 0 over
+    zero-valued records), its covered length the same with values 1. Maxima: per elementary
+    segment between consecutive boundaries by one ``np.maximum.reduceat`` over the records,
+    then per window over its segments (one segment each when stride == width); at least 0
+    when a base is uncovered (covered length < width; only computed when values can be < 0).
     """
-    n = starts.size
-    if n == 0:
+    N = wstarts.size
+    if N == 0:
         empty = np.zeros(0)
         return empty, empty.copy(), (np.zeros(0, bool) if want_uncovered else None)
-    values[-1] = 0.0
-    if nan_buffer is None or nan_buffer.size < values.size:
-        nan_buffer = np.empty(values.size, dtype=bool)
-    nan = np.isnan(values, out=nan_buffer[:values.size])
-    if order is None:
-        order = np.argsort(starts, kind="stable")
-    idx = np.empty(2 * n, dtype=np.int64)
-    idx[0::2] = starts[order]
-    idx[1::2] = ends[order]
+    if points is None:
+        points = window_points(wstarts, wends)
+    pts, ia, ib = points
+    width = wends - wstarts
+    n = starts.size
+    need_cov = want_uncovered or (n > 0 and bool(values.min() < 0))
+    if n == 0:
+        mean = np.zeros(N)
+        return mean, mean.copy(), (np.ones(N, dtype=bool) if want_uncovered else None)
+    mass = np.empty(n + 1)                                 # mass[j]: sum over records < j of len * value
+    mass[0] = 0.0
+    np.subtract(ends, starts, out=mass[1:], casting="unsafe")           # record lengths (exact)
+    if need_cov:
+        cov = np.empty(n + 1)                              # cov[j]: bases covered by records < j
+        cov[0] = 0.0
+        np.cumsum(mass[1:], out=cov[1:])
+    np.multiply(mass[1:], values, out=mass[1:])
+    np.cumsum(mass, out=mass)
+    # at every boundary x: j = first record ending after x (n: none)
+    j = np.searchsorted(ends, pts, side="right")
+    jc = np.minimum(j, n - 1)
+    inside = starts[jc] < pts                              # record j starts before x (so j < n)
+    inside &= j < n
+    part = np.where(inside, pts - starts[jc], 0)           # bases of record j before x
+    f = mass[j] + values[jc] * part
+    mean = f[ib] - f[ia]
+    mean /= width
+    # segment p = [pts[p], pts[p+1]) overlaps records j[p] .. j[p+1] - 1, plus j[p+1] if inside
+    lo, hi = j[:-1], j[1:]
+    seg = np.maximum.reduceat(values, jc)[:-1]            # max(values[lo:hi]) when lo < hi < n
+    empty = lo == hi
+    seg[empty] = -np.inf
+    np.maximum(seg, values[n - 1], out=seg, where=(hi == n) & ~empty)   # jc clipped hi = n to n - 1
+    tail = inside[1:]
+    np.maximum(seg, values[jc[1:]], out=seg, where=tail)
+    seg[empty & ~tail] = 0.0                               # no record in the segment
+    maxs = range_max(seg, ia, ib).astype(np.float64)
     uncovered = None
-    if want_uncovered:
-        nan[-1] = True
-        unc_sorted = np.logical_and.reduceat(nan, idx)[0::2]
-        uncovered = np.empty(n, dtype=bool)
-        uncovered[order] = unc_sorted
-    np.copyto(values, 0.0, where=nan)
-    sums = np.add.reduceat(values, idx)[0::2]
-    maxs = np.maximum.reduceat(values, idx)[0::2]
-    mean = np.empty(n)
-    mx = np.empty(n)
-    mean[order] = sums / (ends[order] - starts[order])
-    mx[order] = maxs
-    return mean, mx, uncovered
+    if need_cov:
+        c = cov[j] + part
+        covered = c[ib] - c[ia]
+        np.maximum(maxs, 0.0, out=maxs, where=covered < width)
+        if want_uncovered:
+            uncovered = covered == 0
+    return mean, maxs, uncovered
 
 
-def kept_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Sort order of ``x[keep]`` given the sort order ``order`` (N,) of ``x`` and a bool (N,)
-    ``keep``: the result indexes the compressed array (O(N), no new sort; stable ties kept)."""
-    pos = np.cumsum(keep) - 1
-    return pos[order[keep[order]]]
+def range_max(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``max(x[lo[i]:hi[i]])`` for every i: ``x`` (P,), ``lo < hi`` intp (N,), any order.
+
+    Sparse table over the powers of two up to the longest range (one level when every range
+    has length 1): O(P log K + N) for ranges of at most K elements.
+    """
+    span = hi - lo
+    longest = int(span.max()) if span.size else 1
+    out = x[lo]
+    if longest == 1:
+        return out
+    level, width = x, 1
+    while 2 * width <= longest:
+        nxt = level.copy()
+        np.maximum(level[:-width], level[width:], out=nxt[:-width])
+        level, width = nxt, 2 * width
+        sel = span >= width                                # ranges that use this level
+        top = np.where(sel, hi - width, lo)
+        np.maximum(out, np.where(sel, np.maximum(level[lo], level[top]), out), out=out)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +392,9 @@ class Layout:
 
     ``offsets`` (W,) window start offsets; ``width`` bp; per promoter chromosome ``rows`` (g,)
     gene indices, ``starts``/``ends`` (g, W) genomic windows; ``inside`` (g, W) False where a
-    clipped promoter's window leaves the clipped interval.
+    clipped promoter's window leaves the clipped interval; ``spans`` the union of the windows
+    (:func:`merged_spans`: only bigWig blocks overlapping it are read); ``points`` the
+    distinct window boundaries (:func:`window_points` of the flattened windows).
     """
 
     genes: list[str]
@@ -309,27 +426,41 @@ def make_layout(df: pd.DataFrame, width: int, stride: int, upstream: int, downst
             hi = sub["end"].to_numpy()[:, None]
             inside = ~clipped | ((starts >= lo) & (ends <= hi))
         order = np.argsort(starts.ravel(), kind="stable")
-        lay.chroms[c] = {"rows": rows, "starts": starts, "ends": ends, "inside": inside, "order": order}
+        lay.chroms[c] = {"rows": rows, "starts": starts, "ends": ends, "inside": inside,
+                         "spans": merged_spans(starts.ravel()[order], ends.ravel()[order]),
+                         "points": window_points(starts.ravel(), ends.ravel())}
     return lay
 
 
+def merged_spans(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union of half-open intervals as sorted disjoint ``(lo, hi)`` int64 arrays (bp).
+
+    ``starts``, ``ends``: int64 (N,) sorted by start. Touching intervals are merged.
+    """
+    if starts.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    reach = np.maximum.accumulate(ends)
+    new = np.ones(starts.size, dtype=bool)
+    new[1:] = starts[1:] > reach[:-1]
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, starts.size - 1)
+    return starts[first], reach[last]
+
+
 def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
-                  mask_uncovered: bool = False, buffer: np.ndarray | None = None) -> dict:
+                  mask_uncovered: bool = False) -> dict:
     """Window means/maxes of one bigWig over all promoters.
 
-    ``mapping``: promoter chromosome -> bigWig chromosome (unmapped ones are masked).
-    ``buffer``: optional reusable float64 array of at least (longest chromosome + 1,).
-    Returns ``mean``, ``max`` float32 (G, W) (NaN where masked), ``mask`` bool (G, W) and a
-    ``stats`` dict (per-chromosome masked counts, seconds).
+    ``mapping``: promoter chromosome -> bigWig chromosome (unmapped ones are masked). One
+    chromosome's records are held at a time (memory ~ 20 bytes x records of the largest
+    chromosome, independent of the number of bigWigs). Returns ``mean``, ``max`` float32
+    (G, W) (NaN where masked), ``mask`` bool (G, W) and a ``stats`` dict (per-chromosome
+    masked counts, seconds reading records and computing windows).
     """
     G, W = len(layout.genes), layout.offsets.size
     mean = np.full((G, W), np.nan, dtype=np.float32)
     mx = np.full((G, W), np.nan, dtype=np.float32)
     mask = np.ones((G, W), dtype=bool)
-    need = max((bw.chroms[mapping[c]] for c in layout.chroms if c in mapping), default=0) + 1
-    if buffer is None or buffer.size < need:
-        buffer = np.empty(need, dtype=np.float64)
-    nan_buffer = np.empty(need, dtype=bool)
     per_chrom = {}
     t_read = t_win = 0.0
     for c, geo in progress(layout.chroms.items(), desc=f"{Path(bw.path).name}", total=len(layout.chroms),
@@ -344,27 +475,34 @@ def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
         starts, ends = geo["starts"], geo["ends"]
         ok = geo["inside"] & (starts >= 0) & (ends <= length)
         t0 = time.perf_counter()
-        values = buffer[:length + 1]
-        try:
-            bw.fill(target, values[:length])
-        except Exception as exc:  # corrupt data blocks
-            raise TfvocabError(f"cannot read values ({exc})", path=bw.path,
-                               record=f"chromosome {target}", hint="the bigWig may be corrupt") from None
+        rs, re_, rv = bw.intervals(target, geo["spans"])
         t1 = time.perf_counter()
         okf = ok.ravel()
-        m, x, unc = window_stats(values, starts.ravel()[okf], ends.ravel()[okf],
-                                 want_uncovered=mask_uncovered, order=kept_order(geo["order"], okf),
-                                 nan_buffer=nan_buffer)
+        pts, ia, ib = geo["points"]
+        all_ok = bool(okf.all())
+        if all_ok:
+            ws, we = starts.ravel(), ends.ravel()
+        else:
+            ws, we = starts.ravel()[okf], ends.ravel()[okf]
+            ia, ib = ia[okf], ib[okf]
+        m, x, unc = window_stats(rs, re_, rv, ws, we, want_uncovered=mask_uncovered, points=(pts, ia, ib))
+        del rs, re_, rv
         t_win += time.perf_counter() - t1
         t_read += t1 - t0
         if mask_uncovered:
             m[unc] = np.nan
             x[unc] = np.nan
-        okr, okc = np.nonzero(ok)
-        rows = geo["rows"][okr]
-        mean[rows, okc] = m
-        mx[rows, okc] = x
-        mask[rows, okc] = np.isnan(m)
+        if all_ok:
+            rows = geo["rows"]
+            mean[rows] = m.reshape(rows.size, W)
+            mx[rows] = x.reshape(rows.size, W)
+            mask[rows] = np.isnan(m).reshape(rows.size, W)
+        else:
+            okr, okc = np.nonzero(ok)
+            rows = geo["rows"][okr]
+            mean[rows, okc] = m
+            mx[rows, okc] = x
+            mask[rows, okc] = np.isnan(m)
         per_chrom[c] = {"bigwig_chrom": target, "genes": int(geo["rows"].size),
                         "masked_windows": int(n_windows - ok.sum() + (unc.sum() if mask_uncovered else 0)),
                         "off_chromosome_windows": int(n_windows - ok.sum())}
@@ -419,10 +557,10 @@ def tf_names(bigwigs: Sequence[str | Path], tfs: Sequence[str] | None) -> list[s
 
 
 def _extract_one(bw: BigWigReader, res, name: str, layout: Layout, outdir: Path, params: dict,
-                 mask_uncovered: bool, buffer: np.ndarray | None) -> tuple[Path, dict]:
+                 mask_uncovered: bool) -> tuple[Path, dict]:
     """Extract one opened bigWig and write its ``signal.<name>.h5``; returns (path, stats)."""
     t0 = time.perf_counter()
-    track = extract_track(bw, layout, res.mapping, mask_uncovered, buffer)
+    track = extract_track(bw, layout, res.mapping, mask_uncovered)
     st = track["stats"]
     attrs = {"window": layout.width, "stride": params["stride"], "upstream": layout.upstream,
              "downstream": layout.downstream, "missing_as_zero": True,
@@ -439,12 +577,21 @@ def _extract_one(bw: BigWigReader, res, name: str, layout: Layout, outdir: Path,
     return out, st
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (``sched_getaffinity``; ``os.cpu_count()`` elsewhere)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
 _WORKER: dict = {}
 
 
 def _worker_init(layout: Layout) -> None:
     _WORKER["layout"] = layout
-    _WORKER["buffer"] = None
 
 
 def _worker_task(path: str, reader: str, res, name: str, outdir: Path, params: dict,
@@ -452,10 +599,7 @@ def _worker_task(path: str, reader: str, res, name: str, outdir: Path, params: d
     layout = _WORKER["layout"]
     bw = open_bigwig(path, reader)
     try:
-        need = max(bw.chroms[t] for t in res.mapping.values()) + 1
-        if _WORKER["buffer"] is None or _WORKER["buffer"].size < need:
-            _WORKER["buffer"] = np.empty(need, dtype=np.float64)
-        out, st = _extract_one(bw, res, name, layout, outdir, params, mask_uncovered, _WORKER["buffer"])
+        out, st = _extract_one(bw, res, name, layout, outdir, params, mask_uncovered)
     finally:
         bw.close()
     return name, out, st

@@ -27,17 +27,21 @@ import click
 @click.option("--chrom-alias", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="TSV (name, alias) of equivalent chromosome names, for names that are not "
               "recognised automatically (Chr1 / chr1 / 1 / NC_003070.9 are).")
-@click.option("--reader", type=click.Choice(["pybigtools", "pybigwig"]), default="pybigtools",
-              show_default=True, help="bigWig reader library (identical values; pybigtools is faster).")
+@click.option("--reader", type=click.Choice(["native", "pybigtools", "pybigwig"]), default="native",
+              show_default=True, help="bigWig decoder: 'native' (tfvocab's numpy/zlib reader of the "
+              "records, fastest) or the pybigtools / pyBigWig libraries (slower; identical values).")
 @click.option("--mask-uncovered", is_flag=True,
               help="Also mask windows with no bigWig data at all [default: they are real zeros, "
               "uncovered = unbound for DAP-seq].")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="bigWigs processed at once in worker processes (memory ~ jobs x 8 bytes x "
-              "longest chromosome).")
+@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="bigWigs processed at once in worker processes; 0 = the CPUs this process may "
+              "use (capped at the number of bigWigs). Memory ~ jobs x (20 bytes x records of the "
+              "largest chromosome + 9 bytes x promoters x windows); outputs are identical for any value.")
 def cli(promoters, bigwig, outdir, tf, window, stride, chrom_alias, reader, mask_uncovered, jobs):
-    from tfvocab.extract import run
+    from tfvocab.extract import available_cpus, run
 
+    if jobs == 0:
+        jobs = max(1, min(available_cpus(), len(bigwig)))
     paths = run(promoters=promoters, bigwig=list(bigwig), outdir=outdir, tf=list(tf) or None,
                 window=window, stride=stride, chrom_alias=chrom_alias, reader=reader,
                 mask_uncovered=mask_uncovered, jobs=jobs)
