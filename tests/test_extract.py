@@ -345,6 +345,47 @@ def test_corrupt_and_empty_bigwig(fixture, tmp_path):
             assert not out.exists() or not any(out.iterdir())
 
 
+def test_native_reader_truncated_bigbed_and_corrupt_block(fixture, tmp_path):
+    d, _, _ = fixture
+    data = (d / "TFA.bw").read_bytes()
+    (tmp_path / "trunc.bw").write_bytes(data[:len(data) // 2])
+    (tmp_path / "bed.bb").write_bytes(bytes.fromhex("ebf28987") + bytes(200))   # bigBed magic
+    bad = bytearray(data)
+    from tfvocab.bigwig import BigWigFile
+
+    bw = BigWigFile(d / "TFA.bw")
+    off = int(bw._blk_off[0])
+    bw.close()
+    bad[off:off + 64] = bytes(64)                        # zero a compressed data block
+    (tmp_path / "blk.bw").write_bytes(bytes(bad))
+    for name, words in (("trunc.bw", "not a readable bigWig"), ("bed.bb", "a bigBed"),
+                        ("blk.bw", "cannot read values")):
+        res = _cli(["extract", "--promoters", str(d / "promoters.tsv"), "--bigwig", str(tmp_path / name),
+                    "--outdir", str(tmp_path / f"o_{name}")])
+        assert res.exit_code == 2, res.output
+        assert len(res.error_lines) == 1 and name in res.error_lines[0] and words in res.error_lines[0]
+
+
+def test_jobs_default_uses_available_cpus(fixture, tmp_path, monkeypatch):
+    import tfvocab.extract as ex
+
+    d, _, _ = fixture
+    seen = {}
+    real_run = ex.run
+
+    def spy(**kw):
+        seen["jobs"] = kw["jobs"]
+        return real_run(**kw)
+
+    monkeypatch.setattr(ex, "run", spy)
+    monkeypatch.setattr(ex, "available_cpus", lambda: 8)
+    res = _cli(["extract", "--promoters", str(d / "promoters.tsv"), "--bigwig", str(d / "TFA.bw"),
+                "--bigwig", str(d / "TFB.bw"), "--outdir", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert seen["jobs"] == 2                             # capped at the number of bigWigs
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["signal.TFA.h5", "signal.TFB.h5"]
+
+
 def test_no_matching_chromosome(fixture, tmp_path):
     d, tracks, _ = fixture
     _write_bigwig(tmp_path / "scaff.bw", {"Chr1": tracks["TFA"]["Chr1"][:5000]}, {"Chr1": "scaffold_9"})

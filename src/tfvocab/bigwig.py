@@ -114,9 +114,9 @@ class BigWigFile:
             off = stack.pop()
             leaf, _, count = struct.unpack_from(e + "BBH", mm, off)
             if leaf:
-                leaves.append(np.frombuffer(mm, dtype=leaf_t, count=count, offset=off + 4))
+                leaves.append(np.frombuffer(mm[off + 4:off + 4 + count * leaf_t.itemsize], dtype=leaf_t))
             else:
-                kids = np.frombuffer(mm, dtype=node_t, count=count, offset=off + 4)["child"]
+                kids = np.frombuffer(mm[off + 4:off + 4 + count * node_t.itemsize], dtype=node_t)["child"]
                 stack.extend(int(c) for c in kids[::-1])
         lv = np.concatenate(leaves) if leaves else np.zeros(0, dtype=leaf_t)
         if lv.size and (lv["off"] + lv["size"] > len(mm)).any():
@@ -158,7 +158,7 @@ class BigWigFile:
         u4, f4 = np.dtype(e + "u4"), np.dtype(e + "f4")
         bed_t = np.dtype([("s", u4), ("e", u4), ("v", f4)])
         var_t = np.dtype([("s", u4), ("v", f4)])
-        mm = memoryview(self._mm)
+        mm = self._mm                                      # slices are bytes copies: no exported buffers
         sections = []                                      # (buf, pos, start, step, span, type, count)
         total = 0
         try:
@@ -181,8 +181,6 @@ class BigWigFile:
         except (zlib.error, ValueError, struct.error) as exc:
             raise TfvocabError(f"cannot read values ({exc})", path=self.path, record=f"chromosome {chrom}",
                                hint="the bigWig may be corrupt") from None
-        finally:
-            mm.release()
         starts = np.empty(total, dtype=np.int64)
         ends = np.empty(total, dtype=np.int64)
         values = np.empty(total, dtype=np.float32)
