@@ -7,18 +7,23 @@ promoters, DAP-seq-like bigWigs in 10 bp bins) and ``tfvocab promoters``, then i
 each as a separate child process (wall time; peak RSS of the largest process from ``wait4``, and
 the sampled peak of the whole process tree, which matters for ``--jobs``/``-p`` workers):
 
-* ``tfvocab extract`` with each reader (pybigtools, pyBigWig), 1 job and ``--jobs`` jobs;
+* ``tfvocab extract`` with the default ``native`` reader, 1 job and ``--jobs`` jobs, and with the
+  ``pybigtools`` / ``pyBigWig`` readers (``--jobs`` jobs);
+* optionally (``--baseline-rev REV``) the extract of an earlier commit of this repository
+  (``git archive REV src``), 1 job and ``--jobs`` jobs: before/after in the same run;
 * deepTools ``computeMatrix reference-point -b 2000 -a 500 --binSize 50 --missingDataAsZero``
-  on the same bigWigs and promoters with the same cores (``-p JOBS``);
+  on the same bigWigs and ALL promoters with the same cores (``-p JOBS``); ``--deeptools-genes N``
+  times it on N evenly spaced promoters instead and extrapolates (clearly labelled);
 * a naive loop: ``pyBigWig.values`` per promoter per bigWig + numpy per-window means, timed on a
   subset of genes and **extrapolated** to all genes x all bigWigs (clearly labelled);
 * extract's peak memory with 5 vs all bigWigs (memory must not grow with the number of TFs);
 * ``tfvocab merge`` of the per-TF files (for information).
 
-It also checks exactness: both readers give identical files, and extract's means agree with
-computeMatrix's matrix (max |difference| over every unclipped promoter window).
+It also checks exactness: all readers give identical arrays, ``--jobs`` gives byte-identical
+files, and extract's means agree with computeMatrix's matrix (max |difference| over every
+unclipped promoter window).
 
-    python bench/extract.py --workdir /tmp/bench_extract            # full run (builds data once)
+    nice python bench/extract.py --workdir /tmp/bench_extract --baseline-rev 60566ca  # full run
     python bench/extract.py --workdir /tmp/bench_extract_q --quick   # smoke run: small preset
 
 Not part of the test suite.
@@ -73,11 +78,11 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def measure(label: str, cmd: list[str], log: Path) -> dict:
+def measure(label: str, cmd: list[str], log: Path, env: dict | None = None) -> dict:
     """Run ``cmd``; return wall seconds, peak RSS (MB) of the largest process, sampled tree peak."""
     t0 = time.perf_counter()
     with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=ENV)
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env or ENV)
         peak = [0]
         done = threading.Event()
 
@@ -142,6 +147,38 @@ open(out, "w").write(str(time.perf_counter() - t))
 """
 
 
+def phase_seconds(log: Path) -> dict:
+    """Sum extract's per-bigWig 'read X s, windows Y s, total Z s' log lines (CPU-seconds over
+    all workers; total includes the HDF5 write)."""
+    import re
+
+    tot = {"read": 0.0, "windows": 0.0, "total": 0.0, "n": 0}
+    for m in re.finditer(r"read ([0-9.]+) s, windows ([0-9.]+) s, total ([0-9.]+) s", log.read_text()):
+        tot["read"] += float(m.group(1))
+        tot["windows"] += float(m.group(2))
+        tot["total"] += float(m.group(3))
+        tot["n"] += 1
+    return tot
+
+
+def baseline_src(rev: str, workdir: Path) -> Path:
+    """``src/`` of commit ``rev`` of this repository, exported with ``git archive`` (no checkout)."""
+    repo = Path(REPO_SRC).parent
+    dest = workdir / f"baseline_{rev}"
+    if not (dest / "src" / "tfvocab" / "extract.py").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        arch = subprocess.run(["git", "-C", str(repo), "archive", rev, "src"], check=True,
+                              capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=arch, check=True)
+    return dest / "src"
+
+
+def same_bytes(a: Path, b: Path) -> bool:
+    files = sorted(p.name for p in a.glob("signal.*.h5"))
+    return bool(files) and files == sorted(p.name for p in b.glob("signal.*.h5")) and all(
+        (a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
 def compare_deeptools(matrix: Path, signal_dir: Path, bws: list[Path]) -> float:
     """Max |extract mean - computeMatrix| over all promoters present in the matrix (unclipped)."""
     import h5py
@@ -193,9 +230,12 @@ def main() -> None:
     ap.add_argument("--deeptools-genes", type=int, default=None,
                     help="run computeMatrix on this many evenly spaced promoters and extrapolate its "
                          "time to all (default: all promoters, no extrapolation)")
+    ap.add_argument("--baseline-rev", default=None,
+                    help="also time the extract of this git revision (e.g. the commit before a change)")
     args = ap.parse_args()
     n_tfs = args.n_tfs or (5 if args.quick else 20)
     naive_genes = args.naive_genes or (200 if args.quick else 1000)
+    J = args.jobs
     wd = args.workdir
     wd.mkdir(parents=True, exist_ok=True)
     prom, bws = build(wd, args.quick, n_tfs)
@@ -215,18 +255,27 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     bw_args = [a for b in bws for a in ("--bigwig", str(b))]
     R = {}
+
+    def extract(key, label, reader, jobs, bigwig_args=bw_args, cli=None, env=None):
+        R[key] = measure(label, [*(cli or TFVOCAB), "extract", "--promoters", str(prom), *bigwig_args,
+                                 "--outdir", str(out / key), "--reader", reader, "--jobs", str(jobs)],
+                         logs / f"{key}.log", env=env)
+        R[key]["phases"] = phase_seconds(logs / f"{key}.log")
+
+    for jobs in sorted({1, J}):
+        extract(f"native_j{jobs}", f"tfvocab extract --jobs {jobs} ({T} bigWigs)", "native", jobs)
     for reader in ("pybigtools", "pybigwig"):
-        for jobs in sorted({1, args.jobs}):
-            key = f"extract_{reader}_j{jobs}"
-            R[key] = measure(f"tfvocab extract --reader {reader} --jobs {jobs} ({T} bigWigs)",
-                             [*TFVOCAB, "extract", "--promoters", str(prom), *bw_args, "--outdir",
-                              str(out / key), "--reader", reader, "--jobs", str(jobs)], logs / f"{key}.log")
+        extract(f"{reader}_j{J}", f"tfvocab extract --reader {reader} --jobs {J}", reader, J)
     few = bws[:5]
-    R["extract_5"] = measure(f"tfvocab extract --reader pybigtools --jobs 1 ({len(few)} bigWigs)",
-                             [*TFVOCAB, "extract", "--promoters", str(prom),
-                              *[a for b in few for a in ("--bigwig", str(b))], "--outdir", str(out / "few")],
-                             logs / "extract_5.log")
-    sig = sorted((out / "extract_pybigtools_j1").glob("signal.*.h5"))
+    extract("native_5", f"tfvocab extract --jobs 1 ({len(few)} bigWigs)", "native", 1,
+            [a for b in few for a in ("--bigwig", str(b))])
+    if args.baseline_rev:
+        src = baseline_src(args.baseline_rev, wd)
+        env = dict(ENV, PYTHONPATH=str(src))
+        for jobs in sorted({1, J}):
+            extract(f"baseline_j{jobs}", f"BEFORE ({args.baseline_rev}) extract --jobs {jobs}", "pybigtools",
+                    jobs, env=env)
+    sig = sorted((out / "native_j1").glob("signal.*.h5"))
     R["merge"] = measure(f"tfvocab merge ({T} signal files)",
                          [*TFVOCAB, "-q", "merge", "--outdir", str(out / "merge"), *map(str, sig)],
                          logs / "merge.log")
@@ -245,11 +294,11 @@ def main() -> None:
             sub = df.iloc[np.linspace(0, G - 1, args.deeptools_genes).astype(int)]
         sub.assign(e=sub["start_codon"] + 1, score=0)[["chrom", "start_codon", "e", "gene_id", "score",
                                                         "strand"]].to_csv(bed, sep="\t", header=False, index=False)
-        R["deeptools"] = measure(f"deepTools computeMatrix -p {args.jobs} ({len(sub)} promoters x {T} bigWigs)",
+        R["deeptools"] = measure(f"deepTools computeMatrix -p {J} ({len(sub)} promoters x {T} bigWigs)",
                                  ["computeMatrix", "reference-point", "--referencePoint", "TSS", "-b", "2000",
                                   "-a", "500", "--binSize", "50", "--missingDataAsZero", "--averageTypeBins",
                                   "mean", "--sortRegions", "keep", "-R", str(bed), "-S", *map(str, bws),
-                                  "-p", str(args.jobs), "--outFileName", str(wd / "matrix.gz")],
+                                  "-p", str(J), "--outFileName", str(wd / "matrix.gz")],
                                  logs / "deeptools.log")
         if len(sub) < G:
             R["deeptools"]["measured_s"] = R["deeptools"]["wall_s"]
@@ -257,25 +306,51 @@ def main() -> None:
             print(f"  {'computeMatrix EXTRAPOLATED to ' + str(G) + ' promoters (time x G/subset)':<58s} "
                   f"{R['deeptools']['wall_s']:9.1f} s")
     # ---- summary
+    print("\nper-bigWig phases (CPU s summed over bigWigs, from extract's log; total includes the HDF5 write):")
+    for k, r in R.items():
+        ph = r.get("phases")
+        if ph and ph["n"]:
+            print(f"  {r['label']:<58s} read {ph['read']:6.2f}  windows {ph['windows']:6.2f}  "
+                  f"total {ph['total']:6.2f}  ({ph['total'] / ph['n']:.3f} s per bigWig)")
     print("\nexactness:")
-    print(f"  pybigtools == pyBigWig outputs: "
-          f"{same_files(out / 'extract_pybigtools_j1', out / 'extract_pybigwig_j1')}")
-    best = min((v for k, v in R.items() if k.startswith("extract_") and k.endswith(f"_j{args.jobs}")),
-               key=lambda r: r["wall_s"])
-    best1 = min((v for k, v in R.items() if k.startswith("extract_") and k.endswith("_j1")),
-                key=lambda r: r["wall_s"])
+    ref = out / "native_j1"
+    for reader in ("pybigtools", "pybigwig"):
+        print(f"  native == {reader} arrays (mean, max, mask): {same_files(ref, out / f'{reader}_j{J}')}")
+    if J != 1:
+        print(f"  --jobs 1 and --jobs {J} files byte-identical: {same_bytes(ref, out / f'native_j{J}')}")
+    if args.baseline_rev:
+        before = out / "baseline_j1"
+        worst = 0.0
+        import h5py
+
+        for f in sorted(ref.glob("signal.*.h5")):
+            with h5py.File(f) as a, h5py.File(before / f.name) as b:
+                ok = ~a["mask"][()]
+                assert np.array_equal(a["mask"][()], b["mask"][()])
+                for d in ("mean", "max"):
+                    worst = max(worst, float(np.abs(a[d][()][ok] - b[d][()][ok]).max()))
+        print(f"  max |after - before| over mean and max (masks equal): {worst:.2e}")
     if "deeptools" in R:
-        diff = compare_deeptools(wd / "matrix.gz", out / "extract_pybigtools_j1", bws)
-        print(f"  max |extract mean - computeMatrix| over unclipped promoters x 50 windows x {T}: {diff:.2e}")
+        diff = compare_deeptools(wd / "matrix.gz", ref, bws)
+        print(f"  max |extract mean - computeMatrix| over {'all' if len(sub) == G else len(sub)} unclipped "
+              f"promoters x 50 windows x {T}: {diff:.2e}")
     print("\nratios (same dataset, same run):")
+    best, best1 = R[f"native_j{J}"], R["native_j1"]
     if "deeptools" in R:
         dt = R["deeptools"]["wall_s"]
-        print(f"  computeMatrix -p {args.jobs} / {best['label']}: {dt / best['wall_s']:.1f}x")
-        print(f"  computeMatrix -p {args.jobs} / {best1['label']} (1 core): {dt / best1['wall_s']:.1f}x")
+        tag = "" if len(sub) == G else " (EXTRAPOLATED)"
+        print(f"  computeMatrix -p {J}{tag} / {best['label']}: {dt / best['wall_s']:.1f}x")
+        print(f"  computeMatrix -p {J}{tag} / {best1['label']} (1 core): {dt / best1['wall_s']:.1f}x")
+    if args.baseline_rev:
+        for jobs in sorted({1, J}):
+            print(f"  before / after, --jobs {jobs}: {R[f'baseline_j{jobs}']['wall_s']:.1f} / "
+                  f"{R[f'native_j{jobs}']['wall_s']:.1f} s = "
+                  f"{R[f'baseline_j{jobs}']['wall_s'] / R[f'native_j{jobs}']['wall_s']:.2f}x")
     print(f"  naive loop (extrapolated) / {best['label']}: {naive_total / best['wall_s']:.1f}x")
-    pbt, pbw = R["extract_pybigtools_j1"]["wall_s"], R["extract_pybigwig_j1"]["wall_s"]
-    print(f"  reader: pyBigWig / pybigtools wall time (1 job): {pbw / pbt:.2f}x")
-    m5, mall = R["extract_5"]["maxrss_mb"], R["extract_pybigtools_j1"]["maxrss_mb"]
+    for reader in ("pybigtools", "pybigwig"):
+        print(f"  reader {reader} / native wall time (--jobs {J}): "
+              f"{R[f'{reader}_j{J}']['wall_s'] / best['wall_s']:.2f}x")
+    m5, mall = R["native_5"]["maxrss_mb"], R["native_j1"]["maxrss_mb"]
     print(f"  peak RSS {T} bigWigs / 5 bigWigs (1 job): {mall:.0f} / {m5:.0f} MB = {mall / m5:.2f}x")
     (wd / "results.json").write_text(json.dumps({"genes": G, "bigwigs": T, "runs": R,
                                                  "naive_extrapolated_s": naive_total}, indent=2))
