@@ -264,9 +264,10 @@ def _mixed_sections_bigwig(path: Path):
     bw.close()
 
 
-def test_readers_decode_identical_records(tmp_path):
-    from tfvocab.extract import open_bigwig
+def test_readers_decode_identical_records(tmp_path, monkeypatch):
+    from tfvocab.extract import PyBigWigReader, open_bigwig
 
+    monkeypatch.setattr(PyBigWigReader, "chunk", 997)    # many chunks, edges inside records
     path = tmp_path / "mixed.bw"
     _mixed_sections_bigwig(path)
     got = {}

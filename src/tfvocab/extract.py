@@ -199,9 +199,10 @@ def _records_to_arrays(records, path: str, chrom: str):
 
 
 class PyBigWigReader(BigWigReader):
-    """pyBigWig (libBigWig) ``intervals``; whole chromosomes (Python tuples: slower)."""
+    """pyBigWig (libBigWig) ``intervals``, ``chunk`` bp at a time (Python tuples: slower)."""
 
     name = "pybigwig"
+    chunk = 1_000_000
 
     def __init__(self, path):
         super().__init__(path)
@@ -219,19 +220,29 @@ class PyBigWigReader(BigWigReader):
         self.chroms = dict(bw.chroms())
 
     def intervals(self, chrom, spans=None):
+        import itertools
+
+        length = self.chroms[chrom]
+
+        def chunks():
+            # pyBigWig returns whole records overlapping [lo, hi): keep those starting in it
+            # (the first chunk keeps all), so a record spanning a chunk edge is read once
+            for lo in range(0, length, self.chunk):
+                recs = self._bw.intervals(chrom, lo, min(lo + self.chunk, length)) or ()
+                yield recs if lo == 0 else (r for r in recs if r[0] >= lo)
+
         try:
-            recs = self._bw.intervals(chrom) or ()
+            return _records_to_arrays(itertools.chain.from_iterable(chunks()), self.path, chrom)
         except RuntimeError as exc:
             raise TfvocabError(f"cannot read values ({exc})", path=self.path, record=f"chromosome {chrom}",
                                hint="the bigWig may be corrupt") from None
-        return _records_to_arrays(recs, self.path, chrom)
 
     def close(self):
         self._bw.close()
 
 
 class PybigtoolsReader(BigWigReader):
-    """pybigtools (Rust) ``records``; whole chromosomes (Python tuples: slower)."""
+    """pybigtools (Rust) ``records`` of whole chromosomes, streamed (Python tuples: slower)."""
 
     name = "pybigtools"
 
