@@ -640,7 +640,7 @@ def run(promoters: str | Path, bigwig: Sequence[str | Path], outdir: str | Path,
     ``stride`` are in bp; ``upstream``/``downstream`` (bp) default to the flanks ``promoters.tsv``
     was built with. All bigWigs are opened and their chromosome names matched before anything
     is written, so a bad file stops the run without output. ``jobs`` > 1 processes that many
-    bigWigs at once in worker processes (memory ~ jobs x one chromosome buffer, independent of
+    bigWigs at once in worker processes (memory ~ jobs x one chromosome's records, independent of
     the number of bigWigs); outputs are identical for any ``jobs``.
     """
     from .chroms import read_aliases, resolve
