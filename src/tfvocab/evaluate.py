@@ -18,6 +18,7 @@ import pandas as pd
 from .baselines import baseline_scores
 from .data import load_gene_data, read_pairs
 from .errors import TfvocabError
+from .promoters import read_promoters
 from .io import atomic_path, provenance, write_json, write_table
 from .log import get_logger, timed
 
@@ -236,9 +237,7 @@ def run(model=None, tokens=None, normalized=None, pairs=None, outdir=".", *, pro
         scores["oracle"] = oracle_scores(truth, ev["gene_a"], ev["gene_b"])
     prom = None
     if promoters is not None:
-        if not Path(promoters).exists():
-            raise TfvocabError("promoters file not found", path=str(promoters))
-        prom = pd.read_csv(promoters, sep="\t", dtype={"gene_id": str})
+        prom = read_promoters(promoters, required=("gene_id", "gc"))
     models = evaluate_scores(ev, scores, prom)
     test = (ev["split"] == "test").to_numpy()
     params = {"model": model, "tokens": tokens, "normalized": normalized, "pairs": pairs,

@@ -44,68 +44,18 @@ from . import coords
 from .errors import TfvocabError
 from .io import atomic_path, provenance, set_h5_provenance, write_strings
 from .log import get_logger, progress, timed
+from .promoters import read_promoters
 
 log = get_logger("extract")
 
 READERS = ("native", "pybigtools", "pybigwig")
 DEFAULT_READER = "native"
-REQUIRED_COLUMNS = ("gene_id", "chrom", "strand", "start_codon")
 _TF_NAME = re.compile(r"^[A-Za-z0-9_.+\-]+$")
 
 
 # --------------------------------------------------------------------------------------------
 # promoters.tsv
 # --------------------------------------------------------------------------------------------
-def read_promoters(path: str | Path) -> pd.DataFrame:
-    """Read and validate ``promoters.tsv``.
-
-    Returns a DataFrame with at least ``gene_id`` (str), ``chrom`` (str), ``strand`` ('+'/'-'),
-    ``start_codon`` (int64, 0-based genomic), ``clipped`` (bool; False when the column is absent)
-    and, when present, ``start``/``end`` (int64). Raises :class:`TfvocabError` naming the file
-    and the offending column / row for missing columns, bad strands, non-integer coordinates or
-    duplicated gene IDs.
-    """
-    path = Path(path)
-    try:
-        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment=None)
-    except FileNotFoundError:
-        raise TfvocabError("promoters file not found", path=str(path)) from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise TfvocabError(f"cannot parse promoters table: {exc}", path=str(path)) from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise TfvocabError(f"missing required column(s) {', '.join(missing)}", path=str(path),
-                           record="header",
-                           hint=f"expected columns {', '.join(REQUIRED_COLUMNS)} (from tfvocab promoters)")
-    if len(df) == 0:
-        raise TfvocabError("no promoters in file", path=str(path))
-    bad = ~df["strand"].isin(["+", "-"])
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise TfvocabError(f"strand must be '+' or '-', got '{df['strand'].iloc[i]}'", path=str(path),
-                           record=f"line {i + 2} (gene {df['gene_id'].iloc[i]})")
-    for col in ("start_codon", "start", "end"):
-        if col not in df.columns:
-            continue
-        num = pd.to_numeric(df[col], errors="coerce")
-        bad = num.isna() | (num != np.floor(num))
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise TfvocabError(f"column {col} must be an integer, got '{df[col].iloc[i]}'",
-                               path=str(path), record=f"line {i + 2} (gene {df['gene_id'].iloc[i]})")
-        df[col] = num.astype(np.int64)
-    dup = df["gene_id"].duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise TfvocabError(f"duplicated gene_id '{df['gene_id'].iloc[i]}'", path=str(path),
-                           record=f"line {i + 2}")
-    if "clipped" in df.columns:
-        df["clipped"] = df["clipped"].str.strip().str.lower().isin(["true", "1", "yes", "t"])
-    else:
-        df["clipped"] = False
-    return df
-
-
 def infer_flanks(df: pd.DataFrame) -> tuple[int, int]:
     """``(upstream, downstream)`` bp used to build ``promoters.tsv``, from its unclipped rows.
 

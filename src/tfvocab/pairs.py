@@ -46,6 +46,7 @@ from .chroms import canonical
 from .errors import TfvocabError
 from .io import provenance, write_json, write_table
 from .log import get_logger, timed
+from .promoters import read_promoters
 
 SPLITS = ("train", "val", "test")
 SOURCES = ("positive", "negative_uniform", "negative_degree")
@@ -792,25 +793,6 @@ def sample_negatives(pos: pd.DataFrame, genes: Sequence[str], ratio: float, stra
 
 # ----------------------------------------------------------------------------- assembly
 
-def read_promoters(path: str | Path) -> pd.DataFrame:
-    """``promoters.tsv`` as a DataFrame (needs columns ``gene_id`` and ``chrom``)."""
-    path = Path(path)
-    if not path.exists():
-        raise TfvocabError("promoters file not found", path=str(path),
-                           hint="run 'tfvocab promoters' first")
-    try:
-        df = pd.read_csv(path, sep="\t", dtype={"gene_id": str, "chrom": str}, comment="#")
-    except pd.errors.EmptyDataError:
-        raise TfvocabError("the promoters file is empty", path=str(path)) from None
-    missing = {"gene_id", "chrom"} - set(df.columns)
-    if missing:
-        raise TfvocabError(f"missing column(s) {', '.join(sorted(missing))}", path=str(path),
-                           hint="expected the promoters.tsv written by 'tfvocab promoters'")
-    if df.empty:
-        raise TfvocabError("the promoters file has no genes", path=str(path))
-    return df
-
-
 def build_pairs(coexp: pd.DataFrame, promoters: pd.DataFrame, *, threshold: float | None = None,
                 score_lower_better: bool | None = None, neg_ratio: float = 3.0,
                 negatives: str = "degree", split: str = "gene", test_chrom: str | None = None,
@@ -916,7 +898,7 @@ def run(coexpression: str | Path, promoters: str | Path, outdir: str | Path, *,
                   threshold=threshold, score_lower_better=score_lower_better, neg_ratio=neg_ratio,
                   negatives=negatives, split=split, test_chrom=test_chrom, val_chrom=val_chrom,
                   val_frac=val_frac, test_frac=test_frac, seed=seed, gene_columns=gene_columns)
-    prom = read_promoters(promoters)
+    prom = read_promoters(promoters, required=("gene_id", "chrom"))
     with timed(f"reading {coexpression}", log):
         coexp = read_coexpression(coexpression, gene_columns=gene_columns, score_column=score_column,
                                   known_genes=prom["gene_id"].astype(str))

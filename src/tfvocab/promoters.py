@@ -599,3 +599,63 @@ def check_bigwigs(paths: Sequence[Path], promoter_chroms: list[str], aliases=Non
                         ", ".join(m.unmapped))
         out[str(p)] = {"mapped": {s: t for s, t in m.mapping.items()}, "missing": m.unmapped}
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# reading promoters.tsv (the one reader: extract, pairs and evaluate use it)
+# --------------------------------------------------------------------------------------------
+REQUIRED_COLUMNS = ("gene_id", "chrom", "strand", "start_codon")
+
+
+def read_promoters(path: str | Path, required: Sequence[str] = REQUIRED_COLUMNS):
+    """Read and validate ``promoters.tsv``.
+
+    ``required``: the columns the caller needs (default: those of the window geometry).
+    Returns a DataFrame with at least ``gene_id`` (str), ``chrom`` (str), ``strand`` ('+'/'-'),
+    ``start_codon`` (int64, 0-based genomic), ``clipped`` (bool; False when the column is absent)
+    and, when present, ``start``/``end`` (int64). Raises :class:`TfvocabError` naming the file
+    and the offending column / row for missing columns, bad strands, non-integer coordinates or
+    duplicated gene IDs.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment=None)
+    except FileNotFoundError:
+        raise TfvocabError("promoters file not found", path=str(path),
+                           hint="run 'tfvocab promoters' first") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise TfvocabError(f"cannot parse promoters table: {exc}", path=str(path)) from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise TfvocabError(f"missing required column(s) {', '.join(missing)}", path=str(path),
+                           record="header",
+                           hint=f"expected columns {', '.join(required)} (from tfvocab promoters)")
+    if len(df) == 0:
+        raise TfvocabError("no promoters in file", path=str(path))
+    bad = ~df["strand"].isin(["+", "-"]) if "strand" in df.columns else pd.Series(False, index=df.index)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise TfvocabError(f"strand must be '+' or '-', got '{df['strand'].iloc[i]}'", path=str(path),
+                           record=f"line {i + 2} (gene {df['gene_id'].iloc[i]})")
+    for col in ("start_codon", "start", "end"):
+        if col not in df.columns:
+            continue
+        num = pd.to_numeric(df[col], errors="coerce")
+        bad = num.isna() | (num != np.floor(num))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise TfvocabError(f"column {col} must be an integer, got '{df[col].iloc[i]}'",
+                               path=str(path), record=f"line {i + 2} (gene {df['gene_id'].iloc[i]})")
+        df[col] = num.astype(np.int64)
+    dup = df["gene_id"].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise TfvocabError(f"duplicated gene_id '{df['gene_id'].iloc[i]}'", path=str(path),
+                           record=f"line {i + 2}")
+    if "clipped" in df.columns:
+        df["clipped"] = df["clipped"].str.strip().str.lower().isin(["true", "1", "yes", "t"])
+    else:
+        df["clipped"] = False
+    return df
