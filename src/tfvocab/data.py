@@ -124,30 +124,6 @@ def read_tokens_h5(path) -> dict:
     return out
 
 
-def read_normalized_h5(path) -> dict:
-    """Read ``normalized.h5``: genes, tfs, window_start, signal (G,W,T) float32, mask (G,W,T)."""
-    import h5py
-
-    path = Path(path)
-    if not path.exists():
-        raise TfvocabError("normalized signal file not found", path=str(path),
-                           hint="run `tfvocab normalize` first")
-    with h5py.File(path, "r") as h5:
-        for key in ("genes", "signal"):
-            if key not in h5:
-                raise TfvocabError(f"missing dataset '{key}'", path=str(path),
-                                   hint="expected the normalized.h5 layout of docs/formats.md")
-        sig = h5["signal"][()].astype(np.float32)
-        mask = h5["mask"][()].astype(bool) if "mask" in h5 else np.isnan(sig)
-        return {
-            "genes": read_strings(h5["genes"]),
-            "tfs": read_strings(h5["tfs"]) if "tfs" in h5 else [f"tf{i}" for i in range(sig.shape[2])],
-            "window_start": h5["window_start"][()] if "window_start" in h5 else None,
-            "signal": sig,
-            "mask": mask | np.isnan(sig),
-        }
-
-
 def clean_values(signal: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Model inputs from raw ``normalized.h5`` rows.
 
