@@ -39,6 +39,17 @@ def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(t[int(np.argmax(f1))])
 
 
+def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
+    """AUPRC (average precision) and AUROC; NaN when only one class is present."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    labels = np.asarray(labels)
+    if labels.size == 0 or labels.min() == labels.max():
+        return {"auprc": float("nan"), "auroc": float("nan")}
+    return {"auprc": float(average_precision_score(labels, scores)),
+            "auroc": float(roc_auc_score(labels, scores))}
+
+
 def precision_at_k(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
     """Fraction of positives among the ``k`` top-scored pairs (stable order: ties by position)."""
     if k <= 0 or len(labels) == 0:
@@ -49,16 +60,12 @@ def precision_at_k(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
 
 def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
     """All test metrics of one model: ranking metrics, thresholded metrics, precision@k."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
     labels = np.asarray(labels).astype(int)
     scores = np.asarray(scores, dtype=np.float64)
     n_pos = int(labels.sum())
     out = {"n": int(len(labels)), "n_pos": n_pos,
            "pos_fraction": float(n_pos / len(labels)) if len(labels) else float("nan")}
-    two = 0 < n_pos < len(labels)
-    out["auprc"] = float(average_precision_score(labels, scores)) if two else float("nan")
-    out["auroc"] = float(roc_auc_score(labels, scores)) if two else float("nan")
+    out.update(ranking_metrics(labels, scores))
     pred = scores >= threshold
     tp = int((pred & (labels == 1)).sum())
     fp = int((pred & (labels == 0)).sum())
@@ -76,16 +83,12 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> 
 
 def stratified_metrics(labels: np.ndarray, scores: np.ndarray, strata: np.ndarray, name: str) -> list[dict]:
     """AUPRC/AUROC per value of ``strata`` (N,) (e.g. quartile labels)."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
     rows = []
     for s in pd.unique(strata[pd.notna(strata)]):
         sel = strata == s
         y, sc = labels[sel], scores[sel]
-        two = 0 < y.sum() < len(y)
         rows.append({"stratum": name, "bin": str(s), "n": int(sel.sum()), "n_pos": int(y.sum()),
-                     "auprc": float(average_precision_score(y, sc)) if two else float("nan"),
-                     "auroc": float(roc_auc_score(y, sc)) if two else float("nan")})
+                     **ranking_metrics(y, sc)})
     return sorted(rows, key=lambda r: r["bin"])
 
 

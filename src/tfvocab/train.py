@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from . import __version__
 from .data import GeneData, dedup_pairs, load_gene_data, read_pairs
 from .errors import TfvocabError
+from .evaluate import ranking_metrics
 from .io import atomic_path, provenance, write_table
 from .log import get_logger, progress, timed
 from .model import ModelConfig, SiameseTransformer
@@ -136,17 +137,6 @@ def nnpu_loss(logits, labels, prior: float, beta: float = 0.0):
     if neg.item() < -beta:
         return -neg, risk
     return risk, risk
-
-
-def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
-    """AUPRC (average precision) and AUROC; NaN when only one class is present."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    labels = np.asarray(labels)
-    if labels.size == 0 or labels.min() == labels.max():
-        return {"auprc": float("nan"), "auroc": float("nan")}
-    return {"auprc": float(average_precision_score(labels, scores)),
-            "auroc": float(roc_auc_score(labels, scores))}
 
 
 # --------------------------------------------------------------------------- inference
