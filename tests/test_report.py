@@ -1,10 +1,8 @@
 """report.html: self-contained, every section present, missing inputs explained, renders in Chromium."""
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import zlib

@@ -560,7 +560,7 @@ def _safe(builder: Callable[[], str], title: str) -> str:
         return builder()
     except Exception as exc:  # a broken input makes its section say so, not the report fail
         log.warning("report section %s: %s: %s", title, type(exc).__name__, exc)
-        return missing(f"a readable input for this section",
+        return missing("a readable input for this section",
                        f"{type(exc).__name__}: {exc}")
 
 

@@ -17,7 +17,6 @@ takes an equal, disjoint share of every epoch's permutation; only rank 0 writes 
 """
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
