@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from . import __version__
 from .data import GeneData, dedup_pairs, load_gene_data, read_pairs
+from .defaults import default
 from .errors import TfvocabError
 from .evaluate import ranking_metrics
 from .io import atomic_path, provenance, write_table
@@ -41,8 +42,8 @@ log = get_logger("train")
 # Defaults tuned on the `small` preset (bench/small_acceptance.py, seeds 0-2): large batches of
 # pairs, strong regularisation (the tower sees ~1,000 training genes) and early stopping.
 TRAIN_DEFAULTS = {
-    "input": "continuous",
-    "epochs": 30,
+    "input": default("model_input"),
+    "epochs": default("epochs"),
     "batch_size": 1024,
     "lr": 2e-3,
     "weight_decay": 5e-2,
@@ -51,7 +52,7 @@ TRAIN_DEFAULTS = {
     "patience": 6,
     "loss": "bce",               # bce | nnpu
     "prior": None,
-    "seed": 0,
+    "seed": default("seed"),
     "device": "auto",
 }
 MODEL_KEYS = tuple(k for k in ModelConfig.__dataclass_fields__ if k not in ("input", "n_tokens", "n_tfs", "n_windows"))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from ..defaults import default
+
 
 @click.command(name="evaluate")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), required=True, help="model.pt from `tfvocab train`.")
@@ -15,7 +17,7 @@ import click
 @click.option("--truth", type=click.Path(exists=True), default=None,
               help="simulate's truth/ folder (or modules.tsv): adds the oracle row (1 if the genes share a true module).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where to run the model.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the trained baselines.")
+@click.option("--seed", type=int, default=default("seed"), show_default=True, help="Seed of the trained baselines.")
 def cli(model, tokens, normalized, pairs, outdir, promoters, truth, device, seed):
     """Evaluate a model and the baselines on the held-out test genes."""
     from ..evaluate import run

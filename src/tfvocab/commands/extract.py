@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from ..defaults import default
+
 
 @click.command("extract", help="Mean and max bigWig signal over promoter windows (default 50 bp "
                "every 50 bp, -2000..+500 bp around the start codon, 5'->3' in gene orientation). "
@@ -20,9 +22,9 @@ import click
               help="Output folder (created); receives signal.<tf>.h5.")
 @click.option("--tf", "tf", multiple=True,
               help="TF name per --bigwig, in the same order (repeatable) [default: bigWig file stem].")
-@click.option("--window", type=click.IntRange(min=1), default=50, show_default=True,
+@click.option("--window", type=click.IntRange(min=1), default=default("window"), show_default=True,
               help="Window width (bp).")
-@click.option("--stride", type=click.IntRange(min=1), default=50, show_default=True,
+@click.option("--stride", type=click.IntRange(min=1), default=default("stride"), show_default=True,
               help="Distance between window starts (bp).")
 @click.option("--chrom-alias", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="TSV (name, alias) of equivalent chromosome names, for names that are not "

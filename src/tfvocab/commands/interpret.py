@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from ..defaults import default
+
 
 @click.command(name="interpret")
 @click.option("--model", required=True, type=click.Path(exists=True, dir_okay=False),
@@ -27,7 +29,7 @@ import click
               help="Heatmap PNGs for this many of the best pairs.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True,
               help="Where to run the model.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed (random TF picks).")
+@click.option("--seed", type=int, default=default("seed"), show_default=True, help="Seed (random TF picks).")
 def cli(model, tokens, normalized, pairs, outdir, promoters, n_pairs, truth, steps, n_plots, device, seed):
     """Attention rollout, integrated gradients (window x TF) and in-silico TF knock-outs for the
     best-scored positive test pairs; heatmaps along the promoter and token importance."""

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from ..defaults import default
+
 
 @click.command("normalize", help="Depth-scale, control-subtract, log2(x + c) and z-score the "
                "per-window TF signal of signal.h5 (each step switchable); writes "
@@ -19,7 +21,7 @@ import click
               "control subtracted, negatives clipped to 0).")
 @click.option("--no-log", is_flag=True, help="Skip the log2(x + pseudocount) transform.")
 @click.option("--no-zscore", is_flag=True, help="Skip the per-TF z-score across promoters.")
-@click.option("--pseudocount", type=float, default=1.0, show_default=True,
+@click.option("--pseudocount", type=float, default=default("pseudocount"), show_default=True,
               help="c in log2(x + c), in depth-scaled signal units.")
 @click.option("--drop-low-signal", is_flag=True, help="Drop TFs active in fewer than "
               "--min-active-frac of their windows (they are always reported).")

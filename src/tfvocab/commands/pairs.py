@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from ..defaults import default
+
 
 @click.command("pairs", help="Build the labelled, gene-disjoint pair set from a co-expression "
                "list: positives from the list (IDs normalised, self-pairs/duplicates/genes without "
@@ -27,12 +29,12 @@ import click
 @click.option("--score-lower-better/--score-higher-better", default=None,
               help="Whether a lower score is better (ranks, ATTED-II MR).  [default: lower is "
               "better when the score column is named MR/rank, else higher]")
-@click.option("--neg-ratio", type=float, default=3.0, show_default=True,
+@click.option("--neg-ratio", type=float, default=default("neg_ratio"), show_default=True,
               help="Negative pairs sampled per positive pair, within each split.")
-@click.option("--negatives", type=click.Choice(["uniform", "degree"]), default="degree",
+@click.option("--negatives", type=click.Choice(["uniform", "degree"]), default=default("negatives"),
               show_default=True, help="Negative sampling: 'uniform' over genes with promoters, or "
               "'degree'-matched to the positives' endpoint degrees (no hub shortcut).")
-@click.option("--split", type=click.Choice(["gene", "community", "chromosome"]), default="gene",
+@click.option("--split", type=click.Choice(["gene", "community", "chromosome"]), default=default("split"),
               show_default=True, help="All gene-disjoint. 'gene': seeded random assignment of genes "
               "(new genes of known co-expression programs); 'community': whole co-expression "
               "communities held out (unseen programs, stricter); 'chromosome': hold out "
@@ -49,7 +51,7 @@ import click
               help="Fraction (0-1) of positive pairs aimed at the test split (--split gene/"
               "community; with 'gene', genes are drawn in proportion to the square roots of the "
               "pair fractions, so 0.15/0.15 puts 24 % of genes in each of val and test).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=int, default=default("seed"), show_default=True,
               help="Seed of the split and the negative sampling.")
 def cli(coexpression, promoters, outdir, gene_columns, score_column, threshold, score_lower_better,
         neg_ratio, negatives, split, test_chrom, val_chrom, val_frac, test_frac, seed):

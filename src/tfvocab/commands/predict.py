@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from ..defaults import default
+
 
 @click.command(name="predict")
 @click.option("--model", required=True, type=click.Path(exists=True, dir_okay=False),
@@ -16,7 +18,7 @@ import click
               help="TSV with gene_a, gene_b: score these pairs only (default: all-vs-all).")
 @click.option("--genes", type=click.Path(exists=True, dir_okay=False), default=None,
               help="All-vs-all among these genes only (one gene ID per line; default: every gene).")
-@click.option("--top-k", type=click.IntRange(min=1), default=50, show_default=True,
+@click.option("--top-k", type=click.IntRange(min=1), default=default("top_k"), show_default=True,
               help="All-vs-all: best partners kept per gene (network = union of the lists).")
 @click.option("--block-size", type=click.IntRange(min=1), default=1024, show_default=True,
               help="All-vs-all: genes per block; memory grows with its square, not with the gene count.")
@@ -25,7 +27,7 @@ import click
                    "0.5 for --pairs].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto = GPU when present.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=int, default=default("seed"), show_default=True,
               help="Seed of the community detection and betweenness sampling.")
 def cli(model, tokens, normalized, outdir, pairs, genes, top_k, block_size, min_score, device, seed):
     """Embed every gene once, score pairs (or all pairs blockwise, keeping the top-k per gene),

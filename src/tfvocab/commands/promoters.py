@@ -5,6 +5,8 @@ import json
 
 import click
 
+from ..defaults import default
+
 
 @click.command(name="promoters")
 @click.option("--gff", required=True, type=click.Path(exists=True, dir_okay=False),
@@ -13,9 +15,9 @@ import click
               help="Genome FASTA (plain or bgzipped); its .fai is built beside it if missing.")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False),
               help="Output folder for promoters.tsv/.bed/.fa and promoters.report.json.")
-@click.option("--upstream", default=2000, show_default=True, type=click.IntRange(min=0),
+@click.option("--upstream", default=default("upstream"), show_default=True, type=click.IntRange(min=0),
               help="Promoter length upstream of the start codon (bp).")
-@click.option("--downstream", default=500, show_default=True, type=click.IntRange(min=0),
+@click.option("--downstream", default=default("downstream"), show_default=True, type=click.IntRange(min=0),
               help="Promoter length downstream of the start codon (bp).")
 @click.option("--chrom-alias", type=click.Path(exists=True, dir_okay=False), default=None,
               help="TSV with two columns (name, alias) declaring chromosome names equivalent; "

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from ..defaults import default
+
 
 @click.command("tokenize", help="Learn the TF vocabulary (seeded k-means over the T-dim window "
                "vectors of normalized.h5) and tokenize every promoter window; writes "
@@ -14,11 +16,11 @@ import click
               help="normalized.h5 from `tfvocab normalize`.")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (created).")
-@click.option("--vocab-size", type=int, default=512, show_default=True,
+@click.option("--vocab-size", type=int, default=default("vocab_size"), show_default=True,
               help="Number of learned tokens (k-means clusters, >= 2); the mask and no-binding "
               "tokens come on top. Clamped, with a warning, to the number of distinct bound "
               "windows.")
-@click.option("--seed", type=int, default=0, show_default=True, help="RNG seed (subsample, init).")
+@click.option("--seed", type=int, default=default("seed"), show_default=True, help="RNG seed (subsample, init).")
 @click.option("--codebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Apply the vocabulary of an existing tokens.h5 instead of fitting one.")
 @click.option("--null-threshold", type=float, default=None,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from ..defaults import default
+
 
 @click.command(name="tune")
 @click.option("--tokens", type=click.Path(exists=True, dir_okay=False), required=True, help="tokens.h5 from `tfvocab tokenize`.")
@@ -13,7 +15,7 @@ import click
 @click.option("--epochs", type=int, default=15, show_default=True, help="Maximum epochs per trial.")
 @click.option("--patience", type=int, default=4, show_default=True, help="Early-stopping patience per trial (epochs).")
 @click.option("--batch-size", type=int, default=None, help="Pairs per batch (default: train's default, 64).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the search and of every trial.")
+@click.option("--seed", type=int, default=default("seed"), show_default=True, help="Seed of the search and of every trial.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where to train.")
 def cli(tokens, normalized, pairs, outdir, n_trials, epochs, patience, batch_size, seed, device):
     """Random search over d_model, layers, heads, dropout, lr, weight decay and input mode on validation AUPRC."""
