@@ -1,4 +1,4 @@
-"""`tfvocab pairs`: reading co-expression lists, gene-disjoint splits, degree-matched negatives."""
+"""`tfvocab pairs`: reading co-expression lists, gene-disjoint folds; the negative samplers of training."""
 from __future__ import annotations
 
 import gzip
@@ -15,7 +15,6 @@ from tfvocab import pairs as P
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
 
-SPLITS = ("train", "val", "test")
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -56,15 +55,6 @@ def world(tmp_path_factory):
     prom.to_csv(d / "promoters.tsv", sep="\t", index=False)
     co.to_csv(d / "coexpression.tsv", sep="\t", index=False)
     return d, prom, co
-
-
-def _gene_sets(df: pd.DataFrame) -> dict[str, set]:
-    return {s: set(df.gene_a[df.split == s]) | set(df.gene_b[df.split == s]) for s in SPLITS}
-
-
-def _endpoint_degrees(pos: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
-    deg = pd.concat([pos.gene_a, pos.gene_b]).value_counts()
-    return deg.reindex(pd.concat([pairs.gene_a, pairs.gene_b])).fillna(0).to_numpy()
 
 
 def _small_promoters(tmp_path, genes=("AT1G01010", "AT1G01020", "AT1G01030", "AT2G01010",
@@ -139,174 +129,216 @@ def test_clean_counts_self_duplicates_threshold_and_mr(tmp_path):
                  "AT1G01010.1\tAT1G01020\t2\n"      # isoform suffix normalised
                  "gene:AT1G01020\tat1g01010\t1\n"   # duplicate of the above, reversed
                  "AT1G01030\tAT1G01030.2\t1\n"      # self-pair after normalisation
-                 "AT2G01010\tAT2G01020\t50\n"       # above MR threshold: dropped
+                 "AT2G01010\tAT2G01020\t50\n"       # above MR threshold: listed, not a positive
                  "AT3G01010\tAT1G01030\t5\n")
-    out = P.run(f, prom, tmp_path / "out", threshold=10, neg_ratio=1, split="chromosome",
-                test_chrom="3")
+    out = P.run(f, prom, tmp_path / "out", threshold=10, split="chromosome", folds=2, test_chrom="3")
     rep = json.loads(out["report"].read_text())
     c = rep["counts"]
     assert rep["settings"]["score_lower_better"] is True  # auto: column named MR
     assert c["rows_read"] == 5 and c["header_detected"] is True
     assert c["ids_normalised"] == 4
     assert (c["below_threshold_dropped"], c["self_pairs_dropped"], c["duplicates_dropped"]) == (1, 1, 1)
-    assert c["positives_before_split"] == 2
+    assert c["positives_listed"] == 2 and c["listed_pairs_below_threshold"] == 1
     pairs = pd.read_csv(out["pairs"], sep="\t")
     pos = pairs[pairs.label == 1]
-    assert set(zip(pos.gene_a, pos.gene_b)) == {("AT1G01010", "AT1G01020")}
-    assert c["pairs_dropped_crossing_partitions"] == 1  # the Chr1-Chr3 pair crosses into test
-    assert c["positives_kept"] == 1
+    assert set(zip(pos.gene_a, pos.gene_b)) == {("AT1G01010", "AT1G01020"), ("AT1G01030", "AT3G01010")}
+    # the pair above the MR threshold stays listed (never a negative) with label 0
+    assert pairs[pairs.label == 0][["gene_a", "gene_b", "source"]].values.tolist() == [
+        ["AT2G01010", "AT2G01020", "listed"]]
+    genes = pd.read_csv(out["genes"], sep="\t")
+    assert set(genes.loc[genes.fold == 0, "chrom"]) == {"Chr3"}       # --test-chrom is fold 0
+    assert rep["folds"]["per_fold"][1]["test_positives"] == 1          # the Chr1 pair
+    assert rep["folds"]["per_fold"][0]["test_positives"] == 0          # Chr3-Chr1 crosses folds
 
 
-# ----------------------------------------------------------------------------- splits
+# ----------------------------------------------------------------------------- folds
 
-def test_community_split_is_disjoint_and_keeps_more_than_random(world):
+def _same_fold_share(co: pd.DataFrame, fold: dict) -> float:
+    return float((co.gene_a.map(fold) == co.gene_b.map(fold)).mean())
+
+
+def test_gene_folds_partition_every_gene_and_spread_modules(world):
+    """The default design: every gene in exactly one of K near-equal test folds, validation
+    genes drawn from the other folds (val_frac of them, none validating two folds), each dense
+    module of hub_graph spread over all folds; deterministic per seed."""
     _, prom, co = world
     genes = prom.gene_id.tolist()
-    assign = P.split_genes(genes, co, method="community", val_frac=0.15, test_frac=0.15, seed=0)
-    assert set(assign) == set(genes) and set(assign.values()) == set(SPLITS)
-    sa, sb = co.gene_a.map(assign), co.gene_b.map(assign)
-    kept = float((sa == sb).mean())
-    # peer: random per-gene assignment with the same fractions, same graph
-    rng = np.random.default_rng(0)
-    rand = dict(zip(genes, rng.choice(SPLITS, size=len(genes), p=[0.7, 0.15, 0.15])))
-    kept_random = float((co.gene_a.map(rand) == co.gene_b.map(rand)).mean())
-    print(f"positives kept: community split {kept:.3f} vs random gene split {kept_random:.3f}")
-    assert abs(kept_random - 0.535) < 0.06
-    assert kept > kept_random + 0.2
-    on_diag = co[sa == sb]
-    share = on_diag.gene_a.map(assign).value_counts(normalize=True)
-    print("kept positives per split:", share.round(3).to_dict())
-    assert 0.1 < share["val"] < 0.2 and 0.1 < share["test"] < 0.2 and 0.6 < share["train"] < 0.8
+    t = P.assign_folds(genes, co, n_folds=5, val_frac=0.15, seed=0)
+    assert t.gene_id.tolist() == sorted(genes) and set(t.fold) == set(range(5))
+    sizes = t.fold.value_counts()
+    assert sizes.max() - sizes.min() <= 2
+    assert (t.val_fold != t.fold).all() and set(t.val_fold) == {-1, 0, 1, 2, 3, 4}
+    for k in range(5):
+        outside = (t.fold != k).sum()
+        assert abs((t.val_fold == k).sum() / outside - 0.15) < 0.01
+    assert t.equals(P.assign_folds(genes, co, n_folds=5, val_frac=0.15, seed=0))
+    assert not t.fold.equals(P.assign_folds(genes, co, n_folds=5, val_frac=0.15, seed=1).fold)
+    fold = dict(zip(t.gene_id, t.fold))
+    order = np.random.default_rng(0).permutation(len(genes))      # hub_graph's module members
+    for m in range(10):
+        assert len({fold[genes[i]] for i in order[m * 40:(m + 1) * 40]}) == 5
+    # each fold trains on the pairs among the genes outside it and outside its validation genes
+    roles = P.fold_roles(t.fold.to_numpy(), t.val_fold.to_numpy(), 2)
+    assert set(roles) == {"train", "val", "test"} and (roles[t.fold.to_numpy() == 2] == "test").all()
+    with pytest.raises(TfvocabError, match="val-frac 0.3 is too large for 5 folds"):
+        P.assign_folds(genes, co, n_folds=5, val_frac=0.3)
+    with pytest.raises(TfvocabError, match="--folds must be >= 2"):
+        P.assign_folds(genes, co, n_folds=1)
+    with pytest.raises(TfvocabError, match="unknown split method"):
+        P.assign_folds(genes, co, method="random")
+
+
+def test_community_folds_keep_modules_whole(world):
+    """--split community: folds grown from co-expression communities keep far more positive
+    pairs inside one fold than the random gene deal (peer, same graph), each fold ~1/K of them."""
+    _, prom, co = world
+    genes = prom.gene_id.tolist()
+    com = P.assign_folds(genes, co, method="community", n_folds=5, seed=0)
+    rnd = P.assign_folds(genes, co, method="gene", n_folds=5, seed=0)
+    f_com, f_rnd = dict(zip(com.gene_id, com.fold)), dict(zip(rnd.gene_id, rnd.fold))
+    kept_com, kept_rnd = _same_fold_share(co, f_com), _same_fold_share(co, f_rnd)
+    print(f"positives inside one fold: community {kept_com:.3f} vs random genes {kept_rnd:.3f}")
+    assert abs(kept_rnd - 0.2) < 0.03 and kept_com > kept_rnd + 0.3
+    inside = co[co.gene_a.map(f_com) == co.gene_b.map(f_com)]
+    share = inside.gene_a.map(f_com).value_counts(normalize=True)
+    assert share.min() > 0.1 and share.max() < 0.3
+    order = np.random.default_rng(0).permutation(len(genes))
+    whole = sum(len({f_com[genes[i]] for i in order[m * 40:(m + 1) * 40]}) == 1 for m in range(10))
+    assert whole >= 7
+    # validation genes of a fold come from other folds, whole communities at a time
+    assert (com.val_fold != com.fold).all()
+
+
+def test_chromosome_folds_hold_out_whole_chromosomes(world, tmp_path):
+    d, prom, co = world
+    out = P.run(d / "coexpression.tsv", d / "promoters.tsv", tmp_path, split="chromosome", folds=5,
+                test_chrom="NC_003076.8")   # RefSeq name of chromosome 5
+    genes = pd.read_csv(out["genes"], sep="\t")
+    per = genes.groupby("fold").chrom.unique()
+    assert all(len(c) == 1 for c in per) and list(per[0]) == ["Chr5"]
+    assert sorted(c[0] for c in per) == [f"Chr{i}" for i in range(1, 6)]
+    rep = json.loads(out["report"].read_text())
+    assert rep["folds"]["chromosomes_per_fold"]["0"] == ["Chr5"]
+    with pytest.raises(TfvocabError, match="needs 6 chromosome groups, promoters.tsv has 5"):
+        P.assign_folds(prom.gene_id, co, method="chromosome", n_folds=6, chrom=dict(zip(prom.gene_id, prom.chrom)))
+    with pytest.raises(TfvocabError, match="ChrX.*not a chromosome.*Chr1"):
+        P.assign_folds(prom.gene_id, co, method="chromosome", chrom=dict(zip(prom.gene_id, prom.chrom)),
+                       test_chrom="ChrX")
 
 
 @pytest.mark.parametrize("split", ["gene", "community"])
-def test_run_gene_split_has_no_gene_in_two_partitions(world, tmp_path, split):
-    d, _, co = world
-    out = P.run(d / "coexpression.tsv", d / "promoters.tsv", tmp_path, split=split)
-    pairs = pd.read_csv(out["pairs"], sep="\t")
-    sets = _gene_sets(pairs)
-    assert not (sets["train"] & sets["val"]) and not (sets["train"] & sets["test"])
-    assert not (sets["val"] & sets["test"])
-    c = json.loads(out["report"].read_text())["counts"]
-    assert c["positives_kept"] + c["pairs_dropped_crossing_partitions"] == len(co)
-    if split == "community":
-        assert c["fraction_positives_kept"] > c["expected_fraction_kept_random_gene_split"] + 0.2
-    else:
-        assert abs(c["fraction_positives_kept"] - c["expected_fraction_kept_random_gene_split"]) < 0.05
-    assert (pairs.gene_a < pairs.gene_b).all()
-    assert set(pairs.source) == {"positive", "negative_degree"}
-    assert (pairs.label == (pairs.source == "positive")).all()
-
-
-def test_random_gene_split_spreads_modules_and_hits_pair_fractions(world):
-    """The default split: genes at random, so each dense module (the first 400 genes of the
-    hub_graph permutation) has genes in train, val and test; positive pairs kept per split are
-    close to (0.7, 0.15, 0.15); community split instead keeps modules whole."""
-    _, prom, co = world
-    genes = prom.gene_id.tolist()
-    assert np.allclose(P.random_gene_fractions(0.15, 0.15) ** 2 / (P.random_gene_fractions(0.15, 0.15) ** 2).sum(),
-                       [0.7, 0.15, 0.15])
-    assign = P.split_genes(genes, co, val_frac=0.15, test_frac=0.15, seed=0)
-    assert assign == P.split_genes(genes, co, val_frac=0.15, test_frac=0.15, seed=0)
-    assert assign != P.split_genes(genes, co, val_frac=0.15, test_frac=0.15, seed=1)
-    frac = pd.Series(assign).value_counts(normalize=True)
-    assert np.allclose(frac[list(SPLITS)], P.random_gene_fractions(0.15, 0.15), atol=0.005)
-    sa, sb = co.gene_a.map(assign), co.gene_b.map(assign)
-    share = sa[sa == sb].value_counts(normalize=True)
-    print("random gene split: kept positives per split", share.round(3).to_dict())
-    assert abs(share["train"] - 0.7) < 0.06 and abs(share["test"] - 0.15) < 0.05
-    order = np.random.default_rng(0).permutation(len(genes))      # hub_graph's module members
-    community = P.split_genes(genes, co, method="community", seed=0)
-    spread_random = spread_community = 0
-    for m in range(10):
-        members = [genes[i] for i in order[m * 40:(m + 1) * 40]]
-        spread_random += len({assign[g] for g in members}) == 3
-        spread_community += len({community[g] for g in members}) == 3
-    assert spread_random == 10
-    assert spread_community <= 3
-    with pytest.raises(TfvocabError, match="unknown split method"):
-        P.split_genes(genes, co, method="random")
-
-
-def test_chromosome_split_holds_out_whole_chromosomes(world, tmp_path):
+def test_run_writes_listed_pairs_and_one_fold_per_gene(world, tmp_path, split):
+    """pairs.tsv holds the listed pairs only (no negatives, no copies per fold); genes.tsv the
+    fold of every gene with a promoter; the report's per-fold counts are those of the files."""
     d, prom, co = world
-    out = P.run(d / "coexpression.tsv", d / "promoters.tsv", tmp_path, split="chromosome",
-                test_chrom="5", val_chrom="chr4", negatives="uniform")
+    out = P.run(d / "coexpression.tsv", d / "promoters.tsv", tmp_path, split=split, folds=4)
     pairs = pd.read_csv(out["pairs"], sep="\t")
-    chrom = dict(zip(prom.gene_id, prom.chrom))
-    sets = _gene_sets(pairs)
-    assert {chrom[g] for g in sets["test"]} == {"Chr5"}
-    assert {chrom[g] for g in sets["val"]} == {"Chr4"}
-    assert not any(chrom[g] in ("Chr4", "Chr5") for g in sets["train"])
-    assert not (sets["train"] & sets["val"]) and not (sets["train"] & sets["test"])
-    c = json.loads(out["report"].read_text())["counts"]
-    ca, cb = co.gene_a.map(chrom), co.gene_b.map(chrom)
-    part = {"Chr4": 1, "Chr5": 2}
-    crossing = int((ca.map(lambda c: part.get(c, 0)) != cb.map(lambda c: part.get(c, 0))).sum())
-    assert c["pairs_dropped_crossing_partitions"] == crossing > 0
-    assert c["chromosomes_per_split"]["test"] == ["Chr5"]
+    genes = pd.read_csv(out["genes"], sep="\t")
+    assert len(pairs) == len(co) and (pairs.label == 1).all() and set(pairs.source) == {"positive"}
+    assert (pairs.gene_a < pairs.gene_b).all()
+    assert sorted(genes.gene_id) == sorted(prom.gene_id) and set(genes.fold) == {0, 1, 2, 3}
+    deg = pd.concat([co.gene_a, co.gene_b]).value_counts()
+    assert (genes.set_index("gene_id").degree == deg.reindex(genes.gene_id).fillna(0).to_numpy()).all()
+    fold, val = dict(zip(genes.gene_id, genes.fold)), dict(zip(genes.gene_id, genes.val_fold))
+    rep = json.loads(out["report"].read_text())["folds"]
+    for r in rep["per_fold"]:
+        k = r["fold"]
+        in_test = (pairs.gene_a.map(fold) == k) & (pairs.gene_b.map(fold) == k)
+        in_val = (pairs.gene_a.map(val) == k) & (pairs.gene_b.map(val) == k)
+        assert r["test_positives"] == in_test.sum() and r["val_positives"] == in_val.sum()
+        assert r["test_genes"] + r["val_genes"] + r["train_genes"] == len(genes)
+    assert rep["fraction_positives_tested"] == pytest.approx(
+        float((pairs.gene_a.map(fold) == pairs.gene_b.map(fold)).mean()), abs=1e-4)
+    # `split` = the pair's role in fold 0 (what single-split readers use)
+    r0 = P.fold_roles(genes.fold.to_numpy(), genes.val_fold.to_numpy(), 0)
+    role = dict(zip(genes.gene_id, r0))
+    ra, rb = pairs.gene_a.map(role), pairs.gene_b.map(role)
+    assert (pairs.split == np.where(ra == rb, ra, "cross")).all()
 
 
-def test_chromosome_split_without_val_chrom_is_still_disjoint(world):
+# ----------------------------------------------------------------------------- negatives (tfvocab.negatives)
+
+def _degree_of(pa, pb, n):
+    return np.bincount(np.concatenate([pa, pb]), minlength=n)
+
+
+def _local(co, genes):
+    index = {g: i for i, g in enumerate(genes)}
+    return co.gene_a.map(index).to_numpy(), co.gene_b.map(index).to_numpy()
+
+
+def test_degree_matched_negatives_match_positive_degrees_universe_do_not(world):
+    from tfvocab import universe as U
+    from tfvocab.negatives import NegativeSampler
+
     _, prom, co = world
-    chrom = dict(zip(prom.gene_id, prom.chrom))
-    assign = P.split_genes(prom.gene_id, co, method="chromosome", chrom=chrom,
-                           test_chrom="NC_003076.8", seed=1)  # RefSeq name of chromosome 5
-    assert {chrom[g] for g, s in assign.items() if s == "test"} == {"Chr5"}
-    assert sum(s == "val" for s in assign.values()) > 0
-    with pytest.raises(TfvocabError, match="ChrX.*not a chromosome.*Chr1"):
-        P.split_genes(prom.gene_id, co, method="chromosome", chrom=chrom, test_chrom="ChrX")
+    genes = sorted(prom.gene_id)
+    pa, pb = _local(co, genes)
+    listed = np.unique(U.tri_index(pa, pb, len(genes)))
+    deg = _degree_of(pa, pb, len(genes))
+    pos_deg = deg[np.concatenate([pa, pb])]
+    out = {}
+    for scheme in ("degree", "universe", "uniform"):
+        s = NegativeSampler(len(genes), pa, pb, listed, scheme, ratio=3, seed=0)
+        na, nb = s.epoch(1)
+        assert len(na) == 3 * len(pa)
+        out[scheme] = ks_2samp(pos_deg, deg[np.concatenate([na, nb])]).pvalue
+    print("KS p-value vs positive endpoint degrees:", {k: f"{v:.3g}" for k, v in out.items()})
+    assert out["degree"] > 0.05 and out["universe"] < 0.05 and out["uniform"] < 0.05
 
 
-# ----------------------------------------------------------------------------- negatives
+@pytest.mark.parametrize("scheme", ["universe", "uniform", "degree"])
+def test_negatives_are_unlabelled_and_inside_the_gene_set(scheme):
+    from tfvocab import universe as U
+    from tfvocab.negatives import NegativeSampler
 
-def test_degree_matched_negatives_match_positive_degrees_uniform_do_not(world):
-    _, prom, co = world
-    genes = prom.gene_id.tolist()
-    pos = co[["gene_a", "gene_b"]]
-    deg = _endpoint_degrees(pos, pos)
-    neg_deg = P.sample_negatives(pos, genes, 3, "degree", np.random.default_rng(0))
-    neg_uni = P.sample_negatives(pos, genes, 3, "uniform", np.random.default_rng(0))
-    p_deg = ks_2samp(deg, _endpoint_degrees(pos, neg_deg)).pvalue
-    p_uni = ks_2samp(deg, _endpoint_degrees(pos, neg_uni)).pvalue
-    print(f"KS p-value vs positive endpoint degrees: degree-matched {p_deg:.3g}, uniform {p_uni:.3g}")
-    assert p_deg > 0.05
-    assert p_uni < 0.05
-    # and per split, inside a full run (degrees in that split's positive graph)
-    pairs, _ = P.build_pairs(_with_read_attrs(co), prom, seed=3)
-    for s in SPLITS:
-        ps, ns = pairs[(pairs.split == s) & (pairs.label == 1)], pairs[(pairs.split == s) & (pairs.label == 0)]
-        assert ks_2samp(_endpoint_degrees(ps, ps), _endpoint_degrees(ps, ns)).pvalue > 0.05
-
-
-def _with_read_attrs(co: pd.DataFrame) -> pd.DataFrame:
-    df = co.assign(score=co.score.astype(str))
-    df.attrs["read"] = {"header_detected": True, "score_column": "score", "rows_read": len(co)}
-    return df
-
-
-@pytest.mark.parametrize("strategy", ["uniform", "degree"])
-def test_negatives_are_unlabelled_unique_and_inside_the_partition(strategy):
-    rng = np.random.default_rng(5)
-    genes = [f"G{i:03d}" for i in range(30)]
-    pos = pd.DataFrame({"gene_a": ["G000"] * 12 + ["G001", "G002"],
-                        "gene_b": [f"G{i:03d}" for i in range(1, 13)] + ["G002", "G003"]})
-    listed_only = pd.DataFrame({"gene_a": ["G001"], "gene_b": ["G004"]})
-    neg = P.sample_negatives(pos, genes, 3, strategy, rng, exclude=listed_only)
-    assert len(neg) == 42 and (neg.label == 0).all() and (neg.source == f"negative_{strategy}").all()
-    keys = set(zip(neg.gene_a, neg.gene_b))
-    assert len(keys) == len(neg)
-    assert (neg.gene_a < neg.gene_b).all()
-    assert not keys & set(zip(pos.gene_a, pos.gene_b)) and ("G001", "G004") not in keys
-    assert set(neg.gene_a) | set(neg.gene_b) <= set(genes)
-    if strategy == "degree":  # only genes that have positives
-        assert set(neg.gene_a) | set(neg.gene_b) <= set(pos.gene_a) | set(pos.gene_b)
+    n = 30
+    pa = np.array([0] * 12 + [1, 2])
+    pb = np.array(list(range(1, 13)) + [2, 3])
+    listed = np.unique(U.tri_index(np.r_[pa, 1], np.r_[pb, 4], n))   # (1, 4) listed below threshold
+    s = NegativeSampler(n, pa, pb, listed, scheme, ratio=3, seed=5)
+    na, nb = s.epoch(1)
+    assert len(na) == 42
+    t = U.tri_index(na, nb, n)
+    assert (na != nb).all() and (na < n).all() and (nb < n).all()
+    assert not np.isin(t, listed).any()
+    if scheme != "universe":                     # drawn once, distinct
+        assert len(np.unique(t)) == len(t)
+        assert np.array_equal(t, U.tri_index(*s.epoch(2), n))
+    else:                                         # fresh every epoch, reproducible per seed
+        assert not np.array_equal(t, U.tri_index(*s.epoch(2), n))
+        again = NegativeSampler(n, pa, pb, listed, scheme, ratio=3, seed=5)
+        assert np.array_equal(t, U.tri_index(*again.epoch(1), n))
+    if scheme == "degree":                       # only genes that have positives
+        assert set(np.r_[na, nb]) <= set(np.r_[pa, pb])
 
 
-def test_negatives_capped_when_partition_too_small():
-    pos = pd.DataFrame({"gene_a": ["A"], "gene_b": ["B"]})
-    neg = P.sample_negatives(pos, ["A", "B", "C"], 10, "uniform", np.random.default_rng(0))
-    assert set(zip(neg.gene_a, neg.gene_b)) == {("A", "C"), ("B", "C")}
+def test_universe_negatives_are_uniform_over_the_unlisted_pairs():
+    from scipy.stats import chisquare
+
+    from tfvocab import universe as U
+    from tfvocab.negatives import NegativeSampler
+
+    n = 12
+    pa, pb = np.array([0, 1, 2]), np.array([1, 2, 3])
+    listed = np.unique(U.tri_index(pa, pb, n))
+    s = NegativeSampler(n, pa, pb, listed, "universe", ratio=20000, seed=0)
+    na, nb = s.epoch(1)
+    counts = np.bincount(U.tri_index(na, nb, n), minlength=U.n_pairs(n))
+    assert (counts[listed] == 0).all()
+    free = np.delete(counts, listed)
+    assert chisquare(free).pvalue > 0.001 and free.min() > 0
+
+
+def test_fixed_negatives_capped_when_the_gene_set_is_too_small():
+    from tfvocab import universe as U
+    from tfvocab.negatives import NegativeSampler
+
+    s = NegativeSampler(3, np.array([0]), np.array([1]), U.tri_index(np.array([0]), np.array([1]), 3),
+                        "uniform", ratio=10)
+    assert sorted(zip(*s.epoch(1))) == [(0, 2), (1, 2)]
+    with pytest.raises(TfvocabError, match="unknown negative scheme"):
+        NegativeSampler(3, [0], [1], [], "hard")
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -320,11 +352,11 @@ def test_unknown_gene_ids_are_a_counted_warning_listed_in_report(tmp_path):
     f = tmp_path / "co.tsv"
     f.write_text("AT1G01010\tAT1G01020\nAT1G01010\tAT9G99990\nAT2G01010\tAT2G01020\n"
                  "AT5G77770\tAT3G01010\nAT3G01010\tAT3G01020\n")
-    out = P.run(f, prom, tmp_path / "out", neg_ratio=1, val_frac=0.2, test_frac=0.2)
+    out = P.run(f, prom, tmp_path / "out", folds=2, val_frac=0.2)
     c = json.loads(out["report"].read_text())["counts"]
     assert c["genes_without_promoters"] == 2
     assert c["genes_without_promoters_examples"] == ["AT9G99990", "AT5G77770"]
-    assert c["pairs_without_promoters_dropped"] == 2 and c["positives_before_split"] == 3
+    assert c["pairs_without_promoters_dropped"] == 2 and c["positives_listed"] == 3
 
 
 def test_one_column_table_is_an_error(tmp_path):
@@ -343,7 +375,7 @@ def test_non_numeric_score_is_an_error_with_threshold_and_a_warning_without(tmp_
     with pytest.raises(TfvocabError, match=r"co\.tsv: line 3: non-numeric score 'high'.*--threshold"):
         P.run(f, prom, tmp_path / "out", threshold=0.5)
     _assert_no_output(tmp_path / "out")
-    out = P.run(f, prom, tmp_path / "out2", neg_ratio=1, val_frac=0.2, test_frac=0.2)
+    out = P.run(f, prom, tmp_path / "out2", folds=2, val_frac=0.2)
     assert json.loads(out["report"].read_text())["counts"]["non_numeric_scores"] == 1
 
 
@@ -379,11 +411,10 @@ def test_threshold_nobody_passes_reports_score_range(tmp_path):
 def test_same_inputs_and_seed_give_identical_pairs(world, tmp_path):
     d, _, _ = world
     args = (d / "coexpression.tsv", d / "promoters.tsv")
-    a = P.run(*args, tmp_path / "a", seed=7)["pairs"].read_bytes()
-    b = P.run(*args, tmp_path / "b", seed=7)["pairs"].read_bytes()
-    c = P.run(*args, tmp_path / "c", seed=8)["pairs"].read_bytes()
-    assert a == b
-    assert a != c
+    a, b, c = (P.run(*args, tmp_path / x, seed=s) for x, s in (("a", 7), ("b", 7), ("c", 8)))
+    assert a["pairs"].read_bytes() == b["pairs"].read_bytes()
+    assert a["genes"].read_bytes() == b["genes"].read_bytes()
+    assert a["genes"].read_bytes() != c["genes"].read_bytes()
 
 
 def test_cli_writes_outputs_and_bad_input_exits_2(world, tmp_path):
@@ -391,12 +422,13 @@ def test_cli_writes_outputs_and_bad_input_exits_2(world, tmp_path):
     runner = CliRunner()
     res = runner.invoke(main, ["pairs", "--coexpression", str(d / "coexpression.tsv"),
                                "--promoters", str(d / "promoters.tsv"), "--outdir", str(tmp_path / "o"),
-                               "--negatives", "uniform", "--neg-ratio", "1", "--seed", "2"])
+                               "--folds", "3", "--split", "community", "--seed", "2"])
     assert res.exit_code == 0, res.output
-    assert {p.name for p in (tmp_path / "o").iterdir()} == {"pairs.tsv", "pairs.tsv.json",
-                                                            "pairs.report.json"}
-    prov = json.loads((tmp_path / "o" / "pairs.tsv.json").read_text())
-    assert prov["step"] == "pairs" and prov["params"]["negatives"] == "uniform"
+    assert {p.name for p in (tmp_path / "o").iterdir()} == {"pairs.tsv", "pairs.tsv.json", "genes.tsv",
+                                                            "genes.tsv.json", "pairs.report.json"}
+    prov = json.loads((tmp_path / "o" / "genes.tsv.json").read_text())
+    assert prov["step"] == "pairs" and prov["params"]["folds"] == 3 and prov["params"]["split"] == "community"
+    assert set(pd.read_csv(tmp_path / "o" / "genes.tsv", sep="\t").fold) == {0, 1, 2}
     bad = tmp_path / "bad.tsv"
     bad.write_text("AT1G01010\n")
     res = runner.invoke(main, ["pairs", "--coexpression", str(bad), "--promoters",

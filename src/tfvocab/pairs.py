@@ -9,26 +9,22 @@ Pipeline (each stage a function on DataFrames/arrays; I/O only in :func:`run`):
 2. :func:`normalise_ids` cleans gene IDs (whitespace, quotes, ``gene:``/``gene-`` prefixes,
    isoform suffixes ``.1``, upper-case AGI codes); :func:`clean_positives` applies the score
    threshold, drops self-pairs and duplicates ``(A,B) = (B,A)`` and maps IDs to ``promoters.tsv``.
-3. :func:`split_genes` assigns every gene with a promoter to exactly one of train/val/test
-   (gene-disjoint in every method). ``gene`` (default): a seeded random assignment of genes, so
-   the genes of each co-expression module are spread over the partitions and test asks about
-   *new genes of known programs*. Gene fractions are chosen so that the expected share of kept
-   positive pairs is ``(1 - val_frac - test_frac, val_frac, test_frac)``: a pair survives only
-   when both genes land in one partition, so gene fractions ∝ sqrt(target share)
-   (:func:`random_gene_fractions`; defaults 0.52/0.24/0.24 of genes, ≈ 38 % of positive pairs
-   kept). ``community`` (stricter, *unseen programs*): whole co-expression communities
-   (connected components, split by Louvain only where too large) are grown into val/test regions
-   that cut few positive edges, so test modules are never seen in training; it typically keeps
-   far more positive pairs (both figures are in ``pairs.report.json``). ``chromosome``:
-   ``--test-chrom`` (and ``--val-chrom``) are held out entirely. Pairs whose genes fall in two
-   partitions are dropped and counted.
-4. :func:`sample_negatives` draws unlabelled pairs inside each partition (never a listed pair,
-   never a self-pair, no duplicates) at ``neg_ratio`` per positive: ``uniform`` over genes with
-   promoters, or ``degree``-matched (endpoint probability proportional to the gene's degree in the
-   partition's positive graph, corrected for rejected listed pairs, so negative endpoints have the
-   positives' degree distribution and a model cannot win by recognising hubs).
+3. :func:`assign_folds` puts every gene with a promoter in exactly one of ``K`` gene-disjoint
+   test folds (``--folds``) and draws each fold's validation genes from the other folds
+   (``--val-frac`` of them; no gene validates two folds). How genes are grouped (``--split``):
+   ``gene`` (default) a seeded random deal, so the genes of each co-expression module spread
+   over the folds and a fold's test asks about *new genes of known programs*; ``community``
+   (stricter, *unseen programs*) whole co-expression communities (connected components, split
+   by Louvain only where too large) grown into folds that cut few positive edges;
+   ``chromosome`` whole chromosomes (``--test-chrom`` = fold 0).
+4. The output is small at genome scale: ``pairs.tsv`` holds the listed pairs only (positives,
+   and listed pairs below ``--threshold``, which are never negatives) and ``genes.tsv`` the fold
+   of every gene; no negatives and no per-fold copies. The model of fold ``k`` (``tfvocab
+   train --fold k``) trains on the pairs among the genes of the other folds minus fold k's
+   validation genes and draws its negatives itself (:mod:`tfvocab.negatives`); ``tfvocab
+   evaluate`` scores every pair among fold k's genes (:mod:`tfvocab.universe`).
 
-Same inputs + seed give an identical ``pairs.tsv``.
+Same inputs + seed give identical ``pairs.tsv`` and ``genes.tsv``.
 """
 from __future__ import annotations
 
@@ -49,7 +45,7 @@ from .log import get_logger, timed
 from .promoters import read_promoters
 
 SPLITS = ("train", "val", "test")
-SOURCES = ("positive", "negative_uniform", "negative_degree")
+SOURCES = ("positive", "listed")
 N_EXAMPLES = 10
 _AGI = re.compile(r"^AT[1-5CM]G\d{5}$", re.IGNORECASE)
 _PREFIX = re.compile(r"^(gene[:\-])+", re.IGNORECASE)
@@ -434,7 +430,7 @@ def clean_positives(df: pd.DataFrame, promoter_ids: Sequence[str], *, threshold:
     return positives, listed, counts
 
 
-# ----------------------------------------------------------------------------- splitting
+# ----------------------------------------------------------------------------- folds
 
 def _chrom_key(name: str) -> str:
     """Canonical chromosome key (``tfvocab.chroms.canonical``; unknown names match exactly)."""
@@ -493,8 +489,8 @@ def _grow(unit_w: np.ndarray, link, targets: Mapping[int, float], cap: float,
     """Greedy region growing over community units.
 
     ``unit_w``: (U,) positive edges owned by each unit; ``link``: (U, U) sparse inter-unit edge
-    counts; ``targets``: split code -> edges wanted; ``assigned``: (U,) split code or -1.
-    Each split in turn adds the fitting unit that cuts fewest edges (whole components cut none),
+    counts; ``targets``: fold -> edges wanted; ``assigned``: (U,) fold or -1.
+    Each fold in turn adds the fitting unit that cuts fewest edges (whole components cut none),
     ties broken by a seeded random priority. Returns the updated ``assigned``.
     """
     ext = np.asarray(link.sum(axis=1)).ravel()
@@ -516,13 +512,14 @@ def _grow(unit_w: np.ndarray, link, targets: Mapping[int, float], cap: float,
 
 
 def _balanced_grow(unit_w: np.ndarray, link, ua: np.ndarray, ub: np.ndarray,
-                   targets: Mapping[int, float], cap: float, seed: int,
+                   targets: Mapping[int, float], cap: float, seed: int, n_codes: int,
                    n_rounds: int = 12) -> np.ndarray:
-    """:func:`_grow` with targets rescaled until each split's share of the *kept* positive
-    edges (both ends in the split) is close to ``target / n_edges``: edges cut at a region's
-    boundary are lost, so a region grown to its raw target would end up under-filled.
+    """:func:`_grow` with targets rescaled until each fold's share of the *kept* positive
+    edges (both ends in the fold) is close to ``target / n_edges``: edges cut at a region's
+    boundary are lost, so a region grown to its raw target would end up under-filled. Units
+    left over go to fold 0.
 
-    ``ua, ub``: (E,) unit of each end of every positive edge. Returns (U,) split codes.
+    ``ua, ub``: (E,) unit of each end of every positive edge. Returns (U,) folds.
     """
     desired = {k: t / max(len(ua), 1) for k, t in targets.items()}
     mult = {k: 1.0 for k in targets}
@@ -533,7 +530,7 @@ def _balanced_grow(unit_w: np.ndarray, link, ua: np.ndarray, ub: np.ndarray,
                          np.full(len(unit_w), -1, dtype=np.int64))
         assigned[assigned < 0] = 0
         ca, cb = assigned[ua], assigned[ub]
-        kept = np.bincount(ca[ca == cb], minlength=3).astype(float)
+        kept = np.bincount(ca[ca == cb], minlength=n_codes).astype(float)
         share = kept / max(kept.sum(), 1.0)
         err = max(abs(share[k] - d) for k, d in desired.items())
         if err < best_err:
@@ -541,7 +538,7 @@ def _balanced_grow(unit_w: np.ndarray, link, ua: np.ndarray, ub: np.ndarray,
         if err < 0.01:
             break
         for k, d in desired.items():
-            # damped: a split's share responds non-linearly (its growth also shrinks train)
+            # damped: a fold's share responds non-linearly (its growth also shrinks the others)
             mult[k] *= float(np.clip(d / max(share[k], 1e-3), 0.5, 2.0)) ** 0.5
     return best
 
@@ -549,262 +546,168 @@ def _balanced_grow(unit_w: np.ndarray, link, ua: np.ndarray, ub: np.ndarray,
 SPLIT_METHODS = ("gene", "community", "chromosome")
 
 
-def random_gene_fractions(val_frac: float, test_frac: float) -> np.ndarray:
-    """Gene fractions (3,) (train, val, test) of the random gene split whose expected shares of
-    the kept positive pairs are ``(1 - val_frac - test_frac, val_frac, test_frac)``.
-
-    A pair is kept in split ``s`` with probability ``f_s**2``, so ``f_s ∝ sqrt(share_s)``.
-    """
-    share = np.array([1.0 - val_frac - test_frac, val_frac, test_frac])
-    f = np.sqrt(np.clip(share, 0.0, None))
-    return f / f.sum()
-
-
-def _random_codes(n: int, fractions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(n,) split codes: a seeded permutation cut at the (largest-remainder) counts of ``fractions``."""
-    raw = n * np.asarray(fractions, dtype=float)
-    counts = np.floor(raw).astype(int)
-    counts[np.argsort(-(raw - counts), kind="stable")[: n - counts.sum()]] += 1
-    code = np.repeat(np.arange(len(counts)), counts)
+def _equal_codes(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """(n,) codes 0..k-1 in near-equal counts (largest remainder), in seeded random order."""
+    counts = np.full(k, n // k)
+    counts[: n - counts.sum()] += 1
+    code = np.repeat(np.arange(k), counts)
     return code[rng.permutation(n)]
 
 
-def split_genes(genes: Sequence[str], pos_pairs: pd.DataFrame, *, method: str = "gene",
-                val_frac: float = 0.15, test_frac: float = 0.15, seed: int = 0,
-                chrom: Mapping[str, str] | None = None, test_chrom: str | Sequence[str] | None = None,
-                val_chrom: str | Sequence[str] | None = None) -> dict[str, str]:
-    """Assign every gene to exactly one of ``train``/``val``/``test`` (gene-disjoint).
+def _community_folds(n: int, ea: np.ndarray, eb: np.ndarray, n_folds: int, seed: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Folds of genes grown from co-expression communities (each fold ~1/K of the kept
+    positive edges, few edges cut); genes without positives at random. Returns ``(fold (n,),
+    unit (n,))`` (unit -1 for genes without positives)."""
+    from scipy import sparse
+
+    code = np.full(n, -1, dtype=np.int64)
+    targets = {f: len(ea) / n_folds for f in range(1, n_folds)}
+    cap = max(1.0, 0.25 * len(ea) / n_folds)
+    unit = _units(n, ea, eb, cap, seed)
+    n_units = int(unit.max()) + 1
+    if n_units > 0:
+        cross = unit[ea] != unit[eb]
+        w = np.bincount(unit[ea][~cross], minlength=n_units).astype(float)      # edge inside a unit
+        w += 0.5 * np.bincount(unit[ea][cross], minlength=n_units)              # between: half each
+        w += 0.5 * np.bincount(unit[eb][cross], minlength=n_units)
+        ua, ub = unit[ea][cross], unit[eb][cross]
+        link = sparse.coo_matrix((np.ones(2 * len(ua)), (np.concatenate([ua, ub]), np.concatenate([ub, ua]))),
+                                 shape=(n_units, n_units)).tocsr()
+        assigned = _balanced_grow(w, link, unit[ea], unit[eb], targets, cap, seed, n_folds)
+        code[unit >= 0] = assigned[unit[unit >= 0]]
+    rest = np.flatnonzero(code < 0)
+    code[rest] = _equal_codes(len(rest), n_folds, rng)
+    return code, unit
+
+
+def _chromosome_folds(gchrom: Sequence[str], n_folds: int, test_chrom) -> np.ndarray:
+    """Folds of whole chromosomes: ``test_chrom`` (if given) is fold 0, the other chromosomes
+    are dealt to the remaining folds largest first (fewest genes so far). (n,) folds."""
+    gchrom = np.asarray(gchrom, dtype=object)
+    names, counts = np.unique(gchrom, return_counts=True)
+    tset = _resolve_chroms(test_chrom, list(names), "--test-chrom")
+    first = 1 if tset else 0
+    rest = [c for c in names if c not in tset]
+    if len(rest) < n_folds - first:
+        have = len(rest) + first
+        raise TfvocabError(f"--split chromosome with --folds {n_folds} needs {n_folds} chromosome groups, "
+                           f"promoters.tsv has {have}", hint=f"use --folds {max(have, 2)} or --split gene")
+    fold_of = {c: 0 for c in tset}
+    size = np.zeros(n_folds)
+    size[0] = sum(counts[names == c][0] for c in tset) if tset else 0
+    cnt = dict(zip(names, counts))
+    for c in sorted(rest, key=lambda c: (-cnt[c], c)):
+        f = first + int(np.argmin(size[first:]))
+        fold_of[c] = f
+        size[f] += cnt[c]
+    return np.array([fold_of[c] for c in gchrom], dtype=np.int64)
+
+
+def _validation_folds(fold: np.ndarray, group: np.ndarray, n_folds: int, val_frac: float,
+                      rng: np.random.Generator) -> np.ndarray:
+    """``val_fold`` (n,): the fold whose validation genes a gene is, or -1.
+
+    Validation genes of fold k are drawn from the other folds: every group (a gene, or a
+    community unit whose genes stay together) gets one random candidate fold among the folds
+    it is not in, and a seeded ``val_frac * (K - 1)`` share of each fold's candidates is kept,
+    so about ``val_frac`` of the genes outside fold k validate fold k and no gene validates two.
+    """
+    q = val_frac * (n_folds - 1)
+    if q > 1.0 + 1e-9:
+        raise TfvocabError(f"--val-frac {val_frac} is too large for {n_folds} folds",
+                           hint=f"at most 1/(K-1) = {1 / (n_folds - 1):.3f}: each gene validates one fold")
+    out = np.full(len(fold), -1, dtype=np.int64)
+    groups, first = np.unique(group, return_index=True)
+    gfold = fold[first]
+    shift = rng.integers(1, n_folds, size=len(groups)) if n_folds > 1 else np.zeros(len(groups), np.int64)
+    cand = (gfold + shift) % n_folds
+    chosen = np.zeros(len(groups), dtype=bool)
+    for k in range(n_folds):
+        idx = np.flatnonzero(cand == k)
+        idx = idx[rng.permutation(len(idx))]
+        chosen[idx[: int(round(q * len(idx)))]] = True
+    gval = np.where(chosen, cand, -1)
+    pos = np.searchsorted(groups, group)
+    out[:] = gval[pos]
+    return out
+
+
+def assign_folds(genes: Sequence[str], pos_pairs: pd.DataFrame, *, method: str = "gene",
+                 n_folds: int = 5, val_frac: float = 0.15, seed: int = 0,
+                 chrom: Mapping[str, str] | None = None,
+                 test_chrom: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """Assign every gene with a promoter to exactly one of ``n_folds`` gene-disjoint test folds,
+    and to at most one other fold's validation genes.
 
     ``genes``: (G,) genes with promoters; ``pos_pairs``: positives (``gene_a, gene_b``).
-    ``method="gene"``: a seeded random assignment (genes with and without positives permuted
-    separately, each cut at the :func:`random_gene_fractions` counts), so every module's genes
-    spread over the partitions. ``method="community"``: community units (components, Louvain-split when large) are grown into
-    val and test regions holding about ``val_frac``/``test_frac`` of the kept positive edges
-    while cutting few of them; genes without positives are assigned at random with the same fractions.
-    ``method="chromosome"``: genes on ``test_chrom`` (``val_chrom``) go to test (val); with no
-    ``val_chrom``, val is grown from the remaining genes as above. ``chrom``: gene -> chromosome.
-    Returns ``{gene: split}``; deterministic for a given ``seed``.
+    ``method="gene"``: a seeded random assignment (genes with and without positives dealt
+    separately into near-equal folds), so every module's genes spread over the folds and a
+    fold's test asks about *new genes of known programs*. ``method="community"``: folds grown
+    from co-expression communities (components, Louvain-split when large), each holding ~1/K of
+    the positive edges while cutting few: test modules are unseen in training (*unseen
+    programs*). ``method="chromosome"``: whole chromosomes per fold (``test_chrom`` = fold 0).
+    Validation genes: :func:`_validation_folds` (community units stay together).
+
+    Returns a DataFrame sorted by gene: ``gene_id, fold, val_fold`` (val_fold -1 = validates no
+    fold); deterministic for a given ``seed``.
     """
     if method not in SPLIT_METHODS:
         raise TfvocabError(f"unknown split method {method!r}", hint="use 'gene', 'community' or 'chromosome'")
-    if not (0 <= val_frac < 1 and 0 <= test_frac < 1 and val_frac + test_frac < 1):
-        raise TfvocabError(f"--val-frac {val_frac} and --test-frac {test_frac} must be in [0, 1) "
-                           "and sum to less than 1")
-    from scipy import sparse
-
+    if int(n_folds) < 2:
+        raise TfvocabError(f"--folds must be >= 2, got {n_folds}",
+                           hint="each fold's model trains on the genes of the other folds")
+    if not 0 <= val_frac < 1:
+        raise TfvocabError(f"--val-frac {val_frac} must be in [0, 1)")
+    n_folds = int(n_folds)
     rng = np.random.default_rng(seed)
     genes = sorted(set(genes))
     index = {g: i for i, g in enumerate(genes)}
     n = len(genes)
+    if n < n_folds:
+        raise TfvocabError(f"{n} genes with promoters cannot make {n_folds} folds", hint="use fewer --folds")
     ea = pos_pairs["gene_a"].map(index).to_numpy()
     eb = pos_pairs["gene_b"].map(index).to_numpy()
     ok = ~(pd.isna(ea) | pd.isna(eb))
     ea, eb = ea[ok].astype(np.int64), eb[ok].astype(np.int64)
-    code = np.full(n, -1, dtype=np.int64)  # 0 train, 1 val, 2 test
-
+    group = np.arange(n)
     if method == "gene":
-        frac = random_gene_fractions(val_frac, test_frac)
+        fold = np.full(n, -1, dtype=np.int64)
         has_pos = np.zeros(n, dtype=bool)
         has_pos[ea] = has_pos[eb] = True
         for sel in (np.flatnonzero(has_pos), np.flatnonzero(~has_pos)):
-            code[sel] = _random_codes(len(sel), frac, rng)
-        return {g: SPLITS[c] for g, c in zip(genes, code)}
-
-    targets: dict[int, float] = {}
-    if method == "chromosome":
+            fold[sel] = _equal_codes(len(sel), n_folds, rng)
+    elif method == "community":
+        fold, unit = _community_folds(n, ea, eb, n_folds, seed, rng)
+        group = np.where(unit >= 0, unit, n + np.arange(n))
+    else:
         if chrom is None:
             raise TfvocabError("a chromosome split needs the chromosome of every gene")
-        if not test_chrom:
-            raise TfvocabError("--split chromosome needs --test-chrom", hint="e.g. --test-chrom Chr5")
-        gchrom = [chrom[g] for g in genes]
-        tset = _resolve_chroms(test_chrom, gchrom, "--test-chrom")
-        vset = _resolve_chroms(val_chrom, gchrom, "--val-chrom")
-        if tset & vset:
-            raise TfvocabError(f"--test-chrom and --val-chrom overlap: {', '.join(sorted(tset & vset))}")
-        code[np.isin(gchrom, sorted(tset))] = 2
-        code[np.isin(gchrom, sorted(vset))] = 1
-        if not vset and val_frac > 0:
-            targets[1] = val_frac * len(ea)
-        free_gene = code < 0
-    else:
-        targets = {2: test_frac * len(ea), 1: val_frac * len(ea)}
-        free_gene = np.ones(n, dtype=bool)
-
-    if targets:
-        # Units are built on the positive edges among still-unassigned genes only.
-        inner = free_gene[ea] & free_gene[eb]
-        fa, fb = ea[inner], eb[inner]
-        cap = max(1.0, 0.25 * min(t for t in targets.values() if t > 0)) if any(
-            t > 0 for t in targets.values()) else 1.0
-        unit = _units(n, fa, fb, cap, seed)
-        n_units = int(unit.max()) + 1
-        if n_units > 0:
-            cross = unit[fa] != unit[fb]
-            # an edge between two units counts half to each
-            w = np.bincount(unit[fa][~cross], minlength=n_units).astype(float)
-            w += 0.5 * np.bincount(unit[fa][cross], minlength=n_units)
-            w += 0.5 * np.bincount(unit[fb][cross], minlength=n_units)
-            ua, ub = unit[fa][cross], unit[fb][cross]
-            link = sparse.coo_matrix((np.ones(2 * len(ua)), (np.concatenate([ua, ub]),
-                                                             np.concatenate([ub, ua]))),
-                                     shape=(n_units, n_units)).tocsr()
-            assigned = _balanced_grow(w, link, unit[fa], unit[fb],
-                                      {k: v for k, v in targets.items() if v > 0}, cap, seed)
-            has_unit = unit >= 0
-            code[has_unit & free_gene] = assigned[unit[has_unit & free_gene]]
-
-    # Genes without positives (and, in a chromosome split, left-over genes) at random.
-    rest = np.flatnonzero(code < 0)
-    if method == "chromosome":
-        probs = np.array([1 - (val_frac if targets else 0.0), val_frac if targets else 0.0, 0.0])
-    else:
-        probs = np.array([1 - val_frac - test_frac, val_frac, test_frac])
-    code[rest] = rng.choice(3, size=len(rest), p=probs / probs.sum())
-    return {g: SPLITS[c] for g, c in zip(genes, code)}
+        fold = _chromosome_folds([chrom[g] for g in genes], n_folds, test_chrom)
+    val = _validation_folds(fold, group, n_folds, val_frac, rng)
+    return pd.DataFrame({"gene_id": genes, "fold": fold.astype(np.int64), "val_fold": val})
 
 
-# ----------------------------------------------------------------------------- negatives
-
-def _pair_keys(ia: np.ndarray, ib: np.ndarray, n: int) -> np.ndarray:
-    lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
-    return lo.astype(np.int64) * n + hi.astype(np.int64)
-
-
-def degree_weights(degree: np.ndarray, excl_a: np.ndarray, excl_b: np.ndarray,
-                   n_iter: int = 30) -> np.ndarray:
-    """Endpoint sampling weights (n,) such that, after rejecting self-pairs and excluded pairs,
-    each gene's share of negative endpoints equals its share of positive endpoints
-    (``degree / degree.sum()``).
-
-    ``degree``: (n,) degree in the positive graph; ``excl_a, excl_b``: (E,) gene indices of
-    pairs that are never sampled. Fixed point of ``w = degree / acceptance(w)`` where
-    ``acceptance_g = 1 - (w_g + sum_{h excluded with g} w_h) / sum(w)``.
-    """
-    from scipy import sparse
-
-    n = len(degree)
-    deg = degree.astype(float)
-    adj = sparse.coo_matrix((np.ones(2 * len(excl_a)), (np.concatenate([excl_a, excl_b]),
-                                                        np.concatenate([excl_b, excl_a]))),
-                            shape=(n, n)).tocsr()
-    w = deg / max(deg.sum(), 1.0)
-    for _ in range(n_iter):
-        total = w.sum()
-        acc = 1.0 - (w + adj @ w) / total
-        acc = np.clip(acc, 1e-3, 1.0)
-        w_new = np.where(deg > 0, deg / acc, 0.0)
-        w_new /= w_new.sum()
-        if np.abs(w_new - w).max() < 1e-12:
-            w = w_new
-            break
-        w = w_new
-    return w
-
-
-def sample_negatives(pos: pd.DataFrame, genes: Sequence[str], ratio: float, strategy: str,
-                     rng: np.random.Generator, exclude: pd.DataFrame | None = None,
-                     max_rounds: int = 100) -> pd.DataFrame:
-    """Sample ``round(ratio * len(pos))`` unlabelled pairs among ``genes``.
-
-    ``pos``: positives of this partition (``gene_a, gene_b``); ``genes``: (G,) genes of the
-    partition (with promoters); ``exclude``: pairs never sampled (default ``pos``; pairs outside
-    ``genes`` are ignored). ``strategy``: ``uniform`` (both genes uniform over ``genes``) or
-    ``degree`` (endpoints drawn in proportion to their degree in ``pos``, see
-    :func:`degree_weights`). Never a self-pair, an excluded pair or a duplicate.
-    Returns a DataFrame ``gene_a, gene_b, label (0), source`` with ``gene_a < gene_b``; fewer
-    rows (with a warning) when the partition does not have enough unlabelled pairs.
-    """
-    if strategy not in ("uniform", "degree"):
-        raise TfvocabError(f"unknown negative strategy {strategy!r}", hint="use 'uniform' or 'degree'")
-    source = f"negative_{strategy}"
-    genes = np.array(sorted(set(genes)), dtype=object)
-    index = {g: i for i, g in enumerate(genes)}
-    need = int(round(ratio * len(pos)))
-    empty = pd.DataFrame({"gene_a": pd.Series(dtype=object), "gene_b": pd.Series(dtype=object),
-                          "label": pd.Series(dtype=np.int64), "source": pd.Series(dtype=object)})
-    n = len(genes)
-    if need <= 0 or n < 2:
-        return empty
-    exclude = pos if exclude is None else pd.concat([pos[["gene_a", "gene_b"]],
-                                                     exclude[["gene_a", "gene_b"]]])
-    xa = exclude["gene_a"].map(index).to_numpy()
-    xb = exclude["gene_b"].map(index).to_numpy()
-    inside = ~(pd.isna(xa) | pd.isna(xb))
-    xa, xb = xa[inside].astype(np.int64), xb[inside].astype(np.int64)
-    known = np.unique(_pair_keys(xa, xb, n))
-
-    if strategy == "degree":
-        pa = pos["gene_a"].map(index).to_numpy().astype(np.int64)
-        pb = pos["gene_b"].map(index).to_numpy().astype(np.int64)
-        degree = np.bincount(np.concatenate([pa, pb]), minlength=n)
-        support = np.flatnonzero(degree > 0)
-        p = degree_weights(degree, xa, xb)
-    else:
-        support = np.arange(n)
-        p = np.full(n, 1.0 / n)
-    m = len(support)
-    in_support = np.zeros(n, dtype=bool)
-    in_support[support] = True
-    n_known = int(np.sum(in_support[known // n] & in_support[known % n]))
-    capacity = m * (m - 1) // 2 - n_known
-    if need > capacity:
-        log.warning("only %d unlabelled pairs exist among %d genes; sampling %d negatives instead of %d",
-                    capacity, m, capacity, need)
-        need = capacity
-    if need <= 0:
-        return empty
-
-    if m * (m - 1) // 2 <= 2_000_000 or need > capacity // 2:
-        # Small space: enumerate every candidate pair and draw without replacement.
-        iu, ju = np.triu_indices(m, 1)
-        ia, ib = support[iu], support[ju]
-        keys = _pair_keys(ia, ib, n)
-        free = ~np.isin(keys, known)
-        ia, ib = ia[free], ib[free]
-        # Weighted sampling without replacement (Efraimidis-Spirakis keys log(u) / weight).
-        weight = p[ia] * p[ib]
-        with np.errstate(divide="ignore"):
-            keys = np.log(rng.random(len(ia))) / weight
-        pick = np.argsort(-keys, kind="stable")[:need]
-        sa, sb = ia[pick], ib[pick]
-    else:
-        chosen = np.empty(0, dtype=np.int64)
-        sub_p = p[support] / p[support].sum()
-        for _ in range(max_rounds):
-            batch = max(2 * (need - len(chosen)), 1024)
-            ia = support[rng.choice(m, size=batch, p=sub_p)]
-            ib = support[rng.choice(m, size=batch, p=sub_p)]
-            keys = _pair_keys(ia, ib, n)[ia != ib]
-            keys = keys[~np.isin(keys, known)]
-            _, first = np.unique(keys, return_index=True)
-            keys = keys[np.sort(first)]
-            keys = keys[~np.isin(keys, chosen)]
-            chosen = np.concatenate([chosen, keys[: need - len(chosen)]])
-            if len(chosen) >= need:
-                break
-        if len(chosen) < need:
-            log.warning("found only %d of %d negatives after %d sampling rounds", len(chosen), need,
-                        max_rounds)
-        sa, sb = chosen // n, chosen % n
-    ga, gb = canonical_pairs(genes[sa], genes[sb])
-    return pd.DataFrame({"gene_a": ga, "gene_b": gb, "label": np.zeros(len(ga), dtype=np.int64),
-                         "source": source})
+def fold_roles(fold: np.ndarray, val_fold: np.ndarray, k: int) -> np.ndarray:
+    """Role of every gene in fold ``k``'s run: ``"train"``, ``"val"`` or ``"test"`` ((G,) object)."""
+    return np.where(fold == k, "test", np.where(val_fold == k, "val", "train")).astype(object)
 
 
 # ----------------------------------------------------------------------------- assembly
 
 def build_pairs(coexp: pd.DataFrame, promoters: pd.DataFrame, *, threshold: float | None = None,
-                score_lower_better: bool | None = None, neg_ratio: float = 3.0,
-                negatives: str = "degree", split: str = "gene", test_chrom: str | None = None,
-                val_chrom: str | None = None, val_frac: float = 0.15, test_frac: float = 0.15,
-                seed: int = 0, path: str | Path = "") -> tuple[pd.DataFrame, dict]:
-    """The whole step without I/O: ``(pairs, report)``.
+                score_lower_better: bool | None = None, split: str = "gene", n_folds: int = 5,
+                test_chrom: str | None = None, val_frac: float = 0.15, seed: int = 0,
+                path: str | Path = "") -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The whole step without I/O: ``(pairs, genes, report)``.
 
     ``coexp``: from :func:`read_coexpression`; ``promoters``: ``promoters.tsv`` rows.
-    ``pairs``: ``gene_a, gene_b, label, split, source`` sorted by split, label (1 first), genes.
+    ``pairs``: every listed pair between genes with promoters: ``gene_a, gene_b, label (1 =
+    positive, 0 = listed but below --threshold: never a negative), source, split`` (split = the
+    pair's partition in fold 0: train/val/test, or ``cross`` when its genes are in two), sorted
+    by label (1 first) and genes. ``genes``: ``gene_id, chrom, fold, val_fold, degree`` for
+    every gene with a promoter (degree = its number of positive partners).
     """
-    if neg_ratio < 0:
-        raise TfvocabError(f"--neg-ratio must be >= 0, got {neg_ratio}")
     info = dict(coexp.attrs.get("read", {}))
     header = bool(info.get("header_detected", False))
     score_name = info.get("score_column")
@@ -817,87 +720,81 @@ def build_pairs(coexp: pd.DataFrame, promoters: pd.DataFrame, *, threshold: floa
         score_lower_better=score_lower_better, path=path, header_detected=header)
 
     chrom = dict(zip(promoters["gene_id"].astype(str), promoters["chrom"].astype(str)))
-    genes = sorted(chrom)
-    with timed(f"splitting {len(genes)} genes ({split})", log):
-        assign = split_genes(genes, positives, method=split, val_frac=val_frac, test_frac=test_frac,
-                             seed=seed, chrom=chrom, test_chrom=test_chrom, val_chrom=val_chrom)
-    sa = positives["gene_a"].map(assign).to_numpy()
-    sb = positives["gene_b"].map(assign).to_numpy()
-    crossing = sa != sb
-    kept = positives[~crossing].assign(split=sa[~crossing], label=1, source="positive")
-    n_cross = int(crossing.sum())
-    if n_cross:
-        log.warning("%d of %d positive pairs join genes of two partitions and are dropped (%.1f%% kept)",
-                    n_cross, len(positives), 100.0 * (1 - n_cross / max(len(positives), 1)))
+    with timed(f"assigning {len(chrom)} genes to {n_folds} folds ({split})", log):
+        genes = assign_folds(list(chrom), positives, method=split, n_folds=n_folds, val_frac=val_frac,
+                             seed=seed, chrom=chrom, test_chrom=test_chrom)
+    genes.insert(1, "chrom", genes["gene_id"].map(chrom))
+    deg = pd.concat([positives["gene_a"], positives["gene_b"]]).value_counts()
+    genes["degree"] = genes["gene_id"].map(deg).fillna(0).astype(np.int64)
 
-    rng = np.random.default_rng(seed)
-    parts = [kept[["gene_a", "gene_b", "label", "split", "source"]]]
-    by_split = {s: [g for g in genes if assign[g] == s] for s in SPLITS}
-    neg_counts = {}
-    with timed(f"sampling {negatives} negatives ({neg_ratio:g} per positive)", log):
-        for s in SPLITS:
-            pos_s = kept[kept.split == s]
-            if pos_s.empty:
-                log.warning("split %s has no positive pairs", s)
-            neg = sample_negatives(pos_s, by_split[s], neg_ratio, negatives, rng, exclude=listed)
-            neg_counts[s] = int(len(neg))
-            parts.append(neg.assign(split=s)[["gene_a", "gene_b", "label", "split", "source"]])
-    pairs = pd.concat(parts, ignore_index=True)
+    key = set(zip(positives["gene_a"], positives["gene_b"]))
+    below = listed[[(a, b) not in key for a, b in zip(listed["gene_a"], listed["gene_b"])]]
+    pairs = pd.concat([positives[["gene_a", "gene_b"]].assign(label=1, source="positive"),
+                       below[["gene_a", "gene_b"]].assign(label=0, source="listed")], ignore_index=True)
+    role0 = dict(zip(genes["gene_id"], fold_roles(genes["fold"].to_numpy(), genes["val_fold"].to_numpy(), 0)))
+    ra, rb = pairs["gene_a"].map(role0), pairs["gene_b"].map(role0)
+    pairs["split"] = np.where(ra == rb, ra, "cross")
     pairs["label"] = pairs["label"].astype(np.int64)
-    pairs["_s"] = pairs["split"].map({s: i for i, s in enumerate(SPLITS)})
-    pairs = (pairs.sort_values(["_s", "label", "gene_a", "gene_b"], ascending=[True, False, True, True],
-                               kind="stable").drop(columns="_s").reset_index(drop=True))
-
-    pos_genes = set(positives["gene_a"]) | set(positives["gene_b"])
-    v, t = val_frac, test_frac
-    report = {
-        "input": info,
-        "counts": {
-            "rows_read": info.get("rows_read", len(coexp)),
-            "header_detected": header,
-            **counts,
-            "positives_before_split": int(len(positives)),
-            "pairs_dropped_crossing_partitions": n_cross,
-            "positives_kept": int(len(kept)),
-            "fraction_positives_kept": round(len(kept) / max(len(positives), 1), 4),
-            "expected_fraction_kept_random_gene_split": round(float(
-                (random_gene_fractions(v, t) ** 2).sum()), 4),
-            "positives_per_split": {s: int((kept.split == s).sum()) for s in SPLITS},
-            "negatives_per_split": neg_counts,
-            "negatives_requested_per_split": {s: int(round(neg_ratio * (kept.split == s).sum()))
-                                              for s in SPLITS},
-            "genes_with_promoters": len(genes),
-            "genes_per_split": {s: len(by_split[s]) for s in SPLITS},
-            "positive_genes_per_split": {s: sum(1 for g in pos_genes if assign[g] == s) for s in SPLITS},
-            "pairs_written": int(len(pairs)),
-        },
-        "settings": {"threshold": threshold, "score_lower_better": score_lower_better,
-                     "neg_ratio": neg_ratio, "negatives": negatives, "split": split,
-                     "test_chrom": test_chrom, "val_chrom": val_chrom, "val_frac": val_frac,
-                     "test_frac": test_frac, "seed": seed},
-    }
+    pairs = pairs.sort_values(["label", "gene_a", "gene_b"], ascending=[False, True, True],
+                              kind="stable").reset_index(drop=True)
+    report = {"input": info, "counts": {"rows_read": info.get("rows_read", len(coexp)),
+                                        "header_detected": header, **counts,
+                                        "listed_pairs_below_threshold": int(len(below)),
+                                        "genes_with_promoters": int(len(genes)),
+                                        "pairs_written": int(len(pairs))},
+              "folds": fold_report(genes, positives),
+              "settings": {"threshold": threshold, "score_lower_better": score_lower_better,
+                           "split": split, "folds": int(n_folds), "test_chrom": test_chrom,
+                           "val_frac": val_frac, "seed": seed}}
     if split == "chromosome":
-        report["counts"]["chromosomes_per_split"] = {
-            s: sorted({chrom[g] for g in by_split[s]}) for s in SPLITS}
-    return pairs, report
+        report["folds"]["chromosomes_per_fold"] = {
+            str(k): sorted(genes.loc[genes["fold"] == k, "chrom"].unique()) for k in range(int(n_folds))}
+    return pairs, genes, report
+
+
+def fold_report(genes: pd.DataFrame, positives: pd.DataFrame) -> dict:
+    """Per fold: genes and positive pairs used for test / validation / training, and the
+    universe sizes (every pair among the fold's test genes)."""
+    fold = dict(zip(genes["gene_id"], genes["fold"]))
+    val = dict(zip(genes["gene_id"], genes["val_fold"]))
+    fa, fb = positives["gene_a"].map(fold).to_numpy(), positives["gene_b"].map(fold).to_numpy()
+    va, vb = positives["gene_a"].map(val).to_numpy(), positives["gene_b"].map(val).to_numpy()
+    K = int(genes["fold"].max()) + 1
+    rows = []
+    for k in range(K):
+        n_test = int((genes["fold"] == k).sum())
+        n_val = int((genes["val_fold"] == k).sum())
+        test = (fa == k) & (fb == k)
+        valp = (va == k) & (vb == k)
+        train = (fa != k) & (fb != k) & (va != k) & (vb != k)
+        rows.append({"fold": k, "test_genes": n_test, "val_genes": n_val,
+                     "train_genes": int(len(genes) - n_test - n_val),
+                     "test_positives": int(test.sum()), "val_positives": int(valp.sum()),
+                     "train_positives": int(train.sum()),
+                     "test_universe_pairs": n_test * (n_test - 1) // 2,
+                     "test_prevalence": round(float(test.sum()) / max(n_test * (n_test - 1) // 2, 1), 6)})
+    n_pos = max(len(positives), 1)
+    tested = sum(r["test_positives"] for r in rows)
+    return {"n_folds": K, "per_fold": rows,
+            "fraction_positives_tested": round(tested / n_pos, 4),
+            "mean_fraction_positives_trained": round(float(np.mean([r["train_positives"] for r in rows])) / n_pos, 4)}
 
 
 def run(coexpression: str | Path, promoters: str | Path, outdir: str | Path, *,
         score_column: str | int | None = None, threshold: float | None = None,
-        score_lower_better: bool | None = None, neg_ratio: float = 3.0, negatives: str = "degree",
-        split: str = "gene", test_chrom: str | None = None, val_chrom: str | None = None,
-        val_frac: float = 0.15, test_frac: float = 0.15, seed: int = 0,
+        score_lower_better: bool | None = None, split: str = "gene", folds: int = 5,
+        test_chrom: str | None = None, val_frac: float = 0.15, seed: int = 0,
         gene_columns: str | Sequence[str | int] | None = None) -> dict[str, Path]:
-    """Read the co-expression list and ``promoters.tsv``, write ``pairs.tsv`` (+ ``.json``
-    provenance sidecar) and ``pairs.report.json`` under ``outdir``. Nothing is written on error.
+    """Read the co-expression list and ``promoters.tsv``, write ``pairs.tsv`` (listed pairs),
+    ``genes.tsv`` (the fold of every gene; each with a ``.json`` provenance sidecar) and
+    ``pairs.report.json`` under ``outdir``. Nothing is written on error.
 
-    Returns ``{"pairs": path, "report": path}``.
+    Returns ``{"pairs": path, "genes": path, "report": path}``.
     """
     outdir = Path(outdir)
     params = dict(coexpression=str(coexpression), promoters=str(promoters), score_column=score_column,
-                  threshold=threshold, score_lower_better=score_lower_better, neg_ratio=neg_ratio,
-                  negatives=negatives, split=split, test_chrom=test_chrom, val_chrom=val_chrom,
-                  val_frac=val_frac, test_frac=test_frac, seed=seed, gene_columns=gene_columns)
+                  threshold=threshold, score_lower_better=score_lower_better, split=split, folds=folds,
+                  test_chrom=test_chrom, val_frac=val_frac, seed=seed, gene_columns=gene_columns)
     prom = read_promoters(promoters, required=("gene_id", "chrom"))
     with timed(f"reading {coexpression}", log):
         coexp = read_coexpression(coexpression, gene_columns=gene_columns, score_column=score_column,
@@ -906,16 +803,16 @@ def run(coexpression: str | Path, promoters: str | Path, outdir: str | Path, *,
     log.info("read %d rows (%s-delimited, header %s, genes in %s, score %s)", info["rows_read"],
              info["delimiter"], "detected" if info["header_detected"] else "absent",
              "/".join(info["gene_columns"]), info["score_column"])
-    pairs, report = build_pairs(coexp, prom, threshold=threshold, score_lower_better=score_lower_better,
-                                neg_ratio=neg_ratio, negatives=negatives, split=split,
-                                test_chrom=test_chrom, val_chrom=val_chrom, val_frac=val_frac,
-                                test_frac=test_frac, seed=seed, path=coexpression)
+    pairs, genes, report = build_pairs(coexp, prom, threshold=threshold, score_lower_better=score_lower_better,
+                                       split=split, n_folds=folds, test_chrom=test_chrom, val_frac=val_frac,
+                                       seed=seed, path=coexpression)
     prov = provenance("pairs", params)
     report["provenance"] = prov
-    c = report["counts"]
-    log.info("%d positives kept (%.1f%% of %d), negatives %s; genes per split %s",
-             c["positives_kept"], 100 * c["fraction_positives_kept"], c["positives_before_split"],
-             c["negatives_per_split"], c["genes_per_split"])
+    f = report["folds"]
+    log.info("%d positives among %d genes in %d folds (%s split): test genes per fold %s, %.0f%% of "
+             "positives trained on per fold", int((pairs["label"] == 1).sum()), len(genes), f["n_folds"], split,
+             [r["test_genes"] for r in f["per_fold"]], 100 * f["mean_fraction_positives_trained"])
     out_pairs = write_table(outdir / "pairs.tsv", pairs, prov)
+    out_genes = write_table(outdir / "genes.tsv", genes, prov)
     out_report = write_json(outdir / "pairs.report.json", report)
-    return {"pairs": out_pairs, "report": out_report}
+    return {"pairs": out_pairs, "genes": out_genes, "report": out_report}
