@@ -15,7 +15,7 @@ from tfvocab.data import load_gene_data, read_pairs, write_synthetic
 from tfvocab.errors import TfvocabError
 
 torch.set_num_threads(1)
-TINY = dict(d_model=16, n_layers=1, n_heads=2, head_width=16, batch_size=64)
+TINY = dict(d_model=16, n_layers=1, n_heads=2, head_width=16, batch_size=64, neg_ratio=3)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,9 @@ def test_model_file_and_log(synth, tmp_path):
 
 def test_resume_after_kill_matches_uninterrupted_run(synth, tmp_path):
     full = _run(synth, tmp_path / "full")
-    n_train = (pd.read_csv(synth["pairs"], sep="\t")["split"] == "train").sum()
+    pairs = pd.read_csv(synth["pairs"], sep="\t")
+    n_pos = ((pairs["split"] == "train") & (pairs["label"] == 1)).sum()   # + fresh negatives every epoch
+    n_train = n_pos + round(TINY["neg_ratio"] * n_pos)
     steps_per_epoch = int(np.ceil(n_train / TINY["batch_size"]))
     with pytest.raises(T.TrainingInterrupted):   # killed mid-epoch 3
         _run(synth, tmp_path / "cut", stop_after_steps=2 * steps_per_epoch + 2)

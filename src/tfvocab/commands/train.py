@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ..model import ModelConfig
+from ..negatives import SCHEMES
 from ..train import TRAIN_DEFAULTS
 
 _M = ModelConfig()
@@ -16,7 +17,21 @@ def _d(v):
 @click.command(name="train", context_settings={"show_default": False})
 @click.option("--tokens", type=click.Path(exists=True, dir_okay=False), required=True, help="tokens.h5 from `tfvocab tokenize`.")
 @click.option("--normalized", type=click.Path(exists=True, dir_okay=False), required=True, help="normalized.h5 from `tfvocab normalize`.")
-@click.option("--pairs", type=click.Path(exists=True, dir_okay=False), required=True, help="pairs.tsv from `tfvocab pairs` (train/val/test split).")
+@click.option("--pairs", type=click.Path(exists=True, dir_okay=False), required=True, help="pairs.tsv from `tfvocab pairs` (the listed pairs).")
+@click.option("--genes", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="genes.tsv from `tfvocab pairs` (the folds).  [default: genes.tsv next to --pairs]")
+@click.option("--fold", type=click.IntRange(0, None), default=None,
+              help=f"Which fold this model holds out: trains on the genes of the other folds, minus the fold's "
+                   f"validation genes ({_d(TRAIN_DEFAULTS['fold'])}).")
+@click.option("--negatives", type=click.Choice(list(SCHEMES)), default=None,
+              help=f"Negatives: 'universe' = fresh uniform pairs among the training genes every epoch (listed "
+                   f"pairs excepted); 'uniform' / 'degree' = one uniform / degree-matched draw; 'listed' = "
+                   f"the label-0 rows of a hand-made pairs.tsv ({_d(TRAIN_DEFAULTS['negatives'])}).")
+@click.option("--neg-ratio", type=float, default=None,
+              help=f"Negatives per positive pair, per epoch ({_d(TRAIN_DEFAULTS['neg_ratio'])}).")
+@click.option("--shuffle-labels", is_flag=True, default=None,
+              help="Control: permute the gene identities of the training positives (the model should then "
+                   "score the held-out genes at chance; evaluate it with `evaluate --control-model`).")
 @click.option("--outdir", type=click.Path(file_okay=False), required=True, help="Output folder (model.pt, train_log.tsv, checkpoint.pt).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None,
               help="JSON hyperparameters (e.g. best_config.json from `tfvocab tune`); options given here override it.")
@@ -53,10 +68,10 @@ def _d(v):
 @click.option("--seed", type=int, default=None, help=f"Random seed for initialisation, shuffling, dropout ({_d(TRAIN_DEFAULTS['seed'])}).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
               help="auto = CUDA if available, else CPU (default: auto). Use torchrun for several GPUs.")
-def cli(tokens, normalized, pairs, outdir, config, input_, resume, **options):
-    """Train the Siamese transformer on labelled pairs; writes model.pt and train_log.tsv."""
+def cli(tokens, normalized, pairs, genes, outdir, config, input_, resume, **options):
+    """Train the Siamese transformer of one fold; writes model.pt and train_log.tsv."""
     from ..train import run
 
-    paths = run(tokens=tokens, normalized=normalized, pairs=pairs, outdir=outdir, config=config,
+    paths = run(tokens=tokens, normalized=normalized, pairs=pairs, genes=genes, outdir=outdir, config=config,
                 resume=resume, input=input_, **options)
     click.echo(paths["model"] if "model" in paths else outdir)
