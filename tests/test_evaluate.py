@@ -1,5 +1,6 @@
-"""Evaluation: metrics on hand-made arrays, baselines, the evaluate step's files, and the small-preset acceptance."""
-import importlib.util
+"""Evaluation on the universe of a fold's held-out genes: the step's files and JSON contract, the
+baselines' blockwise scores, the controls; the small-preset acceptance over 5 folds and the
+labels-independent null (slow)."""
 import json
 from pathlib import Path
 
@@ -11,111 +12,159 @@ from click.testing import CliRunner
 
 from tfvocab import baselines as BL
 from tfvocab import evaluate as E
+from tfvocab import metrics as M
+from tfvocab import universe as U
 from tfvocab.cli import main
 from tfvocab.data import write_synthetic
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(input="continuous", epochs=8, d_model=16, n_layers=1, n_heads=2, head_width=32, batch_size=512,
+            neg_ratio=5, patience=8)
 
 
-def test_best_f1_threshold_and_binary_metrics():
-    y = np.array([1, 1, 0, 1, 0, 0, 0, 0])
-    s = np.array([0.9, 0.8, 0.7, 0.6, 0.3, 0.2, 0.1, 0.05])
-    t = E.best_f1_threshold(y, s)
-    assert t == pytest.approx(0.6)           # take the first 4: P = 3/4, R = 1, F1 = 6/7
-    m = E.binary_metrics(y, s, t)
-    assert m["precision"] == pytest.approx(0.75) and m["recall"] == 1.0
-    assert m["f1"] == pytest.approx(6 / 7) and m["accuracy"] == pytest.approx(7 / 8)
-    assert m["auprc"] == pytest.approx((1 + 1 + 0.75) / 3)
-    assert m["precision_at_npos"] == pytest.approx(2 / 3)
-    assert np.isnan(m["precision_at_10"]) and m["n_pos"] == 3
-
-
-def test_precision_at_k_and_quartiles():
-    y = np.array([0, 1, 1, 0])
-    assert E.precision_at_k(y, np.array([4.0, 3.0, 2.0, 1.0]), 2) == 0.5
-    q = E.quartile_bins(np.arange(8.0))
-    assert list(q) == ["Q1", "Q1", "Q2", "Q2", "Q3", "Q3", "Q4", "Q4"]
-
-
-def test_oracle_scores(tmp_path):
+def test_oracle_and_module_labels(tmp_path):
     (tmp_path / "modules.tsv").write_text("module\tgene_id\nM1\tA\nM1\tB\nM2\tC\nM2\tA\n")
     s = E.oracle_scores(tmp_path, ["A", "A", "B", "D"], ["B", "C", "C", "A"])
     assert s.tolist() == [1.0, 1.0, 0.0, 0.0]
+    lab = E.module_labels(["A", "B", "C", "D"], E.truth_pairs(tmp_path))
+    assert [bool(lab[U.tri_index(a, b, 4)]) for a, b in [(0, 1), (0, 2), (1, 2), (0, 3)]] == [True, True, False, False]
 
 
-def test_baseline_features_are_symmetric_and_cosine_exact():
+def test_baseline_block_scores_equal_their_definitions():
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(5, 3))
-    ia, ib = np.array([0, 1, 2]), np.array([3, 4, 0])
-    assert np.array_equal(BL.symmetric_features(x, ia, ib), BL.symmetric_features(x, ib, ia))
-    cos = BL.cosine_scores(x, ia, ib)
-    assert cos[0] == pytest.approx(x[0] @ x[3] / np.linalg.norm(x[0]) / np.linalg.norm(x[3]))
-    vals = np.zeros((2, 3, 2))
-    vals[0, 0] = [2, 4]
-    vals[0, 1] = [9, 9]
-    wm = np.array([[False, True, False], [False, False, False]])
-    assert BL.mean_profiles(vals, wm)[0].tolist() == [1.0, 2.0]   # masked window excluded
-    f = BL.token_frequencies(np.array([[0, 1, 1, 3]]), 4, mask_token=3)
-    assert f.tolist() == [[1 / 3, 2 / 3, 0.0, 0.0]]
+    G, W, T = 30, 6, 4
+    vals = rng.normal(size=(G, W, T)).astype(np.float32)
+    wm = rng.random((G, W)) < 0.1
+    vals[wm] = 0.0
+    tp = BL.TrainingPairs(np.arange(20), np.array([0, 1, 2, 3, 4, 5]), np.array([6, 7, 8, 9, 10, 11]),
+                          np.array([], np.int64), neg_ratio=5, seed=0)
+    tok = rng.integers(0, 9, size=(G, W))
+    base = BL.build_baselines(vals, wm, tok, 10, 9, tp, bilinear_epochs=3)
+    assert set(base) == set(BL.DESCRIPTIONS)
+    genes = np.arange(20, 30)
+    ia, ib = (np.array(x) for x in zip(*[(i, j) for i in genes for j in genes if i < j]))
+    flat = vals.reshape(G, -1)
+    ref = {"window_correlation": np.array([np.corrcoef(flat[a], flat[b])[0, 1] for a, b in zip(ia, ib)]),
+           "cosine_profile": BL.cosine_scores(BL.mean_profiles(vals, wm), ia, ib),
+           "binding_mass": BL.binding_mass(vals, wm)[ia] * BL.binding_mass(vals, wm)[ib]}
+    w = base["window_logreg"].params["w"]
+    ref["window_logreg"] = (flat[ia] * flat[ib]) @ w
+    for name in ("logreg_profile", "bag_of_tokens"):
+        b = base[name]
+        x = b.features
+        ref[name] = np.abs(x[ia] - x[ib]) @ b.params["w_abs"] + (x[ia] * x[ib]) @ b.params["w_prod"]
+    for name, r in ref.items():
+        s = U.score_universe(base[name].block_scorer(genes), len(genes), block=4)
+        assert np.allclose(s, r, atol=1e-4), name
+        assert np.allclose(base[name].score_pairs(ia, ib), r, atol=1e-4), name
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def folds_world(tmp_path_factory):
+    """write_synthetic data, its within-module pairs as the co-expression list, `tfvocab pairs
+    --folds 3`, and a small model of fold 1 (and a shuffled-label control of fold 1)."""
+    from tfvocab import pairs, train
+
+    d = tmp_path_factory.mktemp("evf")
+    synth = write_synthetic(d / "data", n_genes=240, n_windows=20, n_modules=4, module_size=24, seed=0)
+    mods = pd.read_csv(synth["truth"] / "modules.tsv", sep="\t")
+    rows = [(a, b) for _, g in mods.groupby("module") for i, a in enumerate(sorted(g.gene_id))
+            for b in sorted(g.gene_id)[i + 1:]]
+    pd.DataFrame(rows, columns=["gene_a", "gene_b"]).to_csv(d / "coexpression.tsv", sep="\t", index=False)
+    p = pairs.run(d / "coexpression.tsv", synth["promoters"], d / "pairs", folds=3, seed=0)
+    common = dict(tokens=synth["tokens"], normalized=synth["normalized"], pairs=p["pairs"])
+    m = train.run(outdir=d / "train", fold=1, seed=0, **common, **TINY)
+    c = train.run(outdir=d / "control", fold=1, seed=0, shuffle_labels=True, **common, **TINY)
+    return synth, p, m, c
+
+
+def test_evaluate_step_writes_the_universe_contract(folds_world, tmp_path):
+    synth, p, m, c = folds_world
+    res = CliRunner().invoke(main, ["evaluate", "--model", str(m["model"]), "--tokens", str(synth["tokens"]),
+                                    "--normalized", str(synth["normalized"]), "--pairs", str(p["pairs"]),
+                                    "--outdir", str(tmp_path), "--promoters", str(synth["promoters"]),
+                                    "--truth", str(synth["truth"]), "--control-model", str(c["model"]),
+                                    "--n-boot", "50", "--n-perm", "50"])
+    assert res.exit_code == 0, res.output
+    out = json.loads((tmp_path / "metrics.json").read_text())
+    genes = pd.read_csv(p["genes"], sep="\t")
+    n = int((genes.fold == 1).sum())
+    assert out["fold"] == 1 and out["n_folds"] == 3
+    names = {"transformer", "oracle", "shuffled_label"} | set(BL.DESCRIPTIONS)
+    assert set(out["universe"]) == names
+    prs = pd.read_csv(p["pairs"], sep="\t")
+    f = dict(zip(genes.gene_id, genes.fold))
+    n_pos = int(((prs.gene_a.map(f) == 1) & (prs.gene_b.map(f) == 1) & (prs.label == 1)).sum())
+    for name, mm in out["universe"].items():
+        for key in ("auprc", "auroc", "prevalence", "n_pairs", "n_genes", "n_pos", "auprc_ci", "auroc_ci",
+                    "auprc_over_prevalence", "pauroc_fpr01", "precision_at", "f1", "strata"):
+            assert key in mm, (name, key)
+        assert mm["n_pairs"] == n * (n - 1) // 2 and mm["n_genes"] == n and mm["n_pos"] == n_pos
+        assert mm["prevalence"] == pytest.approx(n_pos / mm["n_pairs"])
+        assert set(mm["precision_at"]) == {"10", "100", "n_pos"}
+        assert mm["auprc_ci"][0] <= mm["auprc"] + 0.05 and mm["auprc"] - 0.05 <= mm["auprc_ci"][1]
+        assert {s["stratum"] for s in mm["strata"]} == {"degree", "gc_quartile"}
+    tr = out["universe"]["transformer"]
+    assert tr["auprc"] > 5 * tr["prevalence"]                   # the planted signal is learned
+    assert out["truth_universe"]["oracle"]["auprc"] == pytest.approx(1.0)
+    assert out["universe"]["oracle"]["auprc"] == pytest.approx(1.0)   # labels = the truth here
+    assert out["best_baseline"] in BL.DESCRIPTIONS and out["best_baseline"] != "oracle"
+    best = out["universe"][out["best_baseline"]]["auprc"]
+    assert all(out["universe"][b]["auprc"] <= best for b in BL.DESCRIPTIONS)
+    assert out["difference"]["mean"] == pytest.approx(tr["auprc"] - best)
+    assert out["verdict_kind"] in M.VERDICT_KINDS and out["verdict"].rstrip(")").endswith("on fold 1 of 3")
+    ctrl = out["control"]
+    assert ctrl["permutation"]["auprc_ci"][1] < tr["auprc"] and ctrl["permutation"]["p_value_auprc"] < 0.05
+    assert ctrl["shuffled_label"]["auprc"] < tr["auprc"]
+    assert len(out["bootstrap"]["auprc"]["transformer"]) == 50
+    assert out["sampled"]["models"]["transformer"]["n_pos"] == n_pos
+    top = pd.read_csv(tmp_path / "top_pairs.tsv", sep="\t")
+    assert len(top) == min(1000, n * (n - 1) // 2) and {"label", "truth", "score_transformer"} <= set(top.columns)
+    assert top["score_transformer"].is_monotonic_decreasing
+    assert (tmp_path / "pr_curve.png").read_bytes()[:4] == b"\x89PNG"
+    # the universe AUPRC is the one of every pair among the fold's test genes
+    from tfvocab.data import load_gene_data
+    from tfvocab.train import embed_genes, load_model
+    data = load_gene_data(synth["tokens"], synth["normalized"], "continuous")
+    net, _ = load_model(m["model"], data)
+    test = np.array(sorted(data.index[g] for g in genes.gene_id[genes.fold == 1]))
+    emb = embed_genes(net, data, torch.as_tensor(test), "cpu")
+    i, j = np.triu_indices(n, 1)
+    with torch.no_grad():
+        s = net.score(emb[i], emb[j]).numpy()
+    lab = U.pair_labels(n, *U.local_pairs(test, prs.gene_a.map(data.index).to_numpy(),
+                                          prs.gene_b.map(data.index).to_numpy()))
+    from sklearn.metrics import average_precision_score
+    assert tr["auprc"] == pytest.approx(average_precision_score(lab, s), abs=1e-4)
+
+
+def test_evaluate_reads_the_fold_from_the_model_and_checks_inputs(folds_world, tmp_path):
+    synth, p, m, c = folds_world
+    obj = torch.load(m["model"], weights_only=False)
+    assert obj["fold"] == 1 and obj["n_folds"] == 3
+    other = tmp_path / "genes.tsv"
+    g = pd.read_csv(p["genes"], sep="\t")
+    g.assign(fold=g.fold % 2, val_fold=-1).to_csv(other, sep="\t", index=False)     # a 2-fold design
+    res = CliRunner().invoke(main, ["evaluate", "--model", str(m["model"]), "--tokens", str(synth["tokens"]),
+                                    "--normalized", str(synth["normalized"]), "--pairs", str(p["pairs"]),
+                                    "--genes", str(other), "--outdir", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "trained with 3 folds" in res.output
+    assert not (tmp_path / "x" / "metrics.json").exists()
+
+
+def test_legacy_single_split_pairs_are_evaluated_on_their_test_genes(tmp_path):
+    """A hand-made pairs.tsv with a split column and no genes.tsv: one fold, the universe of the
+    genes of its test rows."""
     from tfvocab import train
 
-    d = tmp_path_factory.mktemp("ev")
-    synth = write_synthetic(d / "data", n_genes=160, n_windows=20, seed=0)
-    paths = train.run(tokens=synth["tokens"], normalized=synth["normalized"], pairs=synth["pairs"],
-                      outdir=d / "train", input="tokens", epochs=20, lr=2e-3, d_model=32, n_layers=1,
-                      n_heads=2, head_width=32, patience=20)
-    return synth, paths
-
-
-def test_evaluate_step_writes_all_models(trained, tmp_path):
-    synth, tp = trained
-    res = CliRunner().invoke(main, ["evaluate", "--model", str(tp["model"]), "--tokens", str(synth["tokens"]),
-                                    "--normalized", str(synth["normalized"]), "--pairs", str(synth["pairs"]),
-                                    "--outdir", str(tmp_path), "--promoters", str(synth["promoters"]),
-                                    "--truth", str(synth["truth"])])
-    assert res.exit_code == 0, res.output
-    m = json.loads((tmp_path / "metrics.json").read_text())
-    names = {"transformer", "cosine_profile", "logreg_profile", "bag_of_tokens", "oracle"}
-    assert set(m["models"]) == names and {r["model"] for r in m["summary"]} == names
-    tr = m["models"]["transformer"]
-    for key in ("auprc", "auroc", "f1", "precision", "recall", "accuracy", "precision_at_10", "threshold"):
-        assert key in tr
-    assert m["models"]["oracle"]["auprc"] == pytest.approx(1.0)    # synthetic labels are the truth
-    assert tr["auprc"] > tr["pos_fraction"] + 0.2                   # planted signal is learned
-    assert {s["stratum"] for s in tr["strata"]} == {"gc_quartile", "degree"}
-    pred = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
-    pairs = pd.read_csv(synth["pairs"], sep="\t")
-    assert len(pred) == int(pairs["split"].isin(["val", "test"]).sum())
-    assert {f"score_{n}" for n in names} <= set(pred.columns)
-    assert pred["score_transformer"].between(0, 1).all()
-    assert (tmp_path / "pr_curve.png").read_bytes()[:4] == b"\x89PNG"
-    assert (tmp_path / "roc_curve.png").stat().st_size > 1000
-    # the test metrics are those of the test rows of predictions.tsv
-    t = pred[pred.split == "test"]
-    from sklearn.metrics import average_precision_score
-    assert tr["auprc"] == pytest.approx(average_precision_score(t["label"], t["score_transformer"]), abs=1e-4)
-
-
-@pytest.mark.slow
-def test_small_preset_acceptance(small_chain, tmp_path):
-    """On the `small` preset (held-out genes, `--split gene`, `tfvocab train` defaults) the
-    transformer beats every baseline by >= 0.05 test AUPRC and reaches >= 80 % of the oracle
-    AUPRC (truth modules); trained on shuffled labels it stays at chance (bench/small_acceptance.py,
-    which also checks seeds 1 and 2)."""
-    spec = importlib.util.spec_from_file_location("small_acceptance", ROOT / "bench" / "small_acceptance.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    fig = mod.acceptance(tmp_path, seed=0, chain=small_chain)
-    mod.print_figures(fig)
-    assert fig["config"]["pooling"] == "flatten" and fig["config"]["epochs"] <= 30   # the defaults, CPU-sized
-    assert set(fig["baselines"]) == {"cosine_profile", "logreg_profile", "bag_of_tokens"}
-    assert fig["n_test_pos"] >= 100
-    assert fig["transformer"] >= fig["best_baseline"] + 0.05, fig
-    assert fig["transformer"] >= 0.8 * fig["oracle"], fig
-    assert abs(fig["shuffled"] - fig["pos_fraction"]) < 0.1, fig
-    assert mod.passes(fig)
+    synth = write_synthetic(tmp_path / "d", n_genes=160, n_windows=20, seed=1)
+    m = train.run(tokens=synth["tokens"], normalized=synth["normalized"], pairs=synth["pairs"],
+                  outdir=tmp_path / "t", **{**TINY, "epochs": 3})
+    paths = E.run(model=m["model"], tokens=synth["tokens"], normalized=synth["normalized"],
+                  pairs=synth["pairs"], outdir=tmp_path / "e", n_boot=20, n_perm=10)
+    out = json.loads(paths["metrics"].read_text())
+    prs = pd.read_csv(synth["pairs"], sep="\t")
+    t = prs[prs.split == "test"]
+    n = len(set(t.gene_a) | set(t.gene_b))
+    assert out["n_folds"] == 1 and out["universe"]["transformer"]["n_pairs"] == n * (n - 1) // 2
