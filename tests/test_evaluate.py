@@ -168,3 +168,23 @@ def test_legacy_single_split_pairs_are_evaluated_on_their_test_genes(tmp_path):
     t = prs[prs.split == "test"]
     n = len(set(t.gene_a) | set(t.gene_b))
     assert out["n_folds"] == 1 and out["universe"]["transformer"]["n_pairs"] == n * (n - 1) // 2
+
+
+def test_simulator_label_settings_unlisted_genes_and_independent_labels():
+    """SimParams.unlisted_frac drops module genes from the list; labels_independent permutes the
+    list's gene IDs (same pair graph, no link to the promoters); truth is untouched."""
+    from tfvocab import simulate_grammar as sgr
+
+    mods = pd.DataFrame({"module": ["M1"] * 10 + ["M2"] * 10, "gene_id": [f"G{i:02d}" for i in range(20)]})
+    truth = sgr.true_pairs(mods)
+    ids = np.array([f"G{i:02d}" for i in range(60)])
+    obs = sgr.observed_pairs(np.random.default_rng(0), truth, ids, withheld=0.0, false_pos=0.0)
+    un = sgr.label_settings(np.random.default_rng(1), obs, mods, ids, unlisted_frac=0.2)
+    gone = set(mods.gene_id) - set(un.gene_a) - set(un.gene_b)
+    assert len(gone) == 4 and len(un) == len(obs) - sum(
+        (obs.gene_a.isin(gone) | obs.gene_b.isin(gone)))
+    ind = sgr.label_settings(np.random.default_rng(1), obs, mods, ids, labels_independent=True)
+    deg = lambda d: sorted(pd.concat([d.gene_a, d.gene_b]).value_counts().tolist())  # noqa: E731
+    assert len(ind) == len(obs) and deg(ind) == deg(obs) and (ind.gene_a < ind.gene_b).all()
+    same = set(zip(ind.gene_a, ind.gene_b)) & set(zip(truth.gene_a, truth.gene_b))
+    assert len(same) < 0.2 * len(obs)

@@ -81,6 +81,9 @@ class SimParams:
     withheld: float = 0.3                    # fraction of true pairs left out of coexpression.tsv
     false_pos: float = 0.05                  # fraction of coexpression.tsv that is false
     motifs: bool = False                     # write JASPAR (Arabidopsis) motif instances at sites
+    # evaluation settings (sgr.label_settings): both off in every preset
+    unlisted_frac: float = 0.0               # module genes absent from coexpression.tsv (all pairs withheld)
+    labels_independent: bool = False         # coexpression.tsv gene IDs permuted: labels carry no track signal
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -109,8 +112,8 @@ def resolve_params(preset: str, n_tfs: int | None = None, n_genes: int | None = 
     if p.n_genes < 10 * p.n_chroms:
         raise TfvocabError(f"--n-genes {p.n_genes} is too small",
                            hint=f"need at least {10 * p.n_chroms} for {p.n_chroms} chromosomes")
-    if not 0 <= p.withheld < 1 or not 0 <= p.false_pos < 1:
-        raise TfvocabError("withheld and false_pos must be fractions in [0, 1)")
+    if not 0 <= p.withheld < 1 or not 0 <= p.false_pos < 1 or not 0 <= p.unlisted_frac < 1:
+        raise TfvocabError("withheld, false_pos and unlisted_frac must be fractions in [0, 1)")
     return p
 
 
@@ -310,6 +313,9 @@ def run(preset: str = "tiny", seed: int = 0, outdir: str | os.PathLike = ".",
     with timed("co-expression list", log):
         truth = sgr.true_pairs(modules)
         observed = sgr.observed_pairs(r_coexp, truth, coding.gene_id.to_numpy(), p.withheld, p.false_pos)
+        if p.unlisted_frac or p.labels_independent:     # own generator: the defaults stay byte-identical
+            observed = sgr.label_settings(np.random.default_rng([int(seed), 41]), observed, modules,
+                                          coding.gene_id.to_numpy(), p.unlisted_frac, p.labels_independent)
         paths["coexpression"] = write_table(out / "coexpression.tsv", observed, prov)
 
     tdir = out / "truth"

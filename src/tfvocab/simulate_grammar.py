@@ -217,6 +217,31 @@ def observed_pairs(rng: np.random.Generator, truth: pd.DataFrame, gene_ids: np.n
     return out.sort_values(["gene_a", "gene_b"], ignore_index=True)
 
 
+# --- evaluation settings of the co-expression list (SimParams.unlisted_frac / labels_independent)
+def label_settings(rng: np.random.Generator, observed: pd.DataFrame, modules: pd.DataFrame,
+                   gene_ids: np.ndarray, unlisted_frac: float = 0.0,
+                   labels_independent: bool = False) -> pd.DataFrame:
+    """The observed list under an evaluation setting (truth/ is left as planted).
+
+    ``unlisted_frac``: that fraction of module genes is dropped from the list (every pair
+    touching them removed): true co-expression partners the list never names, as for genes a
+    real co-expression resource does not cover. ``labels_independent``: the list's gene IDs are
+    permuted among ``gene_ids`` (a fixed random bijection), so the listed pairs keep their graph
+    but carry no information about the genes' promoters (a null for the evaluation).
+    """
+    out = observed
+    if unlisted_frac > 0:
+        members = np.sort(modules.gene_id.unique())
+        drop = set(rng.choice(members, size=int(round(unlisted_frac * len(members))), replace=False))
+        out = out[~(out.gene_a.isin(drop) | out.gene_b.isin(drop))]
+    if labels_independent:
+        ids = np.sort(np.asarray(gene_ids))
+        perm = dict(zip(ids, rng.permutation(ids)))
+        a, b = out.gene_a.map(perm), out.gene_b.map(perm)
+        out = out.assign(gene_a=np.minimum(a, b), gene_b=np.maximum(a, b))
+    return out.sort_values(["gene_a", "gene_b"], ignore_index=True)
+
+
 @functools.lru_cache(maxsize=1)
 def jaspar_motifs() -> dict:
     """All Arabidopsis (taxon 3702) JASPAR CORE motifs from pyjaspar's bundled database.
