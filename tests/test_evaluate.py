@@ -37,27 +37,29 @@ def test_baseline_block_scores_equal_their_definitions():
     vals = rng.normal(size=(G, W, T)).astype(np.float32)
     wm = rng.random((G, W)) < 0.1
     vals[wm] = 0.0
+    tok = rng.integers(0, 9, size=(G, W))
+    fit = np.arange(20)
     tp = BL.TrainingPairs(np.arange(20), np.array([0, 1, 2, 3, 4, 5]), np.array([6, 7, 8, 9, 10, 11]),
                           np.array([], np.int64), neg_ratio=5, seed=0)
-    tok = rng.integers(0, 9, size=(G, W))
-    base = BL.build_baselines(vals, wm, tok, 10, 9, tp, bilinear_epochs=3)
+    base = BL.build_baselines(BL.gene_features(vals[fit], wm[fit], tok[fit], 10, 9), tp, bilinear_epochs=3)
     assert set(base) == set(BL.DESCRIPTIONS)
     genes = np.arange(20, 30)
+    feats = BL.gene_features(vals[genes], wm[genes], tok[genes], 10, 9)
     ia, ib = (np.array(x) for x in zip(*[(i, j) for i in genes for j in genes if i < j]))
     flat = vals.reshape(G, -1)
+    mass = np.where(~wm[..., None], np.maximum(vals, 0), 0).sum((1, 2))
     ref = {"window_correlation": np.array([np.corrcoef(flat[a], flat[b])[0, 1] for a, b in zip(ia, ib)]),
            "cosine_profile": BL.cosine_scores(BL.mean_profiles(vals, wm), ia, ib),
-           "binding_mass": BL.binding_mass(vals, wm)[ia] * BL.binding_mass(vals, wm)[ib]}
-    w = base["window_logreg"].params["w"]
-    ref["window_logreg"] = (flat[ia] * flat[ib]) @ w
-    for name in ("logreg_profile", "bag_of_tokens"):
-        b = base[name]
-        x = b.features
-        ref[name] = np.abs(x[ia] - x[ib]) @ b.params["w_abs"] + (x[ia] * x[ib]) @ b.params["w_prod"]
+           "binding_mass": mass[ia] * mass[ib]}
+    ref["window_logreg"] = (flat[ia] * flat[ib]) @ base["window_logreg"].params["w"]
+    prof, freq = BL.mean_profiles(vals, wm), BL.token_frequencies(tok, 10, 9)
+    for name, x in (("logreg_profile", prof), ("bag_of_tokens", freq)):
+        p = base[name].params
+        ref[name] = np.abs(x[ia] - x[ib]) @ p["w_abs"] + (x[ia] * x[ib]) @ p["w_prod"]
     for name, r in ref.items():
-        s = U.score_universe(base[name].block_scorer(genes), len(genes), block=4)
+        s = U.score_universe(base[name].block_scorer(feats), len(genes), block=4)
         assert np.allclose(s, r, atol=1e-4), name
-        assert np.allclose(base[name].score_pairs(ia, ib), r, atol=1e-4), name
+        assert np.allclose(base[name].score_pairs(feats, ia - 20, ib - 20), r, atol=1e-4), name
 
 
 @pytest.fixture(scope="module")

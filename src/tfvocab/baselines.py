@@ -21,9 +21,10 @@ torch model):
 * ``bag_of_tokens`` - the same on the token-frequency vectors (K,) (mask token excluded): the
   vocabulary without positions or order.
 
-Every baseline is a :class:`Baseline` whose :meth:`Baseline.block_scorer` scores blocks of a
-universe (``f(ri, rj) -> (b, c)`` torch tensor, higher = more likely co-expressed) and
-:meth:`Baseline.score_pairs` scores listed pairs. Arrays in, arrays out; no I/O.
+Every baseline is a :class:`Baseline` (what it reads, how, its fitted weights) whose
+:meth:`Baseline.block_scorer` scores blocks of a universe from :func:`gene_features` of its
+genes (``f(ri, rj) -> (b, c)`` torch tensor, higher = more likely co-expressed), so features are
+held only for the genes being scored. Arrays in, arrays out; no I/O.
 """
 from __future__ import annotations
 
@@ -111,6 +112,8 @@ def symmetric_features(x: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndar
 
 # --------------------------------------------------------------------------- block scorers
 BlockScore = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: float32 elements of the (rows, c, F) buffer of :func:`abs_prod_scorer`
+_ABS_BUFFER = 1 << 22
 
 
 def dot_scorer(z: np.ndarray) -> BlockScore:
@@ -119,15 +122,28 @@ def dot_scorer(z: np.ndarray) -> BlockScore:
     return lambda ri, rj: zt[ri] @ zt[rj].T
 
 
+def correlation_scorer(x: np.ndarray) -> BlockScore:
+    """Pearson correlation of rows of ``x`` (n, F), rows standardised block by block (no
+    standardised copy of ``x`` is held)."""
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+
+    def z(r):
+        a = xt[r]
+        a = a - a.mean(1, keepdim=True)
+        return a / a.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return lambda ri, rj: z(ri) @ z(rj).T
+
+
 def outer_scorer(m: np.ndarray) -> BlockScore:
     """``f(ri, rj) = m[ri] m[rj]`` (outer product of a per-gene value (n,))."""
     mt = torch.from_numpy(np.asarray(m, dtype=np.float32))
     return lambda ri, rj: mt[ri][:, None] * mt[rj][None, :]
 
 
-def abs_prod_scorer(x: np.ndarray, w_abs: np.ndarray, w_prod: np.ndarray, rows: int = 64) -> BlockScore:
+def abs_prod_scorer(x: np.ndarray, w_abs: np.ndarray, w_prod: np.ndarray) -> BlockScore:
     """``f(ri, rj)[r, s] = w_abs . |x_r - x_s| + w_prod . (x_r * x_s)`` (a linear model on
-    ``[|a-b|, a*b]``): the product term is one GEMM, the absolute term a (rows, c, F) buffer."""
+    ``[|a-b|, a*b]``): the product term is one GEMM, the absolute term a bounded (rows, c, F)
+    buffer."""
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     wa = torch.from_numpy(np.asarray(w_abs, dtype=np.float32))
     wp = torch.from_numpy(np.asarray(w_prod, dtype=np.float32))
@@ -135,6 +151,7 @@ def abs_prod_scorer(x: np.ndarray, w_abs: np.ndarray, w_prod: np.ndarray, rows: 
     def f(ri, rj):
         a, b = xt[ri], xt[rj]
         out = (a * wp) @ b.T
+        rows = max(1, _ABS_BUFFER // max(1, b.shape[0] * b.shape[1]))
         for r in range(0, len(a), rows):
             d = (a[r:r + rows, None, :] - b[None, :, :]).abs_()
             out[r:r + rows] += d @ wa
@@ -224,21 +241,39 @@ def fit_bilinear(x: np.ndarray, tp: TrainingPairs, epochs: int = 30, batch: int 
 
 
 # --------------------------------------------------------------------------- the baselines
+def gene_features(values: np.ndarray | None, window_mask: np.ndarray | None, tokens: np.ndarray | None = None,
+                  n_tokens: int = 0, mask_token: int | None = None) -> dict[str, np.ndarray]:
+    """Per-gene inputs of the baselines for a set of n genes: ``flat`` (n, W*T) float32 (missing
+    entries 0), ``profile`` (n, T), ``mass`` (n,), ``freq`` (n, K) (with tokens)."""
+    out: dict[str, np.ndarray] = {}
+    if values is not None:
+        out["flat"] = window_features(values)
+        out["profile"] = mean_profiles(values, window_mask).astype(np.float32)
+        out["mass"] = binding_mass(values, window_mask).astype(np.float32)
+    if tokens is not None and n_tokens > 0:
+        out["freq"] = token_frequencies(tokens, n_tokens, mask_token).astype(np.float32)
+    return out
+
+
 @dataclass
 class Baseline:
-    """One baseline: per-gene ``features`` (G, F) (all genes of the gene axis, or only the
-    needed ones, indexed through ``index``) and how two genes' features give a pair score."""
+    """One baseline: which per-gene feature it reads (:func:`gene_features`), how two genes'
+    features make a pair score (``kind``), and its fitted ``params``."""
 
     name: str
-    kind: str                      # dot | outer | abs_prod | bilinear
-    features: np.ndarray
+    kind: str                      # correlation | cosine | outer | abs_prod | bilinear
+    feature: str                   # flat | profile | mass | freq
     params: dict = field(default_factory=dict)
 
-    def block_scorer(self, genes: np.ndarray) -> BlockScore:
-        """Block scorer over the universe of ``genes`` (global indices into the features' axis)."""
-        x = self.features[np.asarray(genes)]
-        if self.kind == "dot":
-            return dot_scorer(x)
+    def block_scorer(self, features: dict[str, np.ndarray], rows: np.ndarray | None = None) -> BlockScore:
+        """Block scorer over the universe of the genes of ``features`` (or of its ``rows``)."""
+        x = features[self.feature]
+        if rows is not None:
+            x = x[np.asarray(rows)]
+        if self.kind == "correlation":
+            return correlation_scorer(x)
+        if self.kind == "cosine":
+            return dot_scorer(unit_rows(x))
         if self.kind == "outer":
             return outer_scorer(x)
         if self.kind == "abs_prod":
@@ -247,50 +282,42 @@ class Baseline:
             return bilinear_scorer(x, self.params["w"], self.params["u"])
         raise ValueError(self.kind)
 
-    def score_pairs(self, ia: np.ndarray, ib: np.ndarray, chunk: int = 4096) -> np.ndarray:
-        """Scores (N,) of pairs ``(ia, ib)`` (global indices)."""
+    def score_pairs(self, features: dict[str, np.ndarray], ia: np.ndarray, ib: np.ndarray,
+                    chunk: int = 4096) -> np.ndarray:
+        """Scores (N,) of pairs ``(ia, ib)`` (rows of ``features``)."""
         out = np.empty(len(ia), np.float64)
         for s in range(0, len(ia), chunk):
             a, b = np.asarray(ia[s:s + chunk]), np.asarray(ib[s:s + chunk])
             genes, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-            f = self.block_scorer(genes)
-            m = f(torch.arange(len(genes)), torch.arange(len(genes)))
+            m = self.block_scorer(features, genes)(torch.arange(len(genes)), torch.arange(len(genes)))
             out[s:s + len(a)] = m[torch.from_numpy(inv[:len(a)]), torch.from_numpy(inv[len(a):])].double().numpy()
         return out
 
 
-def build_baselines(values: np.ndarray | None, window_mask: np.ndarray | None,
-                    tokens: np.ndarray | None, n_tokens: int, mask_token: int | None,
-                    training: TrainingPairs | None, *, only: tuple[str, ...] | None = None,
+def build_baselines(fit_features: dict[str, np.ndarray] | None, training: TrainingPairs | None, *,
+                    has_values: bool = True, has_tokens: bool = True, only: tuple[str, ...] | None = None,
                     bilinear_epochs: int = 30) -> dict[str, Baseline]:
-    """Every baseline that the inputs allow, fitted where trained.
+    """Every baseline the inputs allow, fitted where trained.
 
-    ``values`` (G, W, T) (missing entries 0) and ``window_mask`` (G, W) of every gene of the gene
-    axis; ``tokens`` (G, W) or None; ``training``: the fold's training pairs (None: no trained
-    baselines). ``only``: restrict to these names.
+    ``fit_features``: :func:`gene_features` of the training genes, with ``training`` the pairs
+    among them (local indices; None: no trained baselines). The returned baselines score any
+    gene set through its own :func:`gene_features`. ``only``: restrict to these names.
     """
     want = (lambda n: only is None or n in only)
     out: dict[str, Baseline] = {}
-    can_fit = training is not None and len(training.pa) > 0 and len(training.genes) > 2
-    if values is not None:
-        flat = window_features(values)
-        if want("window_correlation"):
-            out["window_correlation"] = Baseline("window_correlation", "dot", pearson_rows(flat))
-        prof = mean_profiles(values, window_mask)
-        if want("cosine_profile"):
-            out["cosine_profile"] = Baseline("cosine_profile", "dot", unit_rows(prof))
-        if want("binding_mass"):
-            out["binding_mass"] = Baseline("binding_mass", "outer", binding_mass(values, window_mask))
+    can_fit = training is not None and fit_features is not None and len(training.pa) > 0 and len(training.genes) > 2
+    if has_values:
+        for name, kind, feat in (("window_correlation", "correlation", "flat"),
+                                 ("cosine_profile", "cosine", "profile"), ("binding_mass", "outer", "mass")):
+            if want(name):
+                out[name] = Baseline(name, kind, feat)
         if can_fit and want("window_logreg"):
-            w, u = fit_bilinear(flat[training.genes], training, epochs=bilinear_epochs)
-            out["window_logreg"] = Baseline("window_logreg", "bilinear", flat, {"w": w, "u": u})
+            w, u = fit_bilinear(fit_features["flat"][training.genes], training, epochs=bilinear_epochs)
+            out["window_logreg"] = Baseline("window_logreg", "bilinear", "flat", {"w": w, "u": u})
         if can_fit and want("logreg_profile"):
-            wa, wp = fit_symmetric_logreg(prof[training.genes], training)
-            out["logreg_profile"] = Baseline("logreg_profile", "abs_prod", prof.astype(np.float32),
-                                             {"w_abs": wa, "w_prod": wp})
-    if tokens is not None and can_fit and want("bag_of_tokens"):
-        freq = token_frequencies(tokens, n_tokens, mask_token)
-        wa, wp = fit_symmetric_logreg(freq[training.genes], training)
-        out["bag_of_tokens"] = Baseline("bag_of_tokens", "abs_prod", freq.astype(np.float32),
-                                        {"w_abs": wa, "w_prod": wp})
+            wa, wp = fit_symmetric_logreg(fit_features["profile"][training.genes], training)
+            out["logreg_profile"] = Baseline("logreg_profile", "abs_prod", "profile", {"w_abs": wa, "w_prod": wp})
+    if has_tokens and can_fit and "freq" in fit_features and want("bag_of_tokens"):
+        wa, wp = fit_symmetric_logreg(fit_features["freq"][training.genes], training)
+        out["bag_of_tokens"] = Baseline("bag_of_tokens", "abs_prod", "freq", {"w_abs": wa, "w_prod": wp})
     return out

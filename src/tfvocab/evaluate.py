@@ -29,8 +29,9 @@ import torch
 
 from . import metrics as M
 from . import universe as U
+from . import baselines as B
 from .baselines import DESCRIPTIONS, TrainingPairs, build_baselines
-from .data import load_gene_data, read_pairs
+from .data import StreamedValues, load_gene_data, read_pairs
 from .errors import TfvocabError
 from .folds import FoldSplit, fold_split, genes_path, read_genes_table
 from .io import atomic_path, provenance, write_json, write_table
@@ -202,8 +203,9 @@ def _load_model(path, data, device):
 
 
 def _needed_values(data, genes: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """Values (n, W, T), window mask (n, W) and tokens (n, W) of ``genes`` (global indices)."""
-    idx = torch.as_tensor(genes)
+    """Values (n, W, T), window mask (n, W) and tokens (n, W) of ``genes`` (global indices;
+    read from normalized.h5 when the values are streamed)."""
+    idx = torch.as_tensor(np.asarray(genes, dtype=np.int64))
     vals = None if data.values is None else data.values[idx].numpy()
     vmask = None if data.value_mask is None else data.value_mask[idx].numpy()
     toks = None if data.tokens is None else data.tokens[idx].numpy()
@@ -280,18 +282,18 @@ def evaluate_fold(data, split: FoldSplit, net, input_mode: str, *, device="cpu",
     dm = data.with_mode(input_mode)
     add(TRANSFORMER, model_block_scorer(net, dm, test, device), model_block_scorer(net, dm, val, device))
     perm = M.permutation_null(models[TRANSFORMER].pop("_scores"), n, pa, pb, n_perm, seed)
-    with timed("baselines: features and fits", log):
-        need = np.unique(np.concatenate([test, val, fit]))
-        vals, vmask, toks = _needed_values(data, need)
-        pos = {int(g): i for i, g in enumerate(need)}
-        loc_fit = np.array([pos[int(g)] for g in fit], dtype=np.int64)
-        training.genes = loc_fit
-        base = build_baselines(vals, vmask, toks, data.n_tokens, data.mask_token, training)
-    loc_test = np.array([pos[int(g)] for g in test], dtype=np.int64)
-    loc_val = np.array([pos[int(g)] for g in val], dtype=np.int64)
+    with timed(f"baselines: features of {len(fit)} training genes and fits", log):
+        fit_feats = B.gene_features(*_needed_values(data, fit), data.n_tokens, data.mask_token)
+        training.genes = np.arange(len(fit))
+        base = build_baselines(fit_feats, training, has_values=data.values is not None,
+                               has_tokens=data.tokens is not None)
+        del fit_feats
+    with timed(f"baselines: features of {len(test)} test and {len(val)} validation genes", log):
+        test_feats = B.gene_features(*_needed_values(data, test), data.n_tokens, data.mask_token)
+        val_feats = B.gene_features(*_needed_values(data, val), data.n_tokens, data.mask_token)
     for name, b in base.items():
-        add(name, b.block_scorer(loc_test), b.block_scorer(loc_val))
-    del vals
+        add(name, b.block_scorer(test_feats), b.block_scorer(val_feats))
+    del test_feats, val_feats
     if control is not None:
         add(SHUFFLED, model_block_scorer(control, dm, test, device), model_block_scorer(control, dm, val, device))
     if truth is not None:
@@ -382,7 +384,7 @@ def run(model=None, tokens=None, normalized=None, pairs=None, outdir=".", *, gen
     with timed("loading inputs", log):
         data_all = load_gene_data(tokens, normalized,
                                   "both" if tokens is not None and normalized is not None
-                                  else ("tokens" if tokens is not None else "continuous"))
+                                  else ("tokens" if tokens is not None else "continuous"), stream=True)
         net, obj = _load_model(model, data_all, dev)
         fold = int(obj.get("fold", obj["config"].get("fold", 0)) or 0)
         df = read_pairs(pairs, data_all.index)
@@ -407,6 +409,8 @@ def run(model=None, tokens=None, normalized=None, pairs=None, outdir=".", *, gen
     result = evaluate_fold(data_all, split, net, obj["config"]["input"], device=dev, truth=mods, control=control,
                            gc=gc, seed=seed, n_boot=n_boot, n_perm=n_perm,
                            neg_ratio=float(obj["config"].get("neg_ratio") or 10.0))
+    if isinstance(data_all.values, StreamedValues):
+        data_all.values.reader.close()
     top = result.pop("_top")
     params = {"model": model, "tokens": tokens, "normalized": normalized, "pairs": pairs, "genes": gpath,
               "promoters": promoters, "truth": truth, "control_model": control_model, "seed": seed,

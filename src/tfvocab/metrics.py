@@ -197,12 +197,13 @@ def best_f1_threshold(labels, scores, weights=None) -> float:
 def threshold_metrics(labels, scores, threshold: float, weights=None) -> dict:
     """Precision, recall, F1 and accuracy of ``score >= threshold`` (weighted counts)."""
     y, s, w = _as_arrays(labels, scores, weights)
-    w = np.ones(len(y)) if w is None else w
     pred = s >= threshold
-    tp = float(w[pred & y].sum())
-    fp = float(w[pred & ~y].sum())
-    fn = float(w[~pred & y].sum())
-    tot = float(w.sum())
+    if w is None:
+        tp, fp = float(np.count_nonzero(pred & y)), float(np.count_nonzero(pred & ~y))
+        fn, tot = float(np.count_nonzero(~pred & y)), float(len(y))
+    else:
+        tp, fp, fn = float(w[pred & y].sum()), float(w[pred & ~y].sum()), float(w[~pred & y].sum())
+        tot = float(w.sum())
     prec = tp / (tp + fp) if tp + fp else 0.0
     rec = tp / (tp + fn) if tp + fn else 0.0
     return {"threshold": float(threshold), "precision": prec, "recall": rec,

@@ -10,6 +10,8 @@ The schemes (``tfvocab train --negatives``):
 * ``degree`` - one sample whose endpoints follow the positives' degree distribution
   (:func:`degree_weights`), drawn once: no "hub" shortcut, but pairs of genes without listed
   partners are never negatives, so the model learns nothing about them;
+* ``mixed`` - every epoch, half fresh ``universe`` pairs and half fresh ``degree`` pairs (hard
+  negatives between listed genes plus the bulk);
 * ``listed`` - the label-0 rows of a hand-made ``pairs.tsv`` (legacy single-split files).
 
 All functions work on local gene indices ``0..n-1`` of the gene set and on pair indices of
@@ -22,7 +24,7 @@ import numpy as np
 from . import universe as U
 from .errors import TfvocabError
 
-SCHEMES = ("universe", "uniform", "degree", "listed")
+SCHEMES = ("universe", "uniform", "degree", "mixed", "listed")
 
 
 def degree_weights(degree: np.ndarray, excl_a: np.ndarray, excl_b: np.ndarray,
@@ -139,15 +141,21 @@ class NegativeSampler:
             self._fixed = (np.asarray(fixed[0], np.int64), np.asarray(fixed[1], np.int64))
         elif scheme == "uniform":
             self._fixed = uniform_distinct(self.n, self.listed, self.size, rng)
-        elif scheme == "degree":
+        elif scheme in ("degree", "mixed"):
             deg = np.bincount(np.concatenate([self.pa, self.pb]), minlength=self.n)
             la, lb = U.tri_pairs(self.listed, self.n)
-            p = degree_weights(deg, la.astype(np.int64), lb.astype(np.int64))
-            self._fixed = weighted_pairs(p, self.listed, self.size, rng)
+            self._p = degree_weights(deg, la.astype(np.int64), lb.astype(np.int64))
+            if scheme == "degree":
+                self._fixed = weighted_pairs(self._p, self.listed, self.size, rng)
 
     def epoch(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         """Local ``(i, j)`` of the negatives of ``epoch`` (1-based)."""
         if self._fixed is not None:
             return self._fixed
         rng = np.random.default_rng([self.seed, 23, int(epoch)])
+        if self.scheme == "mixed":
+            half = self.size // 2
+            da, db = weighted_pairs(self._p, self.listed, half, rng)
+            ua, ub = U.sample_unlabelled(self.n, self.listed, self.size - len(da), rng)
+            return np.concatenate([da, ua]), np.concatenate([db, ub])
         return U.sample_unlabelled(self.n, self.listed, self.size, rng)

@@ -26,7 +26,7 @@ def _d(v):
 @click.option("--negatives", type=click.Choice(list(SCHEMES)), default=None,
               help=f"Negatives: 'universe' = fresh uniform pairs among the training genes every epoch (listed "
                    f"pairs excepted); 'uniform' / 'degree' = one uniform / degree-matched draw; 'listed' = "
-                   f"the label-0 rows of a hand-made pairs.tsv ({_d(TRAIN_DEFAULTS['negatives'])}).")
+                   f"the label-0 rows of a hand-made pairs.tsv; 'mixed' = half universe, half degree-matched, fresh every epoch ({_d(TRAIN_DEFAULTS['negatives'])}).")
 @click.option("--neg-ratio", type=float, default=None,
               help=f"Negatives per positive pair, per epoch ({_d(TRAIN_DEFAULTS['neg_ratio'])}).")
 @click.option("--shuffle-labels", is_flag=True, default=None,
