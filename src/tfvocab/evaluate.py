@@ -215,7 +215,8 @@ def _needed_values(data, genes: np.ndarray) -> tuple[np.ndarray | None, np.ndarr
 def evaluate_fold(data, split: FoldSplit, net, input_mode: str, *, device="cpu", truth=None,
                   control=None, gc: np.ndarray | None = None, seed: int = 0, n_boot: int = 200,
                   n_perm: int = 200, max_boot_pairs: int = 1_000_000, max_val_genes: int = 1500,
-                  max_fit_genes: int = 4000, neg_ratio: float = 10.0, block: int = 1024) -> dict:
+                  max_fit_genes: int = 4000, neg_ratio: float = 10.0, block: int = 1024,
+                  baselines: bool = True) -> dict:
     """Every model on fold ``split.fold``'s universe; the metrics.json content minus provenance.
 
     ``data``: GeneData of the inputs (every gene of the gene axis); ``net``: the fold's model;
@@ -281,19 +282,22 @@ def evaluate_fold(data, split: FoldSplit, net, input_mode: str, *, device="cpu",
 
     dm = data.with_mode(input_mode)
     add(TRANSFORMER, model_block_scorer(net, dm, test, device), model_block_scorer(net, dm, val, device))
-    perm = M.permutation_null(models[TRANSFORMER].pop("_scores"), n, pa, pb, n_perm, seed)
-    with timed(f"baselines: features of {len(fit)} training genes and fits", log):
-        fit_feats = B.gene_features(*_needed_values(data, fit), data.n_tokens, data.mask_token)
-        training.genes = np.arange(len(fit))
-        base = build_baselines(fit_feats, training, has_values=data.values is not None,
-                               has_tokens=data.tokens is not None)
-        del fit_feats
-    with timed(f"baselines: features of {len(test)} test and {len(val)} validation genes", log):
-        test_feats = B.gene_features(*_needed_values(data, test), data.n_tokens, data.mask_token)
-        val_feats = B.gene_features(*_needed_values(data, val), data.n_tokens, data.mask_token)
-    for name, b in base.items():
-        add(name, b.block_scorer(test_feats), b.block_scorer(val_feats))
-    del test_feats, val_feats
+    perm = M.permutation_null(models[TRANSFORMER].pop("_scores"), n, pa, pb, max(n_perm, 1), seed)
+    base = {}
+    if baselines:
+        with timed(f"baselines: features of {len(fit)} training genes and fits", log):
+            fit_feats = B.gene_features(*_needed_values(data, fit), data.n_tokens, data.mask_token)
+            training.genes = np.arange(len(fit))
+            base = build_baselines(fit_feats, training, has_values=data.values is not None,
+                                   has_tokens=data.tokens is not None)
+            del fit_feats
+    if base:
+        with timed(f"baselines: features of {len(test)} test and {len(val)} validation genes", log):
+            test_feats = B.gene_features(*_needed_values(data, test), data.n_tokens, data.mask_token)
+            val_feats = B.gene_features(*_needed_values(data, val), data.n_tokens, data.mask_token)
+        for name, b in base.items():
+            add(name, b.block_scorer(test_feats), b.block_scorer(val_feats))
+        del test_feats, val_feats
     if control is not None:
         add(SHUFFLED, model_block_scorer(control, dm, test, device), model_block_scorer(control, dm, val, device))
     if truth is not None:

@@ -105,21 +105,25 @@ def _value(m: dict, metric: str):
 
 def summarize_models(folds: list[dict], key: str = "universe", boot_key: str = "bootstrap",
                      seed: int = 0) -> dict:
-    """``{model: {metric: {mean, ci, per_fold}}}`` over the folds (models present in every fold)."""
-    names = [n for n in folds[0][key] if all(n in f.get(key, {}) for f in folds)]
-    ks = sorted({k for f in folds for m in f[key].values() for k in (m.get("precision_at") or {})},
+    """``{model: {metric: {mean, ci, per_fold}}}`` over the folds that scored the model (all of
+    them for the transformer and the baselines; a control may cover fewer, ``folds`` says which)."""
+    names = list(dict.fromkeys(n for f in folds for n in f.get(key, {})))
+    ks = sorted({k for f in folds for m in f.get(key, {}).values() for k in (m.get("precision_at") or {})},
                 key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
     out = {}
     for name in names:
+        have = [f for f in folds if name in f.get(key, {})]
         row = {}
         for metric in METRICS + tuple(f"precision_at_{k}" for k in ks):
-            per = [_value(f[key][name], metric) for f in folds]
-            if metric in BOOTSTRAPPED and all(name in f.get(boot_key, {}).get(metric, {}) for f in folds):
-                ci = hierarchical_mean_ci([f[boot_key][metric][name] for f in folds], seed=seed)
+            per = [_value(f[key][name], metric) for f in have]
+            if metric in BOOTSTRAPPED and all(name in f.get(boot_key, {}).get(metric, {}) for f in have):
+                ci = hierarchical_mean_ci([f[boot_key][metric][name] for f in have], seed=seed)
             else:
                 ci = t_interval(per)
             row[metric] = {"mean": float(np.nanmean(per)) if np.isfinite(per).any() else float("nan"),
                            "ci": ci, "per_fold": per}
+        if len(have) < len(folds):
+            row["folds"] = [f["fold"] for f in have]
         out[name] = row
     return out
 
@@ -128,7 +132,7 @@ def summarize(folds: list[dict], seed: int = 0, min_pos: int = M.MIN_POSITIVES) 
     """The summary.json content (without provenance) of the folds' metrics."""
     K = len(folds)
     models = summarize_models(folds, seed=seed)
-    baselines = [n for n in models if n not in NOT_BASELINES]
+    baselines = [n for n in models if n not in NOT_BASELINES and "folds" not in models[n]]
     out = {"n_folds": K, "folds": [f["fold"] for f in folds], "models": models}
     n_pos = int(sum(f["universe"][TRANSFORMER]["n_pos"] for f in folds)) if TRANSFORMER in models else 0
     out["n_pos"] = n_pos
@@ -168,6 +172,8 @@ def summary_table(summary: dict) -> pd.DataFrame:
     for labels, block in (("listed", summary["models"]), ("truth", summary.get("truth", {}))):
         for name, row in block.items():
             for metric, v in row.items():
+                if metric == "folds":
+                    continue
                 rows.append({"labels": labels, "model": name, "metric": metric, "mean": v["mean"],
                              "ci_lo": v["ci"][0], "ci_hi": v["ci"][1],
                              "per_fold": ",".join("" if not np.isfinite(x) else f"{x:.6g}" for x in v["per_fold"])})

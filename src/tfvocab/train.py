@@ -48,7 +48,7 @@ log = get_logger("train")
 TRAIN_DEFAULTS = {
     "input": default("model_input"),
     "epochs": default("epochs"),
-    "batch_size": 1024,
+    "batch_size": 4096,          # pairs per step: a step encodes ~every training gene anyway (random negatives)
     "lr": 2e-3,
     "weight_decay": 5e-2,
     "warmup_epochs": 1.0,
@@ -97,9 +97,9 @@ def resolve_params(config: str | os.PathLike | dict | None = None, **overrides) 
     params.update({k: v for k, v in overrides.items() if v is not None and k in params})
     if params["loss"] not in ("bce", "nnpu"):
         raise TfvocabError(f"unknown loss '{params['loss']}'", hint="use bce or nnpu")
-    if params["loss"] == "nnpu" and not (params["prior"] and 0 < params["prior"] < 1):
-        raise TfvocabError("--loss nnpu needs --prior in (0, 1)",
-                           hint="the fraction of true co-expressed pairs among unlabelled pairs, e.g. 0.05")
+    if params["loss"] == "nnpu" and params["prior"] is not None and not 0 < params["prior"] < 1:
+        raise TfvocabError("--prior must be in (0, 1)",
+                           hint="the fraction of true co-expressed pairs among unlabelled pairs, e.g. 0.002")
     if params["negatives"] not in SCHEMES:
         raise TfvocabError(f"unknown negatives '{params['negatives']}'", hint=f"use one of {', '.join(SCHEMES)}")
     if float(params["neg_ratio"]) <= 0:
@@ -375,6 +375,10 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
                               seed=int(params["seed"]), fixed=fixed)
     n_pos = len(pa)
     n_neg = len(sampler.epoch(1)[0])
+    if params["loss"] == "nnpu" and params["prior"] is None:
+        # class prior of the unlabelled pairs: assume as many unlisted as listed positives
+        params = {**params, "prior": float(min(0.5, n_pos / max(U.n_pairs(len(train_genes)), 1)))}
+        log.info("nnPU prior = %.3g (listed prevalence of the training universe)", params["prior"])
     pos_weight = n_neg / n_pos if n_neg else 1.0
     n_train = n_pos + n_neg
     validation = Validation(split, int(params["max_val_genes"]), int(params["seed"]))

@@ -47,7 +47,7 @@ def _d(v):
 @click.option("--patience", type=int, default=None, help=f"Early stopping: epochs without val AUPRC gain ({_d(TRAIN_DEFAULTS['patience'])}).")
 @click.option("--loss", type=click.Choice(["bce", "nnpu"]), default=None,
               help=f"BCE with pos_weight = n_neg/n_pos, or non-negative PU risk ({_d(TRAIN_DEFAULTS['loss'])}).")
-@click.option("--prior", type=float, default=None, help="nnPU class prior: fraction of positives among unlabelled pairs (required with --loss nnpu).")
+@click.option("--prior", type=float, default=None, help="nnPU class prior: fraction of positives among unlabelled pairs (default: the listed prevalence of the training universe).")
 @click.option("--d-model", type=int, default=None, help=f"Hidden size ({_d(_M.d_model)}).")
 @click.option("--n-layers", type=int, default=None, help=f"Encoder layers ({_d(_M.n_layers)}).")
 @click.option("--n-heads", type=int, default=None, help=f"Attention heads, must divide d-model ({_d(_M.n_heads)}).")
