@@ -308,11 +308,11 @@ def evaluate_fold(data, split: FoldSplit, net, input_mode: str, *, device="cpu",
         oracle_val = lambda ri, rj: torch.from_numpy(_oracle_block(tl_val, len(val), ri, rj, jit))  # noqa: E731
         add(ORACLE, oracle_test, oracle_val)
 
-    baselines = [m for m in models if m in DESCRIPTIONS]
-    best = max(baselines, key=lambda m: (models[m]["auprc"] if np.isfinite(models[m]["auprc"]) else -1)) \
-        if baselines else None
+    scored = [m for m in models if m in DESCRIPTIONS]
+    best = max(scored, key=lambda m: (models[m]["auprc"] if np.isfinite(models[m]["auprc"]) else -1)) \
+        if scored else None
     result = {"fold": split.fold, "n_folds": split.n_folds, "universe": models,
-              "best_baseline": best, "baselines": {k: DESCRIPTIONS[k] for k in baselines}}
+              "best_baseline": best, "baselines": {k: DESCRIPTIONS[k] for k in scored}}
     n_pos = int(labels.sum())
     fold_text = f"on fold {split.fold} of {split.n_folds}"
     if best is not None:
