@@ -64,7 +64,15 @@ def test_progress_is_a_log_when_stderr_is_not_a_terminal(monkeypatch, caplog):
     it = L.progress(range(3), "chunks")
     assert isinstance(it, L.LogProgress)
     assert list(it) == [0, 1, 2]
-    assert _lines(caplog)[-1].startswith("chunks: 3/3 it (100%)")
+    assert not _lines(caplog)                       # a quick loop stays quiet
+
+
+def test_a_slow_loop_without_periodic_lines_still_reports_when_done(caplog):
+    clock = FakeClock()
+    caplog.set_level(logging.INFO, logger="tfvocab")
+    for _ in L.LogProgress(range(4), "genes", interval=30.0, clock=clock):
+        clock.t += 4.0                              # 16 s in all: no 30 s line, but > 10 s
+    assert [x.split(",")[0] for x in _lines(caplog)] == ["genes: 4/4 it (100%)"]
 
 
 def test_progress_is_a_tqdm_bar_on_a_terminal(monkeypatch, caplog):

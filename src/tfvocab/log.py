@@ -88,13 +88,16 @@ class LogProgress:
     """Progress for a log file: iterates ``iterable`` and logs :func:`progress_line` every
     ``every`` items or ``interval`` seconds (whichever comes first), and once at the end.
 
-    Has tqdm's ``set_postfix`` / ``set_postfix_str`` / ``update`` / ``close`` so code written for
-    a tqdm bar works unchanged. ``clock``: the time function (tests pass a fake one).
+    The final line is written only when a periodic line was (or the loop took at least
+    ``min_final`` seconds), so short loops stay quiet. Has tqdm's ``set_postfix`` /
+    ``set_postfix_str`` / ``update`` / ``close`` so code written for a tqdm bar works
+    unchanged. ``clock``: the time function (tests pass a fake one).
     """
 
     def __init__(self, iterable: Iterable[T] | None, desc: str, total: int | None = None,
                  unit: str = "it", every: int | None = None, interval: float | None = LOG_INTERVAL,
-                 logger: logging.Logger | None = None, clock=time.monotonic):
+                 logger: logging.Logger | None = None, clock=time.monotonic,
+                 min_final: float = 10.0):
         self.iterable = iterable
         self.desc = desc
         if total is None and iterable is not None:
@@ -108,6 +111,8 @@ class LogProgress:
         self.interval = interval
         self.logger = logger or get_logger()
         self.clock = clock
+        self.min_final = min_final
+        self._emitted = False
         self.n = 0
         self.postfix = ""
         self._t0 = clock()
@@ -156,14 +161,17 @@ class LogProgress:
         self.logger.info("%s", progress_line(self.desc, self.n, self.total, now - self._t0,
                                              self.unit, self.postfix))
         self._last_t, self._last_n = now, self.n
+        self._emitted = True
 
     def close(self) -> None:
-        """Log the final line once (count, rate, elapsed), unless nothing new was counted."""
+        """Log the final line once (count, rate, elapsed): when something new was counted and
+        the loop was long enough to have logged before (or took ``min_final`` s)."""
         if self._closed:
             return
         self._closed = True
-        if self.n > self._last_n:
-            self._emit(self.clock())
+        now = self.clock()
+        if self.n > self._last_n and (self._emitted or now - self._t0 >= self.min_final):
+            self._emit(now)
 
 
 def progress(iterable: Iterable[T], desc: str, total: int | None = None, unit: str = "it",
@@ -172,7 +180,7 @@ def progress(iterable: Iterable[T], desc: str, total: int | None = None, unit: s
 
     On a terminal: a tqdm bar. Otherwise (batch jobs, Nextflow ``.command.log``, pipes): an INFO
     line with count, rate, elapsed time and ETA every ``every`` items or ``interval`` seconds
-    (default 30 s), and one when done (:class:`LogProgress`). Silent when logging is quieter
+    (default 30 s), and one when done if the loop was that long (:class:`LogProgress`). Silent when logging is quieter
     than INFO (``-q``). Either object has ``set_postfix`` (shown on the bar / the lines).
     """
     quiet = get_logger().getEffectiveLevel() > logging.INFO
