@@ -41,8 +41,7 @@ import torch
 from .errors import TfvocabError
 from . import formats
 from .inference import load_model, resolve_device, score_pairs
-from .io import (atomic_path, provenance, set_h5_provenance, write_json, write_strings,
-                 write_table)
+from .io import atomic_path, provenance, write_json, write_table
 from .log import get_logger, progress, timed
 from .publish import step_outputs
 
@@ -603,41 +602,31 @@ def write_outputs(out, inp: Inputs, roll: np.ndarray, ig: dict, ko: pd.DataFrame
                   check: dict | None, pair_sites, n_plots: int, prov: dict) -> list[str]:
     """Write every output of ``tfvocab interpret`` through ``out`` (a publish.StepOutputs);
     returns the names of the example pair plots."""
-    import h5py
-
     sel, ws, data = inp.sel, inp.window_start, inp.data
-    with atomic_path(out.path("attention.h5")) as tmp, h5py.File(tmp, "w") as f:
-        write_strings(f, "genes", inp.genes)
-        write_strings(f, "tfs", list(data.tfs))
-        f["window_start"] = ws
-        f.attrs["geometry"] = data.geometry.to_json()
-        f.create_dataset("rollout", data=roll.astype(np.float32))
-        # per pair: rows of `rollout` for gene_a and gene_b, (P, 2)
-        f["pair_genes"] = np.array([[inp.gpos[a], inp.gpos[b]] for a, b in zip(sel["gene_a"], sel["gene_b"])],
-                                   dtype=np.int64).reshape(-1, 2)
-        f.attrs["method"] = "attention rollout (Abnar & Zuidema 2020), residual identity, head mean"
-        f.attrs["pooling"] = inp.net.config.pooling
-        set_h5_provenance(f, prov)
-    with atomic_path(out.path("attributions.h5")) as tmp, h5py.File(tmp, "w") as f:
-        write_strings(f, "gene_a", list(sel["gene_a"]))
-        write_strings(f, "gene_b", list(sel["gene_b"]))
-        write_strings(f, "tfs", list(data.tfs))
-        f["window_start"] = ws
-        f.attrs["geometry"] = data.geometry.to_json()
-        if ig["ig_vals"] is not None:
-            f.create_dataset("ig", data=ig["ig_vals"], compression="gzip")
-            f["baseline_values"] = inp.null_level
-        if ig["ig_tok"] is not None:
-            f.create_dataset("ig_tokens", data=ig["ig_tok"])
-        f["score"] = sel["score"].to_numpy(np.float64)
-        f["logit"] = ig["logit"]
-        f["baseline_logit"] = ig["base_logit"]
-        f["attribution_sum"] = ig["attr_sum"]
-        f["completeness_error"] = ig["completeness_error"]
-        f.attrs["method"] = "integrated gradients of the pair logit, trapezoid rule"
-        f.attrs["steps"] = ig["completeness"]["steps"]
-        f.attrs["baseline"] = ig["completeness"]["baseline"]
-        set_h5_provenance(f, prov)
+    lineage = dict(data.lineage)
+    formats.write_results(
+        out.path("attention.h5"), "attention", geometry=data.geometry,
+        strings={"genes": inp.genes, "tfs": list(data.tfs)},
+        # pair_genes: per pair, the rows of `rollout` for gene_a and gene_b, (P, 2)
+        arrays={"rollout": roll.astype(np.float32),
+                "pair_genes": np.array([[inp.gpos[a], inp.gpos[b]] for a, b in zip(sel["gene_a"], sel["gene_b"])],
+                                       dtype=np.int64).reshape(-1, 2)},
+        attrs={"method": "attention rollout (Abnar & Zuidema 2020), residual identity, head mean",
+               "pooling": inp.net.config.pooling}, lineage=lineage, prov=prov)
+    arrays = {"score": sel["score"].to_numpy(np.float64), "logit": ig["logit"],
+              "baseline_logit": ig["base_logit"], "attribution_sum": ig["attr_sum"],
+              "completeness_error": ig["completeness_error"]}
+    if ig["ig_vals"] is not None:
+        arrays.update(ig=ig["ig_vals"], baseline_values=inp.null_level)
+    if ig["ig_tok"] is not None:
+        arrays["ig_tokens"] = ig["ig_tok"]
+    formats.write_results(
+        out.path("attributions.h5"), "attributions", geometry=data.geometry,
+        strings={"gene_a": list(sel["gene_a"]), "gene_b": list(sel["gene_b"]), "tfs": list(data.tfs)},
+        arrays=arrays, attrs={"method": "integrated gradients of the pair logit, trapezoid rule",
+                              "steps": ig["completeness"]["steps"],
+                              "baseline": ig["completeness"]["baseline"]},
+        lineage=lineage, prov=prov)
     write_table(out.path("tf_knockout.tsv"), ko, prov, float_format="%.6g")
     write_table(out.path("token_importance.tsv"), ti, prov, float_format="%.6g")
     _plot_tokens(out.path("token_importance.png"),

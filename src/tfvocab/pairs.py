@@ -294,6 +294,9 @@ def read_coexpression(path: str | Path, *, gene_columns: Sequence[str | int] | s
         "lines": counts["lines"], "comment_lines": counts["comment_lines"],
         "blank_lines": counts["blank_lines"], "rows_read": int(len(df)),
     }
+    if len(df) == 0:
+        raise TfvocabError("the co-expression file has a header but no data rows", path=str(path),
+                           hint="give one co-expressed pair per line below the header")
     return df
 
 

@@ -147,8 +147,9 @@ def folder_lock(outdir: Path, step: str) -> Iterator[None]:
     try:
         info = {"step": step, "pid": os.getpid(), "host": socket.gethostname(),
                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        with contextlib.suppress(OSError):       # informative only (a full disk may refuse it)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
         yield
     finally:
         with contextlib.suppress(OSError):

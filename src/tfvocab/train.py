@@ -227,7 +227,9 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
     tr = pairs[pairs["split"] == "train"]
     va = pairs[pairs["split"] == "val"]
     if len(tr) == 0 or tr["label"].sum() == 0:
-        raise TfvocabError("no positive training pairs", hint="check pairs.tsv splits/labels")
+        raise TfvocabError("no positive training pairs (label 1, split train)", path=pairs.attrs.get("path"),
+                           hint="check the co-expression list and --threshold given to `tfvocab pairs`; "
+                                "pairs.report.json counts what was kept and why")
     if len(va) == 0:
         log.warning("no validation pairs: early stopping and model selection use the training pairs")
         va = tr

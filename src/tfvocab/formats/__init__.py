@@ -17,6 +17,7 @@ different lineages refuses them (:func:`check_lineage`). Layouts: docs/formats.m
 | pairs.tsv | :func:`write_pairs` | :func:`read_pairs` |
 | model.pt | :func:`write_model` | :func:`read_model` |
 | checkpoint.pt | :func:`write_checkpoint` | :func:`read_checkpoint` |
+| attention.h5, attributions.h5 | :func:`write_results` | (people, the report) |
 """
 from .core import (KINDS, Geometry, check_file, check_lineage, digest, reading, short,
                    strings_digest)
@@ -25,6 +26,7 @@ from .normalized import NormalizedFile, NormalizedWriter, read_stats, stats_dige
 from .signal import SignalFile, SignalWriter, Track, check_tracks, read_sources, read_track, write_track
 from .tables import (PAIR_COLUMNS, PROMOTER_COLUMNS, promoters_digest, read_pairs, read_promoters,
                      sidecar, write_pairs, write_promoters)
+from .results import write_results
 from .tokens import read_tokens, write_tokens
 
 __all__ = [
@@ -33,5 +35,5 @@ __all__ = [
     "NormalizedFile", "NormalizedWriter", "read_stats", "stats_digest",
     "SignalFile", "SignalWriter", "Track", "check_tracks", "read_sources", "read_track", "write_track",
     "PAIR_COLUMNS", "PROMOTER_COLUMNS", "promoters_digest", "read_pairs", "read_promoters", "sidecar",
-    "write_pairs", "write_promoters", "read_tokens", "write_tokens",
+    "write_pairs", "write_promoters", "read_tokens", "write_tokens", "write_results",
 ]

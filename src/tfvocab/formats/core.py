@@ -45,6 +45,8 @@ KINDS = {
     "checkpoint": ("checkpoint.pt", "train"),
     "promoters": ("promoters.tsv", "promoters"),
     "pairs": ("pairs.tsv", "pairs"),
+    "attention": ("attention.h5", "interpret"),
+    "attributions": ("attributions.h5", "interpret"),
 }
 
 

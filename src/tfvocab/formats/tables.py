@@ -179,4 +179,16 @@ def read_pairs(path: str | Path, genes: Sequence[str] | Mapping[str, int] | None
         df["ib"] = ib.astype(np.int64)
     df.attrs["lineage"] = dict(sidecar(path).get("lineage", {}))
     df.attrs["path"] = str(path)
+    df.attrs["digest"] = file_digest(path)
     return df
+
+
+def file_digest(path) -> str:
+    """SHA-256 of a file's bytes (the identity of a table in the lineage of what is made from it)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
