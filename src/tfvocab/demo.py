@@ -93,10 +93,15 @@ def data_steps(sim: str | Path, outdir: str | Path, seed: int = 0, vocab_size: i
 STATE = "demo.json"
 
 
-def _key(kwargs: dict) -> str:
-    return json.dumps({k: (str(v) if isinstance(v, Path) else
-                           [str(x) for x in v] if isinstance(v, (list, tuple)) else v)
-                       for k, v in sorted(kwargs.items())}, sort_keys=True, default=str)
+def _key(kwargs: dict, root: Path) -> str:
+    """The arguments of a step call as a string, paths relative to the demo's folder ``root``."""
+    def rel(v):
+        if isinstance(v, Path):
+            return str(v.relative_to(root)) if v.is_relative_to(root) else str(v)
+        if isinstance(v, (list, tuple)):
+            return [rel(x) for x in v]
+        return v
+    return json.dumps({k: rel(v) for k, v in sorted(kwargs.items())}, sort_keys=True, default=str)
 
 
 def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
@@ -104,8 +109,9 @@ def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
     """Run :data:`PIPELINE` on the ``preset`` simulation; returns the main output of each step.
 
     ``OUTDIR/demo.json`` records each finished step and the arguments it ran with; with ``resume``
-    a step is skipped when it finished with the same arguments and its folder is complete
-    (:func:`tfvocab.publish.folder_complete`), so an interrupted demo continues where it stopped.
+    the steps are skipped, in order, while they finished with the same arguments and their folder
+    is complete (:func:`tfvocab.publish.folder_complete`); from the first step that runs again,
+    every later step runs too. An interrupted demo continues where it stopped.
     """
     from . import evaluate, interpret, predict, report, simulate, train
 
@@ -127,14 +133,17 @@ def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
             if old.get("preset") == preset and old.get("seed") == seed:
                 state["steps"] = old.get("steps", {})
 
+    skipping = [resume]        # once a step runs again, every later step runs too
+
     def step(name, fn, **kwargs):
         n = PIPELINE.index(name) + 1
-        key = _key(kwargs)
+        key = _key(kwargs, out)
         rec = state["steps"].get(name)
-        if resume and rec and rec.get("args") == key and folder_complete(d[name]):
+        if skipping[0] and rec and rec.get("args") == key and folder_complete(d[name]):
             log.info("[%d/%d] %s: complete in %s, skipped (--resume)", n, len(PIPELINE), name, d[name])
             timings[name] = 0.0
             return None
+        skipping[0] = False
         state["steps"].pop(name, None)
         publish.CURRENT_DEMO.update(step=name, outdir=str(out), preset=preset, seed=seed)
         log.info("[%d/%d] %s", n, len(PIPELINE), name)
