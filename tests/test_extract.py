@@ -384,7 +384,9 @@ def test_jobs_default_uses_available_cpus(fixture, tmp_path, monkeypatch):
                 "--bigwig", str(d / "TFB.bw"), "--outdir", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert seen["jobs"] == 2                             # capped at the number of bigWigs
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["signal.TFA.h5", "signal.TFB.h5"]
+    names = sorted(p.name for p in (tmp_path / "o").iterdir())
+    assert [n for n in names if not n.endswith(".manifest.json")] == ["signal.TFA.h5", "signal.TFB.h5"]
+    assert len(names) == 3                               # + one manifest, nothing left over
 
 
 def test_no_matching_chromosome(fixture, tmp_path):
@@ -524,7 +526,7 @@ def test_bigwig_and_peaks_together_with_names(fixture, tmp_path):
                 "--peaks", str(tmp_path / "p.narrowPeak"), "--tf", "WRKY1", "--tf", "ABF1",
                 "--outdir", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["signal.ABF1.h5", "signal.WRKY1.h5"]
+    assert sorted(p.name for p in (tmp_path / "o").glob("signal.*.h5")) == ["signal.ABF1.h5", "signal.WRKY1.h5"]
     with h5py.File(tmp_path / "o" / "signal.ABF1.h5") as h5:
         assert h5.attrs["track_kind"] == "peaks"
     bad = tmp_path / "bad.narrowPeak"
@@ -552,7 +554,7 @@ def test_samplesheet_extracts_every_row_in_one_call(fixture, tmp_path):
     res = _cli(["extract", "--promoters", str(d / "promoters.tsv"), "--samplesheet", str(sheet),
                 "--outdir", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "o").glob("signal.*.h5")) == [
         "signal.ABF1.h5", "signal.WRKY1.h5", "signal.input.h5"]
     with h5py.File(tmp_path / "o" / "signal.ABF1.h5") as h5:
         assert h5.attrs["track_kind"] == "peaks"
