@@ -11,15 +11,14 @@ import subprocess
 import zlib
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from tfvocab import report
+from tfvocab import formats, report
 from tfvocab.cli import main
-from tfvocab.io import provenance, set_h5_provenance, write_json, write_strings, write_table
+from tfvocab.io import provenance, write_json, write_table
 
 CHROMIUM = "/usr/bin/chromium"
 BASELINES = ("window_correlation", "position_logreg", "binding_mass", "cosine_profile", "bag_of_tokens")
@@ -140,18 +139,18 @@ def results(tmp_path) -> Path:
     write_json(root / "promoters" / "promoters.report.json",
                {"genes_seen": 21, "promoters_written": 20, "clipped": 1, "skipped_pseudogene": 1})
     (root / "normalize").mkdir()
-    with h5py.File(root / "normalize" / "normalized.h5", "w") as f:
-        write_strings(f, "genes", genes)
-        write_strings(f, "tfs", tfs)
-        f["window_start"] = np.arange(-2000, 500, 50)
-        sig = rng.normal(size=(20, 50, 3)).astype(np.float32)
-        mask = np.zeros_like(sig, dtype=bool)
-        mask[:3, :, 1] = True
-        sig[mask] = np.nan
-        f["signal"] = sig
-        f["mask"] = mask
-        f.create_group("stats").attrs["low_signal_tfs"] = "MYB3"
-        set_h5_provenance(f, provenance("normalize", {"pseudocount": 1.0}))
+    sig = rng.normal(size=(20, 50, 3)).astype(np.float32)
+    mask = np.zeros_like(sig, dtype=bool)
+    mask[:3, :, 1] = True
+    sig[mask] = np.nan
+    stats = {"tfs": tfs, "arrays": {"mean": np.zeros(3), "sd": np.ones(3)},
+             "attrs": {"low_signal_tfs": "MYB3"}}
+    with formats.NormalizedWriter(root / "normalize" / "normalized.h5", genes=genes, tfs=tfs,
+                                  geometry=formats.Geometry(), stats=stats,
+                                  lineage={"promoters": "p", "signal": "s"},
+                                  attrs={"low_signal_tfs": json.dumps(["MYB3"])},
+                                  prov=provenance("normalize", {"pseudocount": 1.0})) as w:
+        w.write(0, sig, mask)
     (root / "tokenize").mkdir()
     write_table(root / "tokenize" / "vocabulary.tsv", pd.DataFrame(
         {"token": [0, 1, 2, 3], "kind": ["mask", "unbound", "cluster", "cluster"], "count": [5, 500, 90, 40],
@@ -332,13 +331,19 @@ def test_legacy_metrics_json_has_no_verdict_but_its_tables(results, tmp_path):
     shutil.rmtree(results / "evaluate")
     shutil.rmtree(results / "summarize")
     (results / "evaluate").mkdir()
+    # the tiny preset's metrics.json before the universe evaluation: 10 test pairs of 5 genes
     write_json(results / "evaluate" / "metrics.json",
-               {"summary": [{"model": "transformer", "auprc": 0.61, "auroc": 0.8},
-                            {"model": "cosine_profile", "auprc": 0.4, "auroc": 0.6}], "n_test_pairs": 120})
+               {"summary": [{"model": "transformer", "auprc": 0.704, "auroc": 0.381, "n": 10, "n_pos": 7},
+                            {"model": "cosine_profile", "auprc": 0.869, "auroc": 0.619, "n": 10, "n_pos": 7}],
+                "n_test_pairs": 10, "n_test_genes": 5})
     text = report.run([results], tmp_path / "rep")["report"].read_text()
     summ = _section(text, "summary")
     assert "No verdict: metrics.json has no universe evaluation" in summ
     assert "No verdict (no summary.json" in summ
+    assert "Too few positives: 7 held-out positive pairs" in summ
+    assert "Tiny test set: 5 held-out genes, 10 pairs" in summ
+    assert "ranks worse than chance on the sampled test pairs (AUROC 0.381" in summ
+    assert 'class="caution"' in _section(text, "predicted-network")
     ev = _section(text, "evaluation")
     assert "Sampled test pairs (secondary)" in ev and "cosine_profile" in ev
 

@@ -365,37 +365,52 @@ def _get(d: Mapping | None, *keys, default=None):
 # HDF5 readers (one place; these move to tfvocab.formats)
 
 
+def _low_signal(value) -> list[str]:
+    """``low_signal_tfs`` attribute: a JSON list (normalized.h5 root) or comma-separated text."""
+    if value is None:
+        return []
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    try:
+        got = json.loads(text)
+        if isinstance(got, list):
+            return [str(t) for t in got]
+    except ValueError:
+        pass
+    return [t for t in text.split(",") if t]
+
+
 @functools.lru_cache(maxsize=8)
 def _signal_stats(path: str) -> dict:
     """Per-TF mean signal and missing fraction of ``signal.h5`` / ``normalized.h5``, read in gene
-    chunks (bounded memory), plus low-signal / dropped TFs and the window geometry."""
-    import h5py
+    blocks through :mod:`tfvocab.formats` (validated, bounded memory), plus low-signal /
+    dropped TFs and the window geometry."""
+    from . import formats
 
-    from .io import read_strings
-
-    with h5py.File(path, "r") as f:
-        tfs = read_strings(f["tfs"])
-        sig = f["signal"]
-        g, w = sig.shape[0], sig.shape[1]
-        sums = np.zeros(len(tfs))
-        cnt = np.zeros(len(tfs))
-        miss = np.zeros(len(tfs))
-        for i in range(0, g, 512):
-            x = sig[i:i + 512].astype(np.float64)
-            m = f["mask"][i:i + 512] if "mask" in f else np.isnan(x)
-            m = m | np.isnan(x)
+    normalized = Path(path).name != "signal.h5"
+    reader = formats.NormalizedFile(path) if normalized else formats.SignalFile(path)
+    with reader as f:
+        tfs = list(f.tfs)
+        g, w, t = f.shape
+        sums, cnt, miss = np.zeros(t), np.zeros(t), np.zeros(t)
+        if normalized:
+            blocks = (f.block(lo, min(g, lo + 512)) for lo in range(0, g, 512))
+        else:
+            blocks = ((sig, msk) for sig, msk, _, _ in f.chunks(use_control=False, block=512))
+        for sig, msk in blocks:
+            x = sig.astype(np.float64)
+            m = np.asarray(msk, bool) | np.isnan(x)
             sums += np.where(m, 0, x).sum(axis=(0, 1))
             cnt += (~m).sum(axis=(0, 1))
             miss += m.sum(axis=(0, 1))
-        dropped = read_strings(f["dropped_tfs"]) if "dropped_tfs" in f else []
-        low = ""
-        if "stats" in f:
-            low = f["stats"].attrs.get("low_signal_tfs", "")
-            low = low.decode() if isinstance(low, bytes) else str(low)
-        ws = f["window_start"][()] if "window_start" in f else None
+        dropped = list(getattr(f, "dropped_tfs", []) or [])
+        low = _low_signal(f.attrs.get("low_signal_tfs"))
+        stats = getattr(f, "stats", None)
+        if not low and stats:
+            low = _low_signal(stats.get("attrs", {}).get("low_signal_tfs"))
+        ws = np.asarray(f.geometry.window_start)
     return {"tfs": tfs, "mean": sums / np.maximum(cnt, 1), "missing": miss / max(g * w, 1),
-            "genes": g, "windows": w, "dropped": list(dropped),
-            "low_signal": [t for t in low.split(",") if t], "window_start": ws}
+            "genes": g, "windows": w, "dropped": dropped, "low_signal": low, "window_start": ws,
+            "window_bp": int(f.geometry.window)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -436,6 +451,7 @@ class Evaluation:
     folds: list = field(default_factory=list)    # (path, metrics.json dict) per fold
     n: dict = field(default_factory=dict)        # n_pairs, n_genes, n_pos, prevalence (transformer)
     legacy: bool = False                         # metrics.json without a universe
+    sampled: dict = field(default_factory=dict)  # legacy: per-model metrics on sampled test pairs
     errors: list = field(default_factory=list)   # unreadable evaluation files
 
     @property
@@ -481,6 +497,11 @@ def load_evaluation(files: Mapping[str, list[Path]]) -> Evaluation:
         ev.difference = m.get("difference") or {}
         ev.control = m.get("control")
         ev.legacy = "universe" not in m
+        if ev.legacy:
+            recs = m.get("summary") if isinstance(m.get("summary"), list) else []
+            ev.sampled = {r.get("model", "?"): r for r in recs if isinstance(r, Mapping)}
+            if isinstance(m.get("models"), Mapping) and not ev.sampled:
+                ev.sampled = {k: v for k, v in m["models"].items() if isinstance(v, Mapping)}
     if not ev.truth and ev.folds:
         ev.truth = ev.folds[0][1].get("truth_universe") or {}
     if ev.control is None and ev.folds:
@@ -498,6 +519,13 @@ def load_evaluation(files: Mapping[str, list[Path]]) -> Evaluation:
             entry = ev.models[t][key]
             per = entry.get("per_fold")
             ev.n[key] = int(sum(per)) if per else int(round((entry.get("mean") or 0) * (ev.n_folds or 1)))
+    if ev.legacy and ev.folds:
+        m = ev.folds[0][1]
+        rec = ev.sampled.get(TRANSFORMER) or next(iter(ev.sampled.values()), {})
+        for key, src in (("n_pairs", m.get("n_test_pairs", rec.get("n"))),
+                         ("n_genes", m.get("n_test_genes")), ("n_pos", rec.get("n_pos"))):
+            if src is not None:
+                ev.n[key] = int(src)
     if ev.n.get("n_pairs"):
         ev.n["prevalence"] = ev.n.get("n_pos", 0) / ev.n["n_pairs"]
     elif t is not None:
@@ -633,9 +661,9 @@ def data_facts(files: Mapping[str, list[Path]]) -> dict:
                          signal_genes=st["genes"], windows=st["windows"],
                          missing=dict(zip(st["tfs"], st["missing"])))
             ws = st["window_start"]
-            if ws is not None and len(ws) > 1:
-                facts["window_bp"] = int(ws[1] - ws[0])
-                facts["span"] = (int(ws[0]), int(ws[-1] + (ws[1] - ws[0])))
+            if ws is not None and len(ws):
+                facts["window_bp"] = st["window_bp"]
+                facts["span"] = (int(ws[0]), int(ws[-1] + st["window_bp"]))
         except Exception as exc:  # reported in Data QC
             log.warning("report: %s: %s", sig, exc)
     pr = _first(files, "pairs.report.json")
@@ -671,6 +699,11 @@ def collect_warnings(ev: Evaluation, facts: Mapping) -> list[str]:
         auroc = _triple(ev.models.get(t), "auroc")[0]
         if auroc is not None and auroc < 0.5:
             out.append(f"The transformer ranks worse than chance (AUROC {auroc:.3f} < 0.5).")
+    elif ev.sampled:
+        auroc = (ev.sampled.get(TRANSFORMER) or {}).get("auroc")
+        if auroc is not None and auroc < 0.5:
+            out.append(f"The transformer ranks worse than chance on the sampled test pairs "
+                       f"(AUROC {auroc:.3f} < 0.5).")
     for name, rec in _control_rows(ev.control).items():
         mean, lo, hi = _triple(rec, "auprc")
         prev = _triple(rec, "prevalence")[0] or ev.n.get("prevalence")
@@ -733,27 +766,49 @@ def next_steps(ev: Evaluation, facts: Mapping) -> list[str]:
 # provenance
 
 
+def _manifest_entry(path: Path) -> dict:
+    """Step, version and parameters of the publish manifest that lists ``path`` ({} if none)."""
+    from .publish import MANIFEST, read_manifest
+
+    for m in sorted(path.parent.glob(f"*{MANIFEST}")):
+        d = read_manifest(m)
+        if d and path.name in d.get("files", {}):
+            return {"step": d.get("step"), "version": d.get("version"), "params": d.get("params", {})}
+    return {}
+
+
 def file_provenance(path: Path) -> dict:
     """The provenance record of one output file ({} when it has none).
 
-    HDF5: root attribute; JSON: a top-level ``provenance`` key; model.pt: version + config;
-    anything else: the ``<file>.json`` sidecar.
+    The publish manifest of the file's folder when it lists the file; else HDF5 artifacts and
+    ``model.pt`` through their :mod:`tfvocab.formats` readers, JSON files' top-level
+    ``provenance`` key, or the ``<file>.json`` sidecar.
     """
     path = Path(path)
     try:
-        if path.suffix == ".h5":
-            import h5py
+        entry = _manifest_entry(path)
+        if entry:
+            return entry
+        if path.suffix in (".h5", ".pt"):
+            from . import formats
 
-            from .io import get_h5_provenance
-            with h5py.File(path, "r") as f:
-                return get_h5_provenance(f)
-        if path.suffix == ".pt":
-            import torch
-
-            ckpt = torch.load(path, map_location="cpu", weights_only=False)
-            if isinstance(ckpt, Mapping):
-                return {"step": "train", "version": ckpt.get("version"),
-                        "params": ckpt.get("config", {})}
+            name = path.name
+            if name == "model.pt":
+                obj = formats.read_model(path)
+                return {"step": "train", "version": obj.get("version"), "params": obj.get("config", {})}
+            if name == "checkpoint.pt":
+                obj = formats.read_checkpoint(path)
+                return {"step": "train", "version": obj.get("version"), "params": obj.get("params", {})}
+            if name == "normalized.h5":
+                with formats.NormalizedFile(path) as f:
+                    return dict(f.provenance)
+            if name == "signal.h5":
+                with formats.SignalFile(path) as f:
+                    return dict(f.provenance)
+            if name.startswith("signal.") and name.endswith(".h5"):
+                return dict(formats.read_track(path).provenance)
+            if name == "tokens.h5":
+                return dict(formats.read_tokens(path).get("provenance", {}))
             return {}
         sidecar = path.with_name(path.name + ".json")
         if sidecar.exists():
@@ -1108,10 +1163,16 @@ def section_training(files: Mapping[str, list[Path]]) -> str:
     parts.append("<details><summary>per-epoch table</summary>" + table_html(df, max_rows=200) + "</details>")
     model = _first(files, "model.pt")
     if model is not None:
-        prov = file_provenance(model)
-        if prov.get("params"):
+        from . import formats
+
+        try:
+            config = formats.read_model(model).get("config") or {}
+        except TfvocabError as exc:
+            parts.append(missing("a readable model.pt", str(exc)))
+            config = {}
+        if config:
             parts.append("<details><summary>model configuration</summary>"
-                         + kv_table(_flatten(prov["params"])) + "</details>")
+                         + kv_table(_flatten(config)) + "</details>")
     return "\n".join(parts)
 
 
