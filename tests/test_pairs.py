@@ -588,6 +588,11 @@ def test_atted_errors_are_one_line(atted, tmp_path):
         P.read_coexpression(w["folder"], id_map=w["idmap"])
     with pytest.raises(TfvocabError, match="Entrez Gene IDs"):
         P.read_coexpression(w["folder"], threshold=2.0)
+    # a stray file that the map does not name is skipped unparsed, as an unmapped gene
+    (w["folder"] / "notes").write_text("downloaded on Monday\nsee the website\n")
+    df = P.read_coexpression(w["folder"], id_map=w["idmap"], threshold=2.0)
+    assert df.attrs["read"]["id_map"]["gene_files_unmapped"] == N_UNMAPPED + 1
+    assert "notes" in df.attrs["read"]["id_map"]["unmapped_examples"]
     (w["folder"] / "830001").write_text("830002\t1.5\n830003\n")
     with pytest.raises(TfvocabError, match=r"830001: line 2: 1 fields where the file has 2"):
         P.read_coexpression(w["folder"], id_map=w["idmap"], threshold=2.0)

@@ -429,6 +429,18 @@ def read_partner_lists(path: str | Path, *, threshold: float | None = None, top_
     for gene, member, data in progress(files, desc=f"reading {path.name}", total=n_files, unit="gene",
                                        every=max(1000, n_files // 10)):
         where = f"{path}:{member}" if path.suffix.lower() == ".zip" else member
+        q = mapper(np.array([gene], dtype=object))[0]
+        if q is None:
+            # a gene the map does not know (or a stray file): skipped unparsed, its lines counted
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            n = sum(1 for ln in data.splitlines() if ln.strip() and not ln.lstrip().startswith(b"#"))
+            first = data.split(b"\n", 1)[0].split()
+            n -= int(len(first) >= 2 and not _is_number(first[1].decode("utf-8", "replace")))
+            queries_unmapped += 1
+            lines += n
+            mapper.rows_dropped += n
+            continue
         header, partners, values = parse_partner_file(data, where)
         if names is None:
             ncol = values.shape[1]
@@ -452,11 +464,6 @@ def read_partner_lists(path: str | Path, *, threshold: float | None = None, top_
             check_ids_need_map([gene] + partners[:50].tolist(), path, known_genes)
             checked_ids = True
         lines += len(partners)
-        q = mapper(np.array([gene], dtype=object))[0]
-        if q is None:
-            queries_unmapped += 1
-            mapper.rows_dropped += len(partners)
-            continue
         mapped = mapper(partners)
         ok = np.flatnonzero(mapped != None)  # noqa: E711 (element-wise)
         mapper.rows_dropped += len(partners) - ok.size
