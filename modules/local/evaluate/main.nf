@@ -1,5 +1,5 @@
 process TFVOCAB_EVALUATE {
-    tag "${meta.id}"
+    tag "${meta.id} fold ${meta.fold}"
     label 'process_medium'
 
     conda "${moduleDir}/environment.yml"
@@ -23,6 +23,7 @@ process TFVOCAB_EVALUATE {
     def args = task.ext.args ?: ''
     def truth_opt = truth ? "--truth ${truth}" : ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab evaluate --model ${model} --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --promoters ${promoters} --outdir . ${truth_opt} ${args}
 
     cat <<-END_VERSIONS > versions.yml

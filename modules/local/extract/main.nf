@@ -6,7 +6,7 @@ process TFVOCAB_EXTRACT {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(bigwig)
+    tuple val(meta), path(track)
     tuple val(meta2), path(promoters)
 
     output:
@@ -18,8 +18,10 @@ process TFVOCAB_EXTRACT {
 
     script:
     def args = task.ext.args ?: ''
+    def track_opt = meta.kind == 'peaks' ? "--peaks ${track}" : "--bigwig ${track}"
     """
-    tfvocab extract --promoters ${promoters} --bigwig ${bigwig} --tf ${meta.id} --outdir . ${args}
+    export OMP_NUM_THREADS=${task.cpus}
+    tfvocab extract --promoters ${promoters} ${track_opt} --tf ${meta.id} --jobs ${task.cpus} --outdir . ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

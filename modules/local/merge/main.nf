@@ -6,7 +6,8 @@ process TFVOCAB_MERGE {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(signals, stageAs: 'signals/*'), path(samplesheet)
+    tuple val(meta), path(signals, stageAs: 'signals/*')
+    path(samplesheet)
 
     output:
     tuple val(meta), path("signal.h5"), emit: signal
@@ -18,6 +19,7 @@ process TFVOCAB_MERGE {
     script:
     def args = task.ext.args ?: ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab merge --outdir . --samplesheet ${samplesheet} ${args} ${signals}
 
     cat <<-END_VERSIONS > versions.yml

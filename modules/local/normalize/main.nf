@@ -18,6 +18,7 @@ process TFVOCAB_NORMALIZE {
     script:
     def args = task.ext.args ?: ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab normalize --signal ${signal} --outdir . ${args}
 
     cat <<-END_VERSIONS > versions.yml

@@ -6,7 +6,8 @@ process TFVOCAB_PAIRS {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(coexpression), path(promoters)
+    tuple val(meta), path(coexpression)
+    tuple val(meta2), path(promoters)
 
     output:
     tuple val(meta), path("pairs.tsv"), emit: pairs
@@ -20,6 +21,7 @@ process TFVOCAB_PAIRS {
     script:
     def args = task.ext.args ?: ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab pairs --coexpression ${coexpression} --promoters ${promoters} --outdir . ${args}
 
     cat <<-END_VERSIONS > versions.yml

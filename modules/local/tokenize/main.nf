@@ -21,6 +21,7 @@ process TFVOCAB_TOKENIZE {
     script:
     def args = task.ext.args ?: ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab tokenize --normalized ${normalized} --outdir . ${args}
 
     cat <<-END_VERSIONS > versions.yml
