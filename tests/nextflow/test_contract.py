@@ -86,7 +86,7 @@ def test_schema_accepts_the_documented_real_data_command():
                         ("input", "samplesheet.csv")]:
         assert re.search(props[name]["pattern"], value), f"--{name} {value} fails the schema pattern {props[name]['pattern']}"
     for text in (ROOT / "README.md").read_text(), (ROOT / "docs/usage.md").read_text():
-        for m in re.finditer(r"--(fasta|gff|input) (\S+)", text):
+        for m in re.finditer(r"--(fasta|gff|input) ([^\s$]\S*)", text):
             assert re.search(props[m.group(1)]["pattern"], m.group(2)), m.group(0)
 
 
@@ -290,7 +290,7 @@ def _interpolate(text: str, values: dict[str, str]) -> str:
             return str(value).lower() if isinstance(value, bool) else str(value)
         if expr in values:
             return values[expr]
-        raise KeyError(f"no dummy value for ${{{expr}}}")
+        raise KeyError("no dummy value for ${" + expr + "}")
     return re.sub(r"\$\{([^}]+)\}|\$(\w+(?:\.\w+)*)", sub, text)
 
 

@@ -87,7 +87,7 @@ def test_every_step_of_the_option_gets_it_under_its_flag(param):
             continue
         # or in the module's command, from a meta field the workflow fills from the param
         command = procs()[proc].command_lines[0]
-        m = re.search(rf"{re.escape(option.flag)}\s+\$\{{meta\.(\w+)\}}", command)
+        m = re.search(re.escape(option.flag) + r"\s+\$\{meta\.(\w+)\}", command)
         assert m, f"{proc} does not pass {option.flag} ${{params.{param}}} (ext.args) nor {option.flag} ${{meta.x}}"
         workflow = (ROOT / "workflows/tfvocab.nf").read_text()
         assert f"{m.group(1)}: params.{param}" in workflow, f"meta.{m.group(1)} of {proc} is not params.{param}"
