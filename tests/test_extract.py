@@ -384,7 +384,9 @@ def test_jobs_default_uses_available_cpus(fixture, tmp_path, monkeypatch):
                 "--bigwig", str(d / "TFB.bw"), "--outdir", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert seen["jobs"] == 2                             # capped at the number of bigWigs
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["signal.TFA.h5", "signal.TFB.h5"]
+    names = sorted(p.name for p in (tmp_path / "o").iterdir())
+    assert [n for n in names if not n.endswith(".manifest.json")] == ["signal.TFA.h5", "signal.TFB.h5"]
+    assert len(names) == 3                               # + one manifest, nothing left over
 
 
 def test_no_matching_chromosome(fixture, tmp_path):

@@ -394,7 +394,7 @@ def test_cli_writes_outputs_and_bad_input_exits_2(world, tmp_path):
                                "--negatives", "uniform", "--neg-ratio", "1", "--seed", "2"])
     assert res.exit_code == 0, res.output
     assert {p.name for p in (tmp_path / "o").iterdir()} == {"pairs.tsv", "pairs.tsv.json",
-                                                            "pairs.report.json"}
+                                                            "pairs.report.json", "pairs.manifest.json"}
     prov = json.loads((tmp_path / "o" / "pairs.tsv.json").read_text())
     assert prov["step"] == "pairs" and prov["params"]["negatives"] == "uniform"
     bad = tmp_path / "bad.tsv"

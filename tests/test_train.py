@@ -13,6 +13,7 @@ from tfvocab import train as T
 from tfvocab.cli import main
 from tfvocab.data import load_gene_data, read_pairs, write_synthetic
 from tfvocab.errors import TfvocabError
+from tfvocab.inference import load_model
 
 torch.set_num_threads(1)
 TINY = dict(d_model=16, n_layers=1, n_heads=2, head_width=16, batch_size=64)
@@ -91,10 +92,10 @@ def test_vocabulary_mismatch_fails_clearly(synth, tmp_path):
         from tfvocab.io import sha256_array
         h5.attrs["vocab_hash"] = sha256_array(cb)
         new_hash = h5.attrs["vocab_hash"]
-    old_hash = torch.load(paths["model"], weights_only=False)["vocab_hash"]
+    old_hash = torch.load(paths["model"], weights_only=True)["vocab_hash"]
     data = load_gene_data(other, synth["normalized"], "both")
     with pytest.raises(TfvocabError) as err:
-        T.load_model(paths["model"], data)
+        load_model(paths["model"], data)
     msg = str(err.value)
     assert old_hash in msg and new_hash in msg and "model.pt" in msg and "other_tokens.h5" in msg
     # resuming a checkpoint on another vocabulary fails the same way; the CLI exits 2 with one line

@@ -18,8 +18,10 @@ import pandas as pd
 from .baselines import baseline_scores
 from .data import load_gene_data, read_pairs
 from .errors import TfvocabError
-from .promoters import read_promoters
+from .formats import read_promoters
+from .inference import load_model, resolve_device, score_pairs
 from .io import atomic_path, provenance, write_json, write_table
+from .publish import step_outputs
 from .log import get_logger, timed
 
 log = get_logger("evaluate")
@@ -203,8 +205,6 @@ def evaluate_scores(pairs: pd.DataFrame, scores: dict[str, np.ndarray], promoter
 def run(model=None, tokens=None, normalized=None, pairs=None, outdir=".", *, promoters=None, truth=None,
         device: str = "auto", seed: int = 0) -> dict[str, Path]:
     """``tfvocab evaluate``: score val/test pairs with the model and the baselines; write the report files."""
-    from .train import load_model, resolve_device, score_pairs
-
     if model is None or pairs is None:
         raise TfvocabError("--model and --pairs are required")
     outdir = Path(outdir)
@@ -254,14 +254,16 @@ def run(model=None, tokens=None, normalized=None, pairs=None, outdir=".", *, pro
                             "bag_of_tokens": "logistic regression on [|a-b|, a*b] of token-frequency vectors (no positions)",
                             "oracle": "1 if the two genes share a true module (truth/modules.tsv)"},
               "provenance": provenance("evaluate", params)}
-    paths = {"metrics": write_json(outdir / "metrics.json", _strict_json(result))}
     pred = ev[["gene_a", "gene_b", "label", "split"]].copy()
     for name, sc in scores.items():
         pred[f"score_{name}"] = np.round(sc, 6)
-    paths["predictions"] = write_table(outdir / "predictions.tsv", pred, provenance("evaluate", params))
-    paths["pr_curve"], paths["roc_curve"] = outdir / "pr_curve.png", outdir / "roc_curve.png"
-    plot_curves(ev["label"].to_numpy()[test], {k: v[test] for k, v in scores.items()},
-                paths["pr_curve"], paths["roc_curve"])
+    with step_outputs(outdir, "evaluate", params) as out:
+        write_json(out.path("metrics.json"), _strict_json(result))
+        write_table(out.path("predictions.tsv"), pred, provenance("evaluate", params))
+        plot_curves(ev["label"].to_numpy()[test], {k: v[test] for k, v in scores.items()},
+                    out.path("pr_curve.png"), out.path("roc_curve.png"))
+    paths = {k: outdir / f for k, f in (("metrics", "metrics.json"), ("predictions", "predictions.tsv"),
+                                         ("pr_curve", "pr_curve.png"), ("roc_curve", "roc_curve.png"))}
     for name, m in models.items():
         log.info("%-16s test AUPRC %.4f  AUROC %.4f  F1 %.4f", name, m["auprc"], m["auroc"], m["f1"])
     return paths

@@ -42,9 +42,11 @@ import pandas as pd
 
 from . import coords
 from .errors import TfvocabError
-from .io import atomic_path, provenance, set_h5_provenance, write_strings
+from .formats import Geometry, digest, write_track
+from .io import provenance
 from .log import get_logger, progress, timed
-from .promoters import read_promoters
+from .formats import read_promoters
+from .publish import step_outputs
 
 log = get_logger("extract")
 
@@ -364,6 +366,12 @@ class Layout:
     upstream: int
     downstream: int
     chroms: dict[str, dict] = field(default_factory=dict)
+    stride: int = coords.STRIDE
+    promoters_digest: str = ""
+
+    @property
+    def geometry(self) -> Geometry:
+        return Geometry(self.upstream, self.downstream, self.width, self.stride)
 
 
 def make_layout(df: pd.DataFrame, width: int, stride: int, upstream: int, downstream: int) -> Layout:
@@ -373,7 +381,8 @@ def make_layout(df: pd.DataFrame, width: int, stride: int, upstream: int, downst
     except ValueError as exc:
         raise TfvocabError(str(exc), hint="check --window / --stride") from None
     lay = Layout(genes=df["gene_id"].tolist(), offsets=offsets, width=width,
-                 upstream=upstream, downstream=downstream)
+                 upstream=upstream, downstream=downstream, stride=stride,
+                 promoters_digest=df.attrs.get("digest", ""))
     chrom = df["chrom"].to_numpy()
     for c in dict.fromkeys(chrom):
         rows = np.flatnonzero(chrom == c)
@@ -474,24 +483,10 @@ def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
 
 def write_signal(path: Path, tf: str, bigwig: str, layout: Layout, track: dict, attrs: dict,
                  prov: dict) -> Path:
-    """Atomically write one ``signal.<tf>.h5`` (layout: docs/formats.md)."""
-    import h5py
-
-    G, W = track["mean"].shape
-    chunks = (max(1, min(G, 256)), W)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", track_order=False) as h5:
-            write_strings(h5, "genes", layout.genes)
-            h5.create_dataset("window_start", data=layout.offsets.astype(np.int64))
-            for name in ("mean", "max", "mask"):
-                h5.create_dataset(name, data=track[name], chunks=chunks, compression="gzip",
-                                  compression_opts=1)
-            h5.attrs["tf"] = tf
-            h5.attrs["bigwig"] = bigwig
-            for k, v in attrs.items():
-                h5.attrs[k] = v
-            set_h5_provenance(h5, prov)
-    return path
+    """Atomically write one ``signal.<tf>.h5`` through :func:`tfvocab.formats.write_track`."""
+    return write_track(path, tf=tf, source=bigwig, genes=layout.genes, geometry=layout.geometry,
+                       mean=track["mean"], max_=track["max"], mask=track["mask"],
+                       promoters=layout.promoters_digest, attrs=attrs, prov=prov)
 
 
 def tf_names(bigwigs: Sequence[str | Path], tfs: Sequence[str] | None) -> list[str]:
@@ -635,16 +630,19 @@ def run(promoters: str | Path, bigwig: Sequence[str | Path], outdir: str | Path,
                 f"bigWig has {', '.join(list(bw.chroms)[:5])}", path=path,
                 hint="give a --chrom-alias table")
         results.append(res)
-    outdir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    with timed(f"extract {len(bigwig)} bigWig(s) with {reader}, {jobs} job(s)", log):
+    # one manifest per TF (the pipeline extracts one track per task into a shared folder), or per
+    # set of TFs extracted together
+    tag = names[0] if len(names) == 1 else f"{len(names)}tracks-{digest(sorted(names))[:8]}"
+    with step_outputs(outdir, "extract", {**params, "tracks": dict(zip(names, bigwig))}, tag=tag) as out, \
+            timed(f"extract {len(bigwig)} bigWig(s) with {reader}, {jobs} job(s)", log):
+        stage = out.staging
         if jobs == 1 or len(bigwig) == 1:
             _worker_init(layout)
             for path, res, name in progress(list(zip(bigwig, results, names)), desc="bigWigs",
                                             total=len(bigwig), unit="bigWig"):
-                _, out, st = _worker_task(path, reader, res, name, outdir, params, mask_uncovered)
+                _, _, st = _worker_task(path, reader, res, name, stage, params, mask_uncovered)
                 _log_track(name, path, res, layout, st, reader)
-                written[name] = out
             _WORKER.clear()
         else:
             import concurrent.futures as cf
@@ -653,13 +651,12 @@ def run(promoters: str | Path, bigwig: Sequence[str | Path], outdir: str | Path,
             ctx = mp.get_context("fork" if sys.platform == "linux" else "spawn")
             with cf.ProcessPoolExecutor(max_workers=min(jobs, len(bigwig)), mp_context=ctx,
                                         initializer=_worker_init, initargs=(layout,)) as pool:
-                futs = [pool.submit(_worker_task, path, reader, res, name, outdir, params, mask_uncovered)
+                futs = [pool.submit(_worker_task, path, reader, res, name, stage, params, mask_uncovered)
                         for path, res, name in zip(bigwig, results, names)]
                 for fut in progress(cf.as_completed(futs), desc="bigWigs", total=len(futs),
                                     unit="bigWig"):
-                    name, out, st = fut.result()
+                    name, _, st = fut.result()
                     k = names.index(name)
                     _log_track(name, bigwig[k], results[k], layout, st, reader)
-                    written[name] = out
-            written = {n: written[n] for n in names}
+    written = {n: outdir / f"signal.{n}.h5" for n in names}
     return written

@@ -44,9 +44,11 @@ import pandas as pd
 
 from .chroms import canonical
 from .errors import TfvocabError
-from .io import provenance, write_json, write_table
+from .formats import write_pairs
+from .io import provenance, write_json
+from .publish import step_outputs
 from .log import get_logger, timed
-from .promoters import read_promoters
+from .formats import read_promoters
 
 SPLITS = ("train", "val", "test")
 SOURCES = ("positive", "negative_uniform", "negative_degree")
@@ -292,6 +294,9 @@ def read_coexpression(path: str | Path, *, gene_columns: Sequence[str | int] | s
         "lines": counts["lines"], "comment_lines": counts["comment_lines"],
         "blank_lines": counts["blank_lines"], "rows_read": int(len(df)),
     }
+    if len(df) == 0:
+        raise TfvocabError("the co-expression file has a header but no data rows", path=str(path),
+                           hint="give one co-expressed pair per line below the header")
     return df
 
 
@@ -916,6 +921,7 @@ def run(coexpression: str | Path, promoters: str | Path, outdir: str | Path, *,
     log.info("%d positives kept (%.1f%% of %d), negatives %s; genes per split %s",
              c["positives_kept"], 100 * c["fraction_positives_kept"], c["positives_before_split"],
              c["negatives_per_split"], c["genes_per_split"])
-    out_pairs = write_table(outdir / "pairs.tsv", pairs, prov)
-    out_report = write_json(outdir / "pairs.report.json", report)
-    return {"pairs": out_pairs, "report": out_report}
+    with step_outputs(outdir, "pairs", params) as out:
+        write_pairs(out.path("pairs.tsv"), pairs, prov, {"promoters": prom.attrs["digest"]})
+        write_json(out.path("pairs.report.json"), report)
+    return {"pairs": outdir / "pairs.tsv", "report": outdir / "pairs.report.json"}

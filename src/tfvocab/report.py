@@ -26,6 +26,7 @@ from . import __version__
 from .errors import TfvocabError
 from .io import atomic_path, provenance, write_sidecar
 from .log import get_logger, timed
+from .publish import step_outputs
 
 log = get_logger("report")
 
@@ -604,8 +605,9 @@ def run(result_paths: Iterable[str | Path], outdir: str | Path, title: str = "tf
     log.info("report: %d files found (%d known names)", sum(map(len, files.values())),
              len(KNOWN & set(files)))
     page = build_html(files, inputs, title=title)
-    out = outdir / "report.html"
-    with atomic_path(out) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    write_sidecar(out, provenance("report", {"result_paths": [str(p) for p in inputs], "title": title}))
-    return {"report": out}
+    params = {"result_paths": [str(p) for p in inputs], "title": title}
+    with step_outputs(outdir, "report", params) as out:
+        with atomic_path(out.path("report.html")) as tmp:
+            tmp.write_text(page, encoding="utf-8")
+        write_sidecar(out.path("report.html"), provenance("report", params))
+    return {"report": outdir / "report.html"}

@@ -17,6 +17,7 @@ takes an equal, disjoint share of every epoch's permutation; only rank 0 writes 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -28,12 +29,14 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from . import __version__
+from . import __version__, formats, publish
 from .data import GeneData, dedup_pairs, load_gene_data, read_pairs
 from .defaults import default
 from .errors import TfvocabError
 from .evaluate import ranking_metrics
-from .io import atomic_path, provenance, write_table
+from .inference import autocast, resolve_device, score_pairs
+from .io import provenance, write_table
+from .publish import step_outputs
 from .log import get_logger, progress, timed
 from .model import ModelConfig, SiameseTransformer
 
@@ -57,6 +60,7 @@ TRAIN_DEFAULTS = {
 }
 MODEL_KEYS = tuple(k for k in ModelConfig.__dataclass_fields__ if k not in ("input", "n_tokens", "n_tfs", "n_windows"))
 CHECKPOINT = "checkpoint.pt"
+LOG_COLUMNS = ["epoch", "train_loss", "val_loss", "val_auprc", "val_auroc", "lr", "seconds"]
 
 
 class TrainingInterrupted(RuntimeError):
@@ -91,17 +95,6 @@ def resolve_params(config: str | os.PathLike | dict | None = None, **overrides) 
     if params["scheduler"] not in ("cosine", "plateau"):
         raise TfvocabError(f"unknown scheduler '{params['scheduler']}'", hint="use cosine or plateau")
     return params
-
-
-def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise TfvocabError("--device cuda requested but no CUDA device is available", hint="use --device auto")
-        return torch.device("cuda", local_rank)
-    return torch.device(name)
 
 
 def build_model(params: dict, data: GeneData) -> SiameseTransformer:
@@ -139,56 +132,12 @@ def nnpu_loss(logits, labels, prior: float, beta: float = 0.0):
     return risk, risk
 
 
-# --------------------------------------------------------------------------- inference
-@torch.no_grad()
-def embed_genes(model: SiameseTransformer, data: GeneData, idx, device, chunk: int = 256) -> torch.Tensor:
-    """Embeddings (U, D) float32 of genes ``idx`` (U,), in eval mode, ``chunk`` genes at a time."""
-    was = model.training
-    model.eval()
-    idx = torch.as_tensor(idx, dtype=torch.long)
-    out = []
-    for s in range(0, len(idx), chunk):
-        sel = idx[s:s + chunk].to(data.mask.device)
-        tok, val, m = data.gather(sel)
-        with _autocast(device):
-            # .contiguous(): a CLS embedding is a view that would keep the chunk's whole (B, L, D)
-            # hidden state alive until the final cat (O(G) memory in genome-wide predict)
-            out.append(model.encode(_dev(tok, device), _dev(val, device), _dev(m, device)).float().contiguous())
-    model.train(was)
-    return torch.cat(out) if out else torch.zeros(0, model.out_dim, device=device)
-
-
-@torch.no_grad()
-def score_pairs(model: SiameseTransformer, data: GeneData, ia, ib, device) -> np.ndarray:
-    """Logits (N,) for pairs ``(ia[i], ib[i])``: each distinct gene is encoded once."""
-    ia = torch.tensor(np.asarray(ia), dtype=torch.long)
-    ib = torch.tensor(np.asarray(ib), dtype=torch.long)
-    if len(ia) == 0:
-        return np.zeros(0, dtype=np.float64)
-    uniq, inv_a, inv_b = dedup_pairs(ia, ib)
-    emb = embed_genes(model, data, uniq, device)
-    was = model.training
-    model.eval()
-    out = []
-    for s in range(0, len(ia), 8192):
-        out.append(model.score(emb[inv_a[s:s + 8192].to(device)], emb[inv_b[s:s + 8192].to(device)]).float().cpu())
-    model.train(was)
-    return torch.cat(out).numpy().astype(np.float64)
-
-
-def _dev(t, device):
-    return None if t is None else t.to(device, non_blocking=True)
-
-
-def _autocast(device):
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=(torch.device(device).type == "cuda"))
-
-
 # --------------------------------------------------------------------------- model files
 def save_model(path, model: SiameseTransformer, params: dict, data: GeneData, best_epoch: int,
-               val_auprc: float, state_dict=None) -> Path:
-    """Write ``model.pt`` (docs/formats.md) atomically."""
-    obj = {
+               val_auprc: float, lineage: dict | None = None, state_dict=None) -> Path:
+    """Write ``model.pt`` (:func:`tfvocab.formats.write_model`): weights, configuration, inputs'
+    geometry, TFs, vocabulary hash and lineage."""
+    return formats.write_model(path, {
         "state_dict": state_dict if state_dict is not None else model.state_dict(),
         "config": {**params, **model.config.to_dict()},
         "vocab_hash": data.vocab_hash,
@@ -198,47 +147,35 @@ def save_model(path, model: SiameseTransformer, params: dict, data: GeneData, be
         "best_epoch": int(best_epoch),
         "val_auprc": float(val_auprc),
         "window_start": np.asarray(data.window_start).tolist(),
-    }
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-    return Path(path)
+        "geometry": data.geometry.to_dict(),
+        "lineage": dict(lineage if lineage is not None else data.lineage),
+    })
 
 
-def check_vocab(saved_hash, data: GeneData, model_path) -> None:
-    """Fail clearly when the model was trained on another vocabulary than ``data``'s tokens.h5."""
-    if saved_hash and data.vocab_hash and saved_hash != data.vocab_hash:
-        raise TfvocabError(
-            f"vocabulary mismatch: {model_path} was trained with vocab_hash {saved_hash} but "
-            f"{data.tokens_path} has vocab_hash {data.vocab_hash}",
-            hint="use the tokens.h5 the model was trained on, or tokenize with --codebook from it")
+RESUMABLE = ("device",)   # options that may change between a run and its --resume
 
 
-def load_model(path, data: GeneData | None = None, device="cpu") -> tuple[SiameseTransformer, dict]:
-    """Load ``model.pt``; with ``data`` check its vocab_hash, TF list and window count."""
-    path = Path(path)
-    if not path.exists():
-        raise TfvocabError("model file not found", path=str(path), hint="run `tfvocab train` first")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file
-        raise TfvocabError(f"cannot read model ({exc})", path=str(path)) from None
-    for key in ("state_dict", "config"):
-        if key not in obj:
-            raise TfvocabError(f"not a tfvocab model (no '{key}')", path=str(path))
-    cfg = ModelConfig.from_dict(obj["config"])
-    if data is not None:
-        check_vocab(obj.get("vocab_hash"), data, path)
-        if obj.get("tfs") and data.tfs and list(obj["tfs"]) != list(data.tfs):
-            raise TfvocabError(f"TF list differs from the model's ({len(obj['tfs'])} vs {len(data.tfs)} TFs)",
-                               path=str(data.normalized_path or data.tokens_path),
-                               hint=f"use the inputs {path} was trained on")
-        if int(data.mask.shape[1]) != cfg.n_windows:
-            raise TfvocabError(f"{data.mask.shape[1]} windows per promoter, model expects {cfg.n_windows}",
-                               path=str(data.tokens_path or data.normalized_path))
-    model = SiameseTransformer(cfg)
-    model.load_state_dict(obj["state_dict"])
-    model.to(device).eval()
-    return model, obj
+def check_resume(ck: dict, params: dict, lineage: dict, path) -> None:
+    """Refuse to resume from a checkpoint of other inputs or other options (named)."""
+    a, b = ck["lineage"].get("vocab"), lineage.get("vocab")
+    if a and b and a != b and ck["params"].get("input") in ("tokens", "both"):
+        raise TfvocabError(f"vocabulary mismatch: cannot resume, {path} was trained with vocab_hash "
+                           f"{a} but the tokens given have vocab_hash {b}",
+                           hint="resume with the tokens.h5 of the interrupted run")
+    for key in ("promoters", "normalized", "tokens", "pairs"):
+        a, b = ck["lineage"].get(key), lineage.get(key)
+        if a and b and a != b:
+            raise TfvocabError(f"cannot resume: the checkpoint was trained on another {key} input "
+                               f"({formats.short(a)} vs {formats.short(b)})", path=str(path),
+                               hint="resume with the inputs of the interrupted run")
+    diff = sorted(k for k in set(params) | set(ck["params"])
+                  if k not in RESUMABLE and ck["params"].get(k) != params.get(k))
+    if diff:
+        shown = ", ".join(f"--{k.replace('_', '-')} {ck['params'].get(k)} (now {params.get(k)})"
+                          for k in diff[:6])
+        raise TfvocabError(f"cannot resume: the checkpoint was trained with other options: {shown}",
+                           path=str(path), hint="rerun with the checkpoint's options, or without "
+                           "--resume (and another --outdir / --checkpoint-dir) to start afresh")
 
 
 # --------------------------------------------------------------------------- training
@@ -290,7 +227,9 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
     tr = pairs[pairs["split"] == "train"]
     va = pairs[pairs["split"] == "val"]
     if len(tr) == 0 or tr["label"].sum() == 0:
-        raise TfvocabError("no positive training pairs", hint="check pairs.tsv splits/labels")
+        raise TfvocabError("no positive training pairs (label 1, split train)", path=pairs.attrs.get("path"),
+                           hint="check the co-expression list and --threshold given to `tfvocab pairs`; "
+                                "pairs.report.json counts what was kept and why")
     if len(va) == 0:
         log.warning("no validation pairs: early stopping and model selection use the training pairs")
         va = tr
@@ -312,14 +251,11 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
     state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "bad_epochs": 0, "best_state": None, "log": [],
              "step": 0}
     ckpt_path = outdir / CHECKPOINT
+    lineage = {**data.lineage, "pairs": pairs.attrs.get("digest")}
     if resume:
         if ckpt_path.exists():
-            ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-            check_vocab(ck.get("vocab_hash"), data, ckpt_path)
-            diff = {k for k in params if k not in ("device",) and ck["params"].get(k) != params[k]}
-            if diff:
-                log.warning("resuming with the checkpoint's parameters (differ: %s)", ", ".join(sorted(diff)))
-                params = {**params, **{k: ck["params"][k] for k in diff}}
+            ck = formats.read_checkpoint(ckpt_path)
+            check_resume(ck, params, lineage, ckpt_path)
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
             sched.load_state_dict(ck["scheduler"])
@@ -331,6 +267,9 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
                      state["epoch"], state["best"], state["best_epoch"])
         else:
             log.warning("--resume: no %s in %s, starting from scratch", CHECKPOINT, outdir)
+    if writer:
+        outdir.mkdir(parents=True, exist_ok=True)
+        publish.CURRENT["checkpoint"] = str(ckpt_path)
 
     net = model
     if world > 1:
@@ -342,12 +281,13 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
     tr_b = torch.tensor(tr["ib"].to_numpy(), dtype=torch.long)
     tr_y = torch.tensor(tr["label"].to_numpy(), dtype=torch.float32)
     va_y = va["label"].to_numpy()
-    log_path = outdir / "train_log.tsv"
-    prov = provenance("train", params)
     steps_this_run = 0
     with timed(f"training {params['epochs']} epochs on {len(tr)} pairs ({n_pos} positive) on {device}", log):
         for epoch in range(state["epoch"] + 1, int(params["epochs"]) + 1):
             if state["bad_epochs"] >= int(params["patience"]):
+                log.info("early stopping: stopped after epoch %d, best epoch %d (val AUPRC %.4f; no "
+                         "gain for %d epochs)", state["epoch"], state["best_epoch"], state["best"],
+                         state["bad_epochs"])
                 break
             t0 = time.perf_counter()
             model.train()
@@ -359,7 +299,7 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
                 uniq, inv_a, inv_b = dedup_pairs(tr_a[sel], tr_b[sel])
                 tok, val, m = data.gather(uniq.to(data.mask.device))
                 y = tr_y[sel].to(device)
-                with _autocast(device):
+                with autocast(device):
                     logits = net(tok, val, m, inv_a.to(device), inv_b.to(device)).float()
                 if params["loss"] == "bce":
                     obj = risk = bce_loss(logits, y, pos_weight)
@@ -399,41 +339,47 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
             log.info("epoch %d: train loss %.4f, val loss %.4f, val AUPRC %.4f, AUROC %.4f",
                      epoch, state["log"][-1]["train_loss"], v_loss, met["auprc"], met["auroc"])
             if writer:
-                ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                      "rng_cpu": torch.get_rng_state(),
-                      "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                      "state": state, "params": params, "vocab_hash": data.vocab_hash, "version": __version__}
-                with atomic_path(ckpt_path) as tmp:
-                    torch.save(ck, tmp)
-                write_table(log_path, pd.DataFrame(state["log"]), prov)
+                formats.write_checkpoint(ckpt_path, {
+                    "model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(), "rng_cpu": torch.get_rng_state(),
+                    "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                    "state": state, "params": params, "lineage": lineage, "version": __version__})
+                publish.CURRENT["epoch"] = epoch
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])
-    paths = {"checkpoint": ckpt_path, "train_log": log_path}
-    if writer and write_model:
-        paths["model"] = save_model(outdir / "model.pt", model, params, data, state["best_epoch"], state["best"])
-    if not state["log"] and writer:
-        write_table(log_path, pd.DataFrame(columns=["epoch", "train_loss", "val_loss", "val_auprc",
-                                                    "val_auroc", "lr", "seconds"]), prov)
     return {"model": model, "best_epoch": state["best_epoch"], "val_auprc": state["best"],
-            "log": pd.DataFrame(state["log"]), "paths": paths, "params": params}
+            "log": pd.DataFrame(state["log"], columns=LOG_COLUMNS), "paths": {"checkpoint": ckpt_path},
+            "params": params, "lineage": lineage, "writer": writer}
 
 
 def run(tokens=None, normalized=None, pairs=None, outdir=".", *, config=None, resume: bool = False,
-        stop_after_steps: int | None = None, **options) -> dict[str, Path]:
-    """``tfvocab train``: load inputs, train, write ``model.pt``, ``train_log.tsv``, ``checkpoint.pt``.
+        checkpoint_dir=None, stop_after_steps: int | None = None, **options) -> dict[str, Path]:
+    """``tfvocab train``: load inputs, train, publish ``model.pt`` and ``train_log.tsv``.
 
+    ``checkpoint.pt`` is written to ``checkpoint_dir`` (default ``outdir``) after every epoch;
+    ``resume`` continues from it (refused when the options or inputs differ, naming them).
     ``options``: any of :data:`TRAIN_DEFAULTS` / model hyperparameters (None = from ``config`` or
     the default). ``config``: JSON file (e.g. ``best_config.json`` from ``tfvocab tune``).
     """
     if pairs is None:
         raise TfvocabError("--pairs is required")
+    outdir = Path(outdir)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else outdir
     params = resolve_params(config, **options)
-    if resume and (Path(outdir) / CHECKPOINT).exists():
-        ck = torch.load(Path(outdir) / CHECKPOINT, map_location="cpu", weights_only=False)
-        params["input"] = ck["params"]["input"]
     torch.set_num_threads(max(1, torch.get_num_threads()))
     with timed("loading inputs", log):
         data = load_gene_data(tokens, normalized, params["input"])
         df = read_pairs(pairs, data.index)
-    res = train_model(data, df, params, outdir, resume=resume, stop_after_steps=stop_after_steps)
-    return res["paths"]
+    _, rank, _ = _dist_info()
+    run_params = {"tokens": str(tokens), "normalized": str(normalized), "pairs": str(pairs), **params}
+    publishing = step_outputs(outdir, "train", run_params) if rank == 0 else contextlib.nullcontext()
+    with publishing as out:
+        res = train_model(data, df, params, ckpt_dir, resume=resume, stop_after_steps=stop_after_steps)
+        if out is not None:
+            save_model(out.path("model.pt"), res["model"], res["params"], data, res["best_epoch"],
+                       res["val_auprc"], lineage=res["lineage"])
+            write_table(out.path("train_log.tsv"), res["log"], provenance("train", run_params))
+    if rank != 0:
+        return {}
+    return {"model": outdir / "model.pt", "train_log": outdir / "train_log.tsv",
+            "checkpoint": ckpt_dir / CHECKPOINT}
