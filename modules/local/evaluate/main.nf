@@ -14,6 +14,7 @@ process TFVOCAB_EVALUATE {
     tuple val(meta), path("predictions.tsv"), emit: predictions
     tuple val(meta), path("*.png"), emit: plots
     tuple val(meta), path("predictions.tsv.json"), optional: true, emit: json
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -34,7 +35,7 @@ process TFVOCAB_EVALUATE {
 
     stub:
     """
-    touch metrics.json predictions.tsv predictions.tsv.json pr_curve.png roc_curve.png
+    touch metrics.json predictions.tsv predictions.tsv.json pr_curve.png roc_curve.png evaluate.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

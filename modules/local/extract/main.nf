@@ -11,6 +11,7 @@ process TFVOCAB_EXTRACT {
 
     output:
     tuple val(meta), path("signal.*.h5"), emit: signal
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -31,7 +32,7 @@ process TFVOCAB_EXTRACT {
 
     stub:
     """
-    touch signal.${meta.id}.h5
+    touch signal.${meta.id}.h5 extract.${meta.id}.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -11,6 +11,7 @@ process TFVOCAB_MERGE {
 
     output:
     tuple val(meta), path("signal.h5"), emit: signal
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -30,7 +31,7 @@ process TFVOCAB_MERGE {
 
     stub:
     """
-    touch signal.h5
+    touch signal.h5 merge.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

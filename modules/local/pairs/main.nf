@@ -13,6 +13,7 @@ process TFVOCAB_PAIRS {
     tuple val(meta), path("pairs.tsv"), emit: pairs
     tuple val(meta), path("pairs.report.json"), emit: report
     tuple val(meta), path("pairs.tsv.json"), optional: true, emit: json
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -32,7 +33,7 @@ process TFVOCAB_PAIRS {
 
     stub:
     """
-    touch pairs.tsv pairs.tsv.json pairs.report.json
+    touch pairs.tsv pairs.tsv.json pairs.report.json pairs.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

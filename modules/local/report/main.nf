@@ -10,6 +10,7 @@ process TFVOCAB_REPORT {
 
     output:
     tuple val(meta), path("*.html"), emit: html
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -32,7 +33,7 @@ process TFVOCAB_REPORT {
     stub:
     def prefix = task.ext.prefix ?: 'report'
     """
-    touch ${prefix}.html
+    touch ${prefix}.html report.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

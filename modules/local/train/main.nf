@@ -12,6 +12,7 @@ process TFVOCAB_TRAIN {
     tuple val(meta), path("model.pt"), emit: model
     tuple val(meta), path("train_log.tsv"), emit: log
     tuple val(meta), path("train_log.tsv.json"), optional: true, emit: json
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -40,7 +41,7 @@ process TFVOCAB_TRAIN {
 
     stub:
     """
-    touch model.pt train_log.tsv train_log.tsv.json
+    touch model.pt train_log.tsv train_log.tsv.json train.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
