@@ -44,6 +44,8 @@ OPTIONS: dict[str, Option] = {o.param: o for o in (
            "Negative sampling scheme."),
     Option("split", "gene", "--split", ("pairs",),
            "How genes are held out (all gene-disjoint)."),
+    Option("folds", 5, "--folds", ("pairs",),
+           "Gene-disjoint folds: one model per fold, each gene in one test fold."),
     Option("model_input", "continuous", "--input", ("train",),
            "Tower input: tokens, continuous window signal, or both."),
     Option("epochs", 30, "--epochs", ("train",), "Maximum training epochs."),

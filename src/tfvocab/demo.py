@@ -9,7 +9,6 @@ pipeline publishes: one subfolder per step under ``outdir`` (``simulate/``, ``pr
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from .errors import TfvocabError
 from .io import write_json
 from .log import get_logger
 from .publish import folder_complete
+from .samplesheet import read_samplesheet, tracks
 
 log = get_logger("demo")
 
@@ -31,22 +31,6 @@ PRESET_PARAMS = {
     "tiny": {"vocab_size": 32, "epochs": 4, "n_pairs": 4, "top_k": 10},
     "small": {"vocab_size": 128, "epochs": 30, "n_pairs": 20, "top_k": 50},
 }
-
-
-def samplesheet_tracks(samplesheet: Path) -> list[tuple[str, Path]]:
-    """``(name, bigwig)`` for every TF row and every distinct control track of a samplesheet.
-
-    Paths are relative to the samplesheet's folder; a control track is named by its file stem,
-    as the pipeline's EXTRACT scatter names it.
-    """
-    tracks, controls = [], {}
-    with open(samplesheet, newline="") as fh:
-        for row in csv.DictReader(fh):
-            tracks.append((row["tf"], samplesheet.parent / row["bigwig"]))
-            if row.get("control"):
-                path = samplesheet.parent / row["control"]
-                controls.setdefault(path.stem, path)
-    return tracks + sorted(controls.items())
 
 
 DATA_STEPS = ("promoters", "extract", "merge", "normalize", "tokenize", "pairs")
@@ -74,8 +58,8 @@ def data_steps(sim: str | Path, outdir: str | Path, seed: int = 0, vocab_size: i
 
     # EXTRACT is scattered in the pipeline (one task per TF / control track): same here
     def extract_all(outdir):
-        for name, bigwig in samplesheet_tracks(sim / "samplesheet.csv"):
-            extract.run(promoters=prom_tsv, bigwig=[bigwig], tf=[name], outdir=outdir)
+        for name, path, _kind in tracks(read_samplesheet(sim / "samplesheet.csv")):
+            extract.run(promoters=prom_tsv, bigwig=[path], tf=[name], outdir=outdir)
     step("extract", extract_all)
     step("merge", merge.run, signal=sorted(d["extract"].glob("signal.*.h5")),
          samplesheet=sim / "samplesheet.csv")

@@ -33,42 +33,12 @@ from .errors import TfvocabError
 from .formats import SignalWriter, Track, check_tracks, read_track
 from .io import provenance
 from .publish import step_outputs
+from .samplesheet import read_samplesheet
 from .log import get_logger, progress, timed
 
 log = get_logger("merge")
 
 BLOCK = 256
-
-
-def _stem(path: str) -> str:
-    name = Path(str(path)).name
-    return name.rsplit(".", 1)[0] if "." in name else name
-
-
-def read_samplesheet(path: str | Path) -> pd.DataFrame:
-    """Read ``samplesheet.csv`` (columns ``tf``, ``bigwig``, optional ``control``).
-
-    Returns a DataFrame with ``tf`` and ``control_name`` (stem of the control bigWig, '' if none).
-    """
-    path = Path(path)
-    try:
-        sheet = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise TfvocabError("samplesheet not found", path=str(path)) from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise TfvocabError(f"cannot parse samplesheet: {exc}", path=str(path)) from None
-    sheet.columns = [c.strip() for c in sheet.columns]
-    if "tf" not in sheet.columns:
-        raise TfvocabError("missing required column tf", path=str(path), record="header",
-                           hint="columns tf,bigwig,control")
-    sheet["tf"] = sheet["tf"].str.strip()
-    dup = sheet["tf"].duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise TfvocabError(f"TF '{sheet['tf'].iloc[i]}' listed twice", path=str(path), record=f"line {i + 2}")
-    control = sheet["control"].str.strip() if "control" in sheet.columns else pd.Series([""] * len(sheet))
-    sheet["control_name"] = [_stem(c) if c else "" for c in control]
-    return sheet
 
 
 def plan(files: Sequence[Track], sheet: pd.DataFrame | None, sheet_path: str | None = None):
@@ -116,7 +86,8 @@ def run(signal: Sequence[str | Path], outdir: str | Path,
         raise TfvocabError("no signal files given")
     files = [read_track(p) for p in paths]
     check_tracks(files)
-    sheet = read_samplesheet(samplesheet) if samplesheet else None
+    # the pipeline stages the sheet without its tracks: names are all merge needs
+    sheet = read_samplesheet(samplesheet, check_files=False) if samplesheet else None
     tf_files, ctl_files, tf_control = plan(files, sheet, str(samplesheet) if samplesheet else None)
     ref = files[0]
     G, W = ref.n_genes, ref.geometry.n_windows
