@@ -160,6 +160,12 @@ def test_all_vs_all_outputs(dataset, tmp_path):
     assert hubs["weighted_degree"].is_monotonic_decreasing
     top = hubs.iloc[0]
     assert top["degree"] == deg[top["gene_id"]]
+    assert (hubs["degree"] == hubs["gene_id"].map(deg)).all() and len(hubs) == 90
+    # one module per gene, the same in modules.tsv, hubs.tsv and the GraphML node attribute
+    mod_of = dict(zip(mods["gene_id"], mods["module"]))
+    assert (hubs["module"] == hubs["gene_id"].map(mod_of)).all()
+    assert {n: d["module"] for n, d in g.nodes(data=True)} == mod_of
+    assert mods.groupby("module").size().is_monotonic_decreasing
     # same inputs + seed -> identical files
     out2 = predict.run(dataset["model"], dataset["tokens"], dataset["normalized"], tmp_path / "b",
                        top_k=4, block_size=32, device="cpu")

@@ -308,20 +308,21 @@ def _read_pair_list(path, index: dict[str, int]) -> pd.DataFrame:
 
 def network_outputs(edges: pd.DataFrame, genes: list[str], out, seed: int, prov: dict) -> None:
     """Write ``network.graphml``, ``modules.tsv`` and ``hubs.tsv`` for ``edges`` through ``out``
-    (a :class:`tfvocab.publish.StepOutputs`)."""
-    import networkx as nx
-
-    g = network.build_graph(edges, genes=None)
-    with timed(f"network: {g.number_of_nodes()} genes, {g.number_of_edges()} edges", log):
-        mods = network.modules(g, seed=seed)
+    (a :class:`tfvocab.publish.StepOutputs`). Nodes are the genes of ``edges`` (``genes`` is the
+    scored universe, kept for the signature; genes without an edge are not nodes)."""
+    with timed(f"network: graph of {len(edges)} edges", log):
+        g = network.build_graph(edges, genes=None)
+    with timed(f"network: Louvain modules of {g.n_nodes} genes, {g.n_edges} edges", log):
+        membership = network.module_membership(g, seed=seed)
+        mods = network.modules_table(g, membership)
+    with timed("network: hubs (degree, weighted degree, betweenness)", log):
         hub = network.hubs(g, seed=seed)
-        mod_of = dict(zip(mods["gene_id"], mods["module"]))
-        hub["module"] = [mod_of.get(x, -1) for x in hub["gene_id"]]
-        nx.set_node_attributes(g, {n: int(mod_of.get(n, -1)) for n in g.nodes}, "module")
-        with atomic_path(out.path("network.graphml")) as tmp:
-            nx.write_graphml(g, tmp)
-        write_table(out.path("modules.tsv"), mods, prov)
-        write_table(out.path("hubs.tsv"), hub, prov, float_format="%.6g")
+        mod_of = pd.Series(membership, index=g.genes.astype(str))
+        hub["module"] = mod_of.reindex(hub["gene_id"].astype(str)).fillna(-1).astype(np.int64).to_numpy()
+    with timed("network: GraphML", log), atomic_path(out.path("network.graphml")) as tmp:
+        network.write_graphml(g, tmp, membership)
+    write_table(out.path("modules.tsv"), mods, prov)
+    write_table(out.path("hubs.tsv"), hub, prov, float_format="%.6g")
 
 
 def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=None, top_k: int = 50,
