@@ -137,6 +137,16 @@ def test_exact_betweenness_equals_networkx():
     assert network.hubs(net, top=5).equals(hubs.head(5))
 
 
+def _nx_rescales_sampled_sources() -> bool:
+    """networkx >= 3.5 rescales a k-sampled estimate source-aware (what tfvocab follows)."""
+    import inspect
+
+    from networkx.algorithms.centrality import betweenness as nxb
+
+    return "sampled_nodes" in inspect.signature(nxb._rescale).parameters
+
+
+@pytest.mark.skipif(not _nx_rescales_sampled_sources(), reason="networkx < 3.5 rescales k estimates differently")
 def test_sampled_betweenness_is_networkx_k_estimate():
     """Above the exact threshold: the same seeded sources and rescaling as
     networkx.betweenness_centrality(k=BETWEENNESS_SAMPLES, seed=seed)."""

@@ -92,17 +92,21 @@ def build_graph(edges: pd.DataFrame, genes: list[str] | None = None) -> Network:
     src, dst = codes[0::2], codes[1::2]
     keep = src != dst
     src, dst, w = src[keep], dst[keep], w[keep]
-    n = len(names)
     if len(src):
         lo, hi = np.minimum(src, dst), np.maximum(src, dst)
-        key = lo * n + hi
-        # last row of each unordered pair (networkx's add_edge semantics), in first-row order
-        _, last_rev = np.unique(key[::-1], return_index=True)
-        last = len(key) - 1 - last_rev
-        _, first = np.unique(key, return_index=True)
-        order = np.argsort(first, kind="stable")
-        src, dst, w = src[first[order]], dst[first[order]], w[last[order]]
-    graph = igraph.Graph(n=n, edges=np.column_stack([src, dst]) if len(src) else [], directed=False)
+        key = lo * len(names) + hi
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        start = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+        if len(start) < len(key):
+            # each unordered pair once, at its first row, with the score of its last row
+            # (networkx's add_edge semantics)
+            end = np.r_[start[1:], len(key)] - 1
+            first, last = order[start], order[end]
+            by_row = np.argsort(first, kind="stable")
+            src, dst, w = src[first[by_row]], dst[first[by_row]], w[last[by_row]]
+    # (tuples convert to igraph faster than an (m, 2) array)
+    graph = igraph.Graph(n=len(names), edges=list(zip(src.tolist(), dst.tolist())), directed=False)
     return Network(genes=names, src=src, dst=dst, weight=w, graph=graph)
 
 
