@@ -2,8 +2,10 @@
 
 Nodes are gene IDs; an undirected edge (a, b) carries ``weight`` = the model's co-expression
 probability (0..1). The graph is an :mod:`igraph` graph built from integer edge arrays (no
-per-edge Python objects): at 27,000 genes x top 50 partners (~1.3 M edges) it holds ~100 MB,
-where a networkx graph of the same edges held ~1.2 GB.
+per-edge Python objects held): at 27,000 genes x top 50 partners (1.29 M edges) it holds ~60 MB and
+the whole step (graph, modules, hubs, GraphML) peaks at +130 MB over its input and takes ~11 s on
+one core, where the networkx implementation held ~280 MB, peaked at +640 MB and took ~290 s
+(``bench/network.py``).
 
 * Modules: Louvain communities (``igraph.Graph.community_multilevel``, weighted modularity,
   ``resolution``), seeded: igraph draws its random numbers from a ``random.Random(seed)``
