@@ -1342,7 +1342,7 @@ def section_run(files: Mapping[str, list[Path]], inputs: list[Path]) -> str:
     import importlib.metadata as md
 
     versions = {"tfvocab": __version__, "python": platform.python_version()}
-    for pkg in ("torch", "numpy", "pandas", "h5py", "networkx", "matplotlib", "scikit-learn"):
+    for pkg in ("torch", "numpy", "pandas", "h5py", "igraph", "networkx", "matplotlib", "scikit-learn"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
