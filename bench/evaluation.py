@@ -237,7 +237,7 @@ def make_scale_inputs(workdir: Path, G: int, T: int, seed: int = 0) -> dict[str,
         model = SiameseTransformer(ModelConfig(input="continuous", n_tfs=T, n_windows=W)).eval()
         meta = argparse.Namespace(vocab_hash=vh, tfs=tfs, window_start=ws)
         save_model(p["model"], model, {**TRAIN_DEFAULTS, "fold": 0, "n_folds": 2}, meta, 0, 0.0,
-                   extra={"fold": 0, "n_folds": 2})
+                   fold=0, n_folds=2)
     return {k: str(v) for k, v in p.items()}
 
 

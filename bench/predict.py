@@ -118,7 +118,7 @@ def worker(args) -> dict:
     from tfvocab.data import load_gene_data
     from tfvocab.predict import (FusedHeadScorer, fix_mmap_threshold, model_scorer, score_block,
                                  topk_edges)
-    from tfvocab.train import embed_genes, load_model
+    from tfvocab.inference import embed_genes, load_model
 
     torch.set_num_threads(args.threads)
     p = json.loads(args.paths)

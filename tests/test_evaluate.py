@@ -127,7 +127,7 @@ def test_evaluate_step_writes_the_universe_contract(folds_world, tmp_path):
     assert (tmp_path / "pr_curve.png").read_bytes()[:4] == b"\x89PNG"
     # the universe AUPRC is the one of every pair among the fold's test genes
     from tfvocab.data import load_gene_data
-    from tfvocab.train import embed_genes, load_model
+    from tfvocab.inference import embed_genes, load_model
     data = load_gene_data(synth["tokens"], synth["normalized"], "continuous")
     net, _ = load_model(m["model"], data)
     test = np.array(sorted(data.index[g] for g in genes.gene_id[genes.fold == 1]))

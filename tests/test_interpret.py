@@ -97,9 +97,11 @@ def test_knockout_values_sets_one_tf_to_null_where_observed():
 
 def test_window_site_overlap_and_enrichment():
     ws = np.arange(-200, 100, 50)                                               # 6 windows
-    ov = interpret.window_site_overlap(ws, np.array([-140, 45]), site_width=20)
+    ov = interpret.window_site_overlap(ws, np.array([-140, 45]), site_width=20, width=50)
     assert ov.tolist() == [False, True, False, False, True, True]               # [-150,-130), [35,55)
-    assert interpret.window_site_overlap(ws, np.array([-100]), 20).tolist() == [False, True, True, False, False, False]
+    assert interpret.window_site_overlap(ws, np.array([-100]), 20, 50).tolist() == [False, True, True, False, False, False]
+    # the window width comes from the data's geometry: 100 bp windows every 50 bp
+    assert interpret.window_site_overlap(ws, np.array([-140]), 20, 100).tolist() == [True, True, False, False, False, False]
     imp = np.array([[0.1, 5.0, 0.2, 0.1, 0.3, 0.0, 0, 0, 0, 0]])
     overlap = np.zeros((1, 10), bool)
     overlap[0, 1] = True

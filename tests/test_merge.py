@@ -12,31 +12,25 @@ from click.testing import CliRunner
 
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
-from tfvocab.io import read_strings, write_strings
+from tfvocab.formats import Geometry, write_track
+from tfvocab.io import read_strings
 from tfvocab.merge import run
 
 G, W = 300, 50
 
 
-def _signal(path: Path, tf: str, seed: int, genes=None, window_start=None, window=50):
-    """A signal.<tf>.h5 in the extract layout with random values and a few masked windows."""
+def _signal(path: Path, tf: str, seed: int, genes=None, geometry=None, promoters="promoters-v1"):
+    """A signal.<tf>.h5 in the extract layout with random values and a few masked windows;
+    ``promoters`` stands for the promoters.tsv digest it was extracted from."""
     rng = np.random.default_rng(seed)
     genes = genes or [f"AT1G{i:05d}" for i in range(G)]
-    ws = np.arange(-2000, 500, 50) if window_start is None else window_start
-    mean = rng.gamma(0.5, 2.0, size=(len(genes), len(ws))).astype(np.float32)
+    geometry = geometry or Geometry()
+    mean = rng.gamma(0.5, 2.0, size=(len(genes), geometry.n_windows)).astype(np.float32)
     mask = rng.random(mean.shape) < 0.05
     mean[mask] = np.nan
     mx = (mean * 2).astype(np.float32)
-    with h5py.File(path, "w") as h5:
-        write_strings(h5, "genes", genes)
-        h5.create_dataset("window_start", data=ws.astype(np.int64))
-        h5.create_dataset("mean", data=mean)
-        h5.create_dataset("max", data=mx)
-        h5.create_dataset("mask", data=mask)
-        h5.attrs["tf"] = tf
-        h5.attrs["bigwig"] = f"{tf}.bw"
-        h5.attrs["window"] = window
-        h5.attrs["stride"] = 50
+    write_track(path, tf=tf, source=f"{tf}.bw", genes=genes, geometry=geometry, mean=mean,
+                max_=mx, mask=mask, promoters=promoters)
     return mean, mx, mask
 
 
@@ -117,11 +111,22 @@ def test_different_genes_or_windows(signals, tmp_path):
     _signal(tmp_path / "short.h5", "Y", 1, genes=genes[:10])
     with pytest.raises(TfvocabError, match="10 genes vs 300"):
         run(signal=[d / "signal.MYB.h5", tmp_path / "short.h5"], outdir=tmp_path / "o")
-    _signal(tmp_path / "w.h5", "Z", 1, window_start=np.arange(-2000, 500, 50) + 25)
+    _signal(tmp_path / "w.h5", "Z", 1, geometry=Geometry(window=100, stride=50))
     code, lines = _err(["merge", "--outdir", str(tmp_path / "o"), str(d / "signal.MYB.h5"),
                         str(tmp_path / "w.h5")])
-    assert code == 2 and "w.h5" in lines[0] and "window offsets differ" in lines[0]
+    assert code == 2 and "w.h5" in lines[0] and "window geometry" in lines[0] and "100 bp" in lines[0]
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_same_genes_from_shifted_promoters_are_refused(signals, tmp_path):
+    """Same gene IDs, but extracted from another promoters.tsv (e.g. shifted coordinates)."""
+    d, _, _ = signals
+    _signal(tmp_path / "signal.X.h5", "X", 1, promoters="promoters-v2")
+    code, lines = _err(["merge", "--outdir", str(tmp_path / "o"), str(d / "signal.MYB.h5"),
+                        str(tmp_path / "signal.X.h5")])
+    assert code == 2 and len(lines) == 1
+    assert "signal.X.h5" in lines[0] and "other promoters" in lines[0] and "signal.MYB.h5" in lines[0]
+    assert not (tmp_path / "o" / "signal.h5").exists()
 
 
 def test_missing_control_and_not_hdf5(signals, tmp_path):

@@ -11,37 +11,33 @@ from click.testing import CliRunner
 from tfvocab import normalize as nz
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
-from tfvocab.io import read_strings, write_strings
+from tfvocab.formats import Geometry, SignalWriter
+from tfvocab.io import read_strings
 
 
 def write_signal(path, signal, mask=None, tfs=None, genes=None, control=None, tf_control=None,
                  drop=()):
-    """A signal.h5 following docs/formats.md (merge's output), minus datasets in ``drop``."""
+    """A signal.h5 written by tfvocab.formats (merge's writer), minus datasets in ``drop``
+    (removed afterwards, as a damaged file would lack them). W windows of 1 bp."""
     signal = np.asarray(signal, np.float32)
     G, W, T = signal.shape
     mask = np.isnan(signal) if mask is None else np.asarray(mask, bool)
     signal = np.where(mask, np.nan, signal).astype(np.float32)
     tfs = tfs or [f"TF{i}" for i in range(T)]
     genes = genes or [f"AT1G{i:05d}" for i in range(G)]
-    with h5py.File(path, "w") as f:
-        if "genes" not in drop:
-            write_strings(f, "genes", genes)
-        if "tfs" not in drop:
-            write_strings(f, "tfs", tfs)
-        if "window_start" not in drop:
-            f.create_dataset("window_start", data=-100 + 50 * np.arange(W, dtype=np.int64))
-        if "signal" not in drop:
-            f.create_dataset("signal", data=signal)
-            f.create_dataset("max", data=signal)
-        if "mask" not in drop:
-            f.create_dataset("mask", data=mask)
+    geo = Geometry(upstream=0, downstream=W - 1, window=1, stride=1)
+    controls = [] if control is None else [f"input{i}" for i in range(np.shape(control)[-1])]
+    with SignalWriter(path, genes=genes, tfs=tfs, geometry=geo, controls=controls,
+                      tf_control=None if control is None else np.asarray(tf_control, np.int64),
+                      lineage={"promoters": "p"}) as w:
+        w.write(0, signal=signal, max=signal, mask=mask)
         if control is not None:
             control = np.asarray(control, np.float32)
-            f.create_dataset("control_signal", data=control)
-            f.create_dataset("control_mask", data=np.isnan(control))
-            write_strings(f, "controls", [f"input{i}" for i in range(control.shape[-1])])
-            f.create_dataset("tf_control", data=np.asarray(tf_control, np.int64))
-            f.attrs["control"] = "input0"
+            w.write(0, control_signal=control, control_mask=np.isnan(control))
+    if drop:
+        with h5py.File(path, "a") as f:
+            for name in drop:
+                del f[name]
     return path
 
 

@@ -425,7 +425,8 @@ def test_cli_writes_outputs_and_bad_input_exits_2(world, tmp_path):
                                "--folds", "3", "--split", "community", "--seed", "2"])
     assert res.exit_code == 0, res.output
     assert {p.name for p in (tmp_path / "o").iterdir()} == {"pairs.tsv", "pairs.tsv.json", "genes.tsv",
-                                                            "genes.tsv.json", "pairs.report.json"}
+                                                            "genes.tsv.json", "pairs.report.json",
+                                                            "pairs.manifest.json"}
     prov = json.loads((tmp_path / "o" / "genes.tsv.json").read_text())
     assert prov["step"] == "pairs" and prov["params"]["folds"] == 3 and prov["params"]["split"] == "community"
     assert set(pd.read_csv(tmp_path / "o" / "genes.tsv", sep="\t").fold) == {0, 1, 2}
@@ -435,3 +436,212 @@ def test_cli_writes_outputs_and_bad_input_exits_2(world, tmp_path):
                                str(d / "promoters.tsv"), "--outdir", str(tmp_path / "x")])
     assert res.exit_code == 2 and "only one column" in res.output
     assert not (tmp_path / "x").exists()
+
+
+# ----------------------------------------------------------------------------- ATTED-II downloads
+
+N_ATTED = 24                      # genes with a promoter and an Entrez ID
+N_UNMAPPED = 4                    # Entrez IDs in the download that the map does not know
+
+
+def _atted_world(tmp_path):
+    """An ATTED-II-style download built at test time, its ID map and the equivalent edge lists.
+
+    Genes i < N_ATTED: AGI ``AT1G0xxx0`` with a promoter and Entrez ID 830000 + i; 4 more Entrez
+    IDs (900000..) are in the download but not in the map, and one mapped Entrez ID (839999)
+    names a gene without a promoter. z (current layout) and MR (older layout) are symmetric,
+    distinct per pair; MR is lower-is-better.
+    """
+    rng = np.random.default_rng(7)
+    prom = make_promoters(n_chrom=1, per_chrom=N_ATTED)
+    agi = prom.gene_id.tolist()
+    entrez = [str(830000 + i) for i in range(N_ATTED)] + ["839999"] + \
+             [str(900000 + i) for i in range(N_UNMAPPED)]
+    n = len(entrez)
+    z = np.zeros((n, n))
+    iu = np.triu_indices(n, 1)
+    z[iu] = rng.permutation(len(iu[0])) / 40.0 - 3.0          # distinct, about -3 .. +7
+    z = z + z.T
+    mr = np.zeros((n, n))
+    mr[iu] = 1 + rng.permutation(len(iu[0])) * 0.5            # distinct, 1 .. ~200
+    mr = mr + mr.T
+    pcc = np.round(1 - mr / mr.max(), 3)
+
+    d = tmp_path / "atted"
+    new = d / "Ath-u.v22-01.G29-S100.combat_pca.subagging.z.d"
+    old = d / "Ath-m.v15-01.G29-S100.mrgeo.d"
+    new.mkdir(parents=True)
+    old.mkdir()
+    for i, g in enumerate(entrez):
+        others = [j for j in range(n) if j != i]
+        best = sorted(others, key=lambda j: -z[i, j])       # ATTED-II lists partners best first
+        (new / g).write_text("".join(f"{entrez[j]}\t{z[i, j]:.4f}\n" for j in best))
+        best = sorted(others, key=lambda j: mr[i, j])
+        (old / g).write_text("EntrezID MR PCC\n" + "".join(f"{entrez[j]} {mr[i, j]:.2f} {pcc[i, j]}\n"
+                                                          for j in best))
+    (new / "README.txt").write_text("not a gene file\n")
+    zipped = d / (new.name + ".zip")
+    import zipfile
+    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(new.iterdir()):
+            zf.write(f, f"{new.name}/{f.name}")
+    idmap = d / "entrez2agi.tsv"
+    lines = ["GeneID\tLocusTag"] + [f"{entrez[i]}\t{agi[i]}" for i in range(N_ATTED)] + \
+            ["839999\tAT5G99990"]
+    idmap.write_text("\n".join(lines) + "\n")
+    # the equivalent edge lists, in AGI codes (unmapped Entrez IDs absent, as a user would have them)
+    names = agi + ["AT5G99990"]
+    rows = [(names[i], names[j], z[i, j], mr[i, j]) for i, j in zip(*iu) if i <= N_ATTED and j <= N_ATTED]
+    edges = pd.DataFrame(rows, columns=["gene_a", "gene_b", "z", "MR"])
+    edges_z = d / "edges_z.tsv"
+    edges[["gene_a", "gene_b", "z"]].round(4).to_csv(edges_z, sep="\t", index=False)
+    edges_mr = d / "edges_mr.tsv"
+    edges[["gene_a", "gene_b", "MR"]].round(2).to_csv(edges_mr, sep="\t", index=False)
+    prom_path = d / "promoters.tsv"
+    prom.to_csv(prom_path, sep="\t", index=False)
+    matrix = d / "matrix.tsv"
+    pd.DataFrame(np.round(z, 4), index=entrez, columns=entrez).to_csv(matrix, sep="\t")
+    return dict(folder=new, old=old, zip=zipped, idmap=idmap, edges_z=edges_z, edges_mr=edges_mr,
+                prom=prom_path, matrix=matrix, z=z, entrez=entrez, agi=agi, n=n)
+
+
+def _positives(out) -> set:
+    p = pd.read_csv(out["pairs"], sep="\t")
+    return set(zip(p.gene_a[p.label == 1], p.gene_b[p.label == 1]))
+
+
+def _pairs_tsv(out) -> pd.DataFrame:
+    return pd.read_csv(out["pairs"], sep="\t")
+
+
+@pytest.fixture
+def atted(tmp_path):
+    return _atted_world(tmp_path)
+
+
+def test_atted_folder_and_zip_give_the_edge_lists_positive_pairs(atted, tmp_path):
+    w = atted
+    kw = dict(folds=2, val_frac=0.2, seed=3)
+    folder = P.run(w["folder"], w["prom"], tmp_path / "f", id_map=w["idmap"], threshold=2.0, **kw)
+    zipped = P.run(w["zip"], w["prom"], tmp_path / "z", id_map=w["idmap"], threshold=2.0, **kw)
+    edges = P.run(w["edges_z"], w["prom"], tmp_path / "e", threshold=2.0, **kw)
+    assert _positives(folder) == _positives(edges) and len(_positives(edges)) > 10
+    pd.testing.assert_frame_equal(_pairs_tsv(folder), _pairs_tsv(zipped))   # zip = folder, negatives too
+    rep = json.loads(folder["report"].read_text())
+    erep = json.loads(edges["report"].read_text())
+    assert rep["counts"]["positives_listed"] == erep["counts"]["positives_listed"]
+    # the positives are exactly the promoter-gene pairs with z >= 2, each pair once
+    z, k = w["z"], N_ATTED
+    truth = {tuple(sorted((w["agi"][i], w["agi"][j]))) for i in range(k) for j in range(i + 1, k)
+             if z[i, j] >= 2.0}
+    assert rep["counts"]["positives_listed"] == len(truth)
+    inp = rep["input"]
+    assert inp["layout"] == "partners" and inp["score_column"] == "z" and not inp["score_lower_better"]
+    assert inp["gene_files"] == w["n"]                         # README.txt is not a gene file
+    ids = inp["id_map"]
+    assert ids["ids_unmapped"] == N_UNMAPPED and set(ids["unmapped_examples"]) == \
+        {str(900000 + i) for i in range(N_UNMAPPED)}
+    assert ids["gene_files_unmapped"] == N_UNMAPPED
+    # each unmapped gene's file (n - 1 lines) and each mapped file's N_UNMAPPED lines are dropped
+    assert ids["rows_dropped_unmapped"] == N_UNMAPPED * (w["n"] - 1) + (w["n"] - N_UNMAPPED) * N_UNMAPPED
+    assert rep["counts"]["genes_without_promoters_examples"] == ["AT5G99990"]
+
+
+def test_atted_top_n_matches_the_edge_list_top_n(atted, tmp_path):
+    w = atted
+    kw = dict(folds=2, val_frac=0.2, seed=1)
+    folder = P.run(w["zip"], w["prom"], tmp_path / "f", id_map=w["idmap"], top_n=3, **kw)
+    edges = P.run(w["edges_z"], w["prom"], tmp_path / "e", top_n=3, **kw)
+    assert _positives(folder) == _positives(edges)
+    # each gene's 3 best mapped partners (the no-promoter gene counts as a partner, then drops)
+    z = w["z"]
+    names = w["agi"] + ["AT5G99990"]
+    best = set()
+    for i in range(N_ATTED + 1):
+        others = sorted((j for j in range(N_ATTED + 1) if j != i), key=lambda j: -z[i, j])[:3]
+        best.update(tuple(sorted((names[i], names[j]))) for j in others)
+    best = {p for p in best if "AT5G99990" not in p}
+    assert json.loads(folder["report"].read_text())["counts"]["positives_listed"] == len(best)
+    # threshold and top-n together: the 3 best of those with z >= 4
+    both = P.read_coexpression(w["folder"], id_map=w["idmap"], threshold=4.0, top_n=3)
+    assert (both.score >= 4.0).all() and both.groupby("gene_a").size().max() <= 3
+
+
+def test_older_atted_layout_mr_pcc_header_lower_is_better(atted, tmp_path):
+    w = atted
+    kw = dict(folds=2, val_frac=0.2, seed=2)
+    old = P.run(w["old"], w["prom"], tmp_path / "o", id_map=w["idmap"], threshold=20, **kw)
+    edges = P.run(w["edges_mr"], w["prom"], tmp_path / "e", threshold=20, **kw)
+    assert _positives(old) == _positives(edges) and _positives(old)
+    rep = json.loads(old["report"].read_text())
+    assert rep["input"]["header_detected"] and rep["input"]["score_column"] == "MR"
+    assert rep["settings"]["score_lower_better"] is True and rep["input"]["score_lower_better"] is True
+    # the PCC column instead, by name: higher is better
+    df = P.read_coexpression(w["old"], id_map=w["idmap"], threshold=0.9, score_column="PCC")
+    assert (df.score >= 0.9).all() and len(df) > 0
+    assert df.attrs["read"]["score_lower_better"] is False
+
+
+def test_square_matrix_gives_the_edge_lists_positive_pairs(atted, tmp_path):
+    w = atted
+    kw = dict(folds=2, val_frac=0.2, seed=3)
+    mat = P.run(w["matrix"], w["prom"], tmp_path / "m", id_map=w["idmap"], threshold=2.0, **kw)
+    edges = P.run(w["edges_z"], w["prom"], tmp_path / "e", threshold=2.0, **kw)
+    assert _positives(mat) == _positives(edges)
+    rep = json.loads(mat["report"].read_text())
+    assert rep["input"]["layout"] == "matrix" and rep["input"]["id_map"]["ids_unmapped"] == N_UNMAPPED
+    top = P.run(w["matrix"], w["prom"], tmp_path / "mt", id_map=w["idmap"], top_n=2, **kw)
+    assert _positives(top) == _positives(P.run(w["edges_z"], w["prom"], tmp_path / "et", top_n=2, **kw))
+    # not square: a row gene missing from the header
+    bad = tmp_path / "bad.tsv"
+    pd.read_csv(w["matrix"], sep="\t", index_col=0).iloc[:-1].to_csv(bad, sep="\t")
+    with pytest.raises(TfvocabError, match="not a square genes x genes matrix"):
+        P.read_coexpression(bad, id_map=w["idmap"], threshold=2.0)
+
+
+def test_edge_list_of_entrez_ids_through_the_id_map(atted, tmp_path):
+    w = atted
+    e = pd.read_csv(w["edges_z"], sep="\t")
+    back = {a: en for en, a in zip(w["entrez"], w["agi"] + ["AT5G99990"])}
+    e["gene_a"] = e.gene_a.map(back)
+    e["gene_b"] = e.gene_b.map(back)
+    e.loc[0, "gene_a"] = "900000"                              # one unmapped ID
+    f = tmp_path / "entrez_edges.tsv"
+    e.to_csv(f, sep="\t", index=False)
+    out = P.run(f, w["prom"], tmp_path / "o", id_map=w["idmap"], threshold=2.0, folds=2)
+    ids = json.loads(out["report"].read_text())["input"]["id_map"]
+    assert ids["ids_unmapped"] == 1 and ids["rows_dropped_unmapped"] == 1
+    with pytest.raises(TfvocabError, match="look like NCBI Entrez Gene IDs.*--id-map"):
+        P.run(f, w["prom"], tmp_path / "o2", threshold=2.0)
+
+
+def test_atted_errors_are_one_line(atted, tmp_path):
+    w = atted
+    with pytest.raises(TfvocabError, match="lists every partner.*--threshold.*--top-n"):
+        P.read_coexpression(w["folder"], id_map=w["idmap"])
+    with pytest.raises(TfvocabError, match="Entrez Gene IDs"):
+        P.read_coexpression(w["folder"], threshold=2.0)
+    # a stray file that the map does not name is skipped unparsed, as an unmapped gene
+    (w["folder"] / "notes").write_text("downloaded on Monday\nsee the website\n")
+    df = P.read_coexpression(w["folder"], id_map=w["idmap"], threshold=2.0)
+    assert df.attrs["read"]["id_map"]["gene_files_unmapped"] == N_UNMAPPED + 1
+    assert "notes" in df.attrs["read"]["id_map"]["unmapped_examples"]
+    (w["folder"] / "830001").write_text("830002\t1.5\n830003\n")
+    with pytest.raises(TfvocabError, match=r"830001: line 2: 1 fields where the file has 2"):
+        P.read_coexpression(w["folder"], id_map=w["idmap"], threshold=2.0)
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(w["zip"].read_bytes()[:200])
+    with pytest.raises(TfvocabError, match="not a readable zip"):
+        P.read_coexpression(broken, id_map=w["idmap"], threshold=2.0)
+
+
+def test_cli_reads_an_atted_zip(atted, tmp_path):
+    w = atted
+    res = CliRunner().invoke(main, ["pairs", "--coexpression", str(w["zip"]), "--id-map", str(w["idmap"]),
+                                    "--top-n", "5", "--promoters", str(w["prom"]),
+                                    "--outdir", str(tmp_path / "cli")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "cli" / "pairs.tsv").exists()
+    res = CliRunner().invoke(main, ["pairs", "--coexpression", str(w["zip"]), "--promoters",
+                                    str(w["prom"]), "--outdir", str(tmp_path / "cli2")])
+    assert res.exit_code == 2 and "Error:" in res.output and "Traceback" not in res.output

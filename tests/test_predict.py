@@ -160,6 +160,12 @@ def test_all_vs_all_outputs(dataset, tmp_path):
     assert hubs["weighted_degree"].is_monotonic_decreasing
     top = hubs.iloc[0]
     assert top["degree"] == deg[top["gene_id"]]
+    assert (hubs["degree"] == hubs["gene_id"].map(deg)).all() and len(hubs) == 90
+    # one module per gene, the same in modules.tsv, hubs.tsv and the GraphML node attribute
+    mod_of = dict(zip(mods["gene_id"], mods["module"]))
+    assert (hubs["module"] == hubs["gene_id"].map(mod_of)).all()
+    assert {n: d["module"] for n, d in g.nodes(data=True)} == mod_of
+    assert mods.groupby("module").size().is_monotonic_decreasing
     # same inputs + seed -> identical files
     out2 = predict.run(dataset["model"], dataset["tokens"], dataset["normalized"], tmp_path / "b",
                        top_k=4, block_size=32, device="cpu")
@@ -212,20 +218,18 @@ def test_streamed_inputs_equal_loaded_inputs(tmp_path):
     import h5py
 
     from tfvocab.data import NormalizedRows, StreamedValues, load_gene_data, write_synthetic
-    from tfvocab.io import read_strings, write_strings
-
     paths = write_synthetic(tmp_path, n_genes=70, n_windows=9, n_tfs=4, missing_frac=0.2, seed=3)
-    with h5py.File(paths["normalized"], "r") as h5:            # a shuffled copy of normalized.h5
-        genes, sig, msk = read_strings(h5["genes"]), h5["signal"][()], h5["mask"][()]
-        tfs, ws = read_strings(h5["tfs"]), h5["window_start"][()]
+    from tfvocab.formats import NormalizedFile, NormalizedWriter
+
+    with NormalizedFile(paths["normalized"]) as nf:            # a gene-shuffled copy of normalized.h5
+        genes, tfs, geo, stats, lineage = nf.genes, nf.tfs, nf.geometry, nf.stats, nf.lineage
+        sig, msk = nf.block(0, len(genes))
     sig[5, 2, 1] = np.nan                                      # NaN outside the mask -> 0, missing
     perm = np.random.default_rng(0).permutation(len(genes))
     shuffled = tmp_path / "shuffled.h5"
-    with h5py.File(shuffled, "w") as h5:
-        write_strings(h5, "genes", [genes[i] for i in perm])
-        write_strings(h5, "tfs", tfs)
-        h5["window_start"] = ws
-        h5["signal"], h5["mask"] = sig[perm], msk[perm]
+    with NormalizedWriter(shuffled, genes=[genes[i] for i in perm], tfs=tfs, geometry=geo,
+                          stats=stats, lineage={k: v for k, v in lineage.items() if k != "stats"}) as w:
+        w.write(0, sig[perm], msk[perm])
     for norm in (paths["normalized"], shuffled):
         for mode in ("continuous", "both"):
             full = load_gene_data(paths["tokens"], norm, mode)

@@ -276,10 +276,11 @@ def test_same_inputs_give_identical_outputs(tmp_path):
     gff, fa = make_case(tmp_path, lines, {"Chr1": 8000})
     run(gff=gff, fasta=fa, outdir=tmp_path / "a")
     run(gff=gff, fasta=fa, outdir=tmp_path / "b")
-    for name in OUTPUTS + tuple(f"{n}.json" for n in OUTPUTS[:3]):
+    expected = OUTPUTS + tuple(f"{n}.json" for n in OUTPUTS[:3]) + ("promoters.manifest.json",)
+    for name in expected:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(
-        OUTPUTS + tuple(f"{n}.json" for n in OUTPUTS[:3]))
+    # nothing else: no lock file, no staging folder, no temporary file is left behind
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(expected)
 
 
 # --------------------------------------------------------------------------- chromosome names

@@ -13,6 +13,7 @@ from tfvocab import train as T
 from tfvocab.cli import main
 from tfvocab.data import load_gene_data, read_pairs, write_synthetic
 from tfvocab.errors import TfvocabError
+from tfvocab.inference import load_model
 
 torch.set_num_threads(1)
 TINY = dict(d_model=16, n_layers=1, n_heads=2, head_width=16, batch_size=64, neg_ratio=3)
@@ -93,10 +94,10 @@ def test_vocabulary_mismatch_fails_clearly(synth, tmp_path):
         from tfvocab.io import sha256_array
         h5.attrs["vocab_hash"] = sha256_array(cb)
         new_hash = h5.attrs["vocab_hash"]
-    old_hash = torch.load(paths["model"], weights_only=False)["vocab_hash"]
+    old_hash = torch.load(paths["model"], weights_only=True)["vocab_hash"]
     data = load_gene_data(other, synth["normalized"], "both")
     with pytest.raises(TfvocabError) as err:
-        T.load_model(paths["model"], data)
+        load_model(paths["model"], data)
     msg = str(err.value)
     assert old_hash in msg and new_hash in msg and "model.pt" in msg and "other_tokens.h5" in msg
     # resuming a checkpoint on another vocabulary fails the same way; the CLI exits 2 with one line
@@ -117,11 +118,18 @@ def test_nnpu_loss_is_non_negative_risk():
     assert float(obj2) > 0 and not torch.isclose(obj2, risk2)
 
 
-def test_nnpu_training_and_prior_required(synth, tmp_path):
+def test_nnpu_training_and_prior(synth, tmp_path):
     with pytest.raises(TfvocabError, match="prior"):
-        _run(synth, tmp_path, loss="nnpu")
+        _run(synth, tmp_path, loss="nnpu", prior=1.5)
     paths = _run(synth, tmp_path, loss="nnpu", prior=0.2, epochs=1, scheduler="plateau")
     assert torch.load(paths["model"], weights_only=False)["config"]["loss"] == "nnpu"
+    # without --prior: the listed prevalence of the training universe
+    paths = _run(synth, tmp_path / "auto", loss="nnpu", epochs=1)
+    cfg = torch.load(paths["model"], weights_only=False)["config"]
+    pairs = pd.read_csv(synth["pairs"], sep="\t")
+    tr = pairs[pairs.split == "train"]
+    n = len(set(tr.gene_a) | set(tr.gene_b))
+    assert cfg["prior"] == pytest.approx((tr.label == 1).sum() / (n * (n - 1) / 2))
 
 
 def test_tune_best_config_is_accepted_by_train(synth, tmp_path):

@@ -11,9 +11,11 @@ from click.testing import CliRunner
 
 from tfvocab import normalize as nz
 from tfvocab import vocabulary as vb
+from tfvocab.formats import Geometry, NormalizedWriter, read_tokens
+from tfvocab.tokens import run as tokenize_run
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
-from tfvocab.io import read_strings, sha256_array, write_strings
+from tfvocab.io import read_strings, sha256_array
 
 RECALL = 0.8
 
@@ -54,15 +56,16 @@ def recall(vocab: vb.Vocabulary, combos) -> float:
 
 
 def write_normalized(path, x, mask=None, tfs=None):
+    """A normalized.h5 through tfvocab.formats (W windows of 50 bp from -2000)."""
     x = np.asarray(x, np.float32)
     G, W, T = x.shape
     mask = np.isnan(x) if mask is None else np.asarray(mask, bool)
-    with h5py.File(path, "w") as f:
-        write_strings(f, "genes", [f"G{i}" for i in range(G)])
-        write_strings(f, "tfs", tfs or [f"TF{i}" for i in range(T)])
-        f.create_dataset("window_start", data=-2000 + 50 * np.arange(W, dtype=np.int64))
-        f.create_dataset("signal", data=np.where(mask, np.nan, x).astype(np.float32))
-        f.create_dataset("mask", data=mask)
+    tfs = tfs or [f"TF{i}" for i in range(T)]
+    geo = Geometry(upstream=2000, downstream=50 * W - 2001)
+    stats = {"tfs": tfs, "arrays": {"mean": np.zeros(T)}, "attrs": {}}
+    with NormalizedWriter(path, genes=[f"G{i}" for i in range(G)], tfs=tfs, geometry=geo,
+                          stats=stats, lineage={"promoters": "p"}) as w:
+        w.write(0, np.where(mask, np.nan, x).astype(np.float32), mask)
     return path
 
 
@@ -167,7 +170,7 @@ def test_run_outputs(tmp_path, planted_norm):
     z, m = z[:120], m[:120].copy()
     m[0, :5] = True                                            # 5 fully missing windows
     src = write_normalized(tmp_path / "normalized.h5", z, m, tfs=[f"tf{i}" for i in range(30)])
-    paths = vb.run(src, tmp_path / "a", vocab_size=24, seed=0)
+    paths = tokenize_run(src, tmp_path / "a", vocab_size=24, seed=0)
     with h5py.File(paths["tokens"], "r") as f:
         tok = f["tokens"][()]
         cb = f["codebook"][()]
@@ -192,8 +195,8 @@ def test_run_outputs(tmp_path, planted_norm):
     assert len(sidecar["offset_bin_edges"]) == 11
     assert paths["vocabulary_png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # same seed, same outputs; codebook reuse reproduces the tokens
-    again = vb.run(src, tmp_path / "b", vocab_size=24, seed=0)
-    reuse = vb.run(src, tmp_path / "c", codebook=paths["tokens"])
+    again = tokenize_run(src, tmp_path / "b", vocab_size=24, seed=0)
+    reuse = tokenize_run(src, tmp_path / "c", codebook=paths["tokens"])
     for p in (again, reuse):
         with h5py.File(p["tokens"], "r") as f:
             np.testing.assert_array_equal(f["tokens"][()], tok)
@@ -204,9 +207,9 @@ def test_codebook_tf_mismatch(tmp_path):
     x = np.random.default_rng(0).standard_normal((20, 10, 3)).astype(np.float32)
     a = write_normalized(tmp_path / "a.h5", x, tfs=["A", "B", "C"])
     b = write_normalized(tmp_path / "b.h5", x, tfs=["A", "B", "D"])
-    cb = vb.run(a, tmp_path / "oa", vocab_size=4)["tokens"]
+    cb = tokenize_run(a, tmp_path / "oa", vocab_size=4)["tokens"]
     with pytest.raises(TfvocabError, match="codebook TFs do not match.*D"):
-        vb.run(b, tmp_path / "ob", codebook=cb)
+        tokenize_run(b, tmp_path / "ob", codebook=cb)
 
 
 def test_cli(tmp_path):
@@ -232,7 +235,7 @@ def test_small_preset_combinations_are_tokens(small_chain):
         assert "control_signal" in f       # the input control is used by normalize
     grammar = json.loads((small_chain["truth"] / "grammar.json").read_text())
     combos = [m["tfs"] for m in grammar["modules"]]
-    vocab = vb.read_codebook(small_chain["tokens"])
+    vocab = vb.vocabulary_from_tokens(read_tokens(small_chain["tokens"]))
     assert recall(vocab, combos) >= RECALL
     # the same definition is written to vocabulary.tsv
     tab = pd.read_csv(small_chain["tokens"].parent / "vocabulary.tsv", sep="\t", keep_default_na=False)

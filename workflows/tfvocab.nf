@@ -1,7 +1,9 @@
 /*
  * TFVOCAB: the pipeline's steps, in the order `tfvocab demo` runs them:
  * (SIMULATE when params.simulate) -> PROMOTERS -> EXTRACT (one task per TF / control track)
- * -> MERGE -> NORMALIZE -> TOKENIZE -> PAIRS -> TRAIN -> EVALUATE -> INTERPRET -> PREDICT -> REPORT
+ * -> MERGE -> NORMALIZE -> TOKENIZE -> PAIRS (params.folds gene-disjoint folds)
+ * -> TRAIN and EVALUATE (one task per fold) -> SUMMARIZE (every fold's metrics)
+ * -> INTERPRET, PREDICT (the fold-0 model) -> REPORT
  */
 include { TFVOCAB_SIMULATE  } from '../modules/local/simulate'
 include { TFVOCAB_PROMOTERS } from '../modules/local/promoters'
@@ -12,15 +14,17 @@ include { TFVOCAB_TOKENIZE  } from '../modules/local/tokenize'
 include { TFVOCAB_PAIRS     } from '../modules/local/pairs'
 include { TFVOCAB_TRAIN     } from '../modules/local/train'
 include { TFVOCAB_EVALUATE  } from '../modules/local/evaluate'
+include { TFVOCAB_SUMMARIZE } from '../modules/local/summarize'
 include { TFVOCAB_INTERPRET } from '../modules/local/interpret'
 include { TFVOCAB_PREDICT   } from '../modules/local/predict'
 include { TFVOCAB_REPORT    } from '../modules/local/report'
+include { samplesheetTracks } from '../subworkflows/local/utils_nfcore_tfvocab_pipeline'
 
 workflow TFVOCAB {
     take:
     run_meta          // map: [id: run name]
-    ch_samples        // channel: [meta(id: tf), bigwig, control bigwig or []] (samplesheet rows)
-    ch_samplesheet    // channel: samplesheet.csv (tf,bigwig,control)
+    ch_tracks         // channel: [meta(id, kind: bigwig|peaks|control, control), track] (samplesheet rows + controls)
+    ch_samplesheet    // channel: samplesheet.csv (tf,bigwig|peaks,control)
     ch_gff            // channel: [meta, gff3]
     ch_fasta          // channel: [meta, fasta, fai or []]
     ch_coexpression   // channel: [meta, coexpression.tsv]
@@ -36,11 +40,9 @@ workflow TFVOCAB {
         ch_coexpression = TFVOCAB_SIMULATE.out.coexpression
         ch_truth        = TFVOCAB_SIMULATE.out.truth.map { _meta, truth -> truth }
         ch_samplesheet  = TFVOCAB_SIMULATE.out.samplesheet.map { _meta, csv, _bigwigs -> csv }
-        // the simulated samplesheet's paths are relative to its own folder
-        ch_samples      = TFVOCAB_SIMULATE.out.samplesheet.flatMap { _meta, csv, _bigwigs ->
-            csv.splitCsv(header: true).collect { row ->
-                [[id: row.tf], csv.parent.resolve(row.bigwig), row.control ? csv.parent.resolve(row.control) : []]
-            }
+        // the same rules as for --input; the simulated samplesheet's paths are relative to its folder
+        ch_tracks       = TFVOCAB_SIMULATE.out.samplesheet.flatMap { _meta, csv, _bigwigs ->
+            samplesheetTracks(csv, csv.splitCsv(header: true))
         }
     }
 
@@ -48,32 +50,23 @@ workflow TFVOCAB {
     // PROMOTERS: one promoter per protein-coding gene
     //
     TFVOCAB_PROMOTERS(ch_gff, ch_fasta)
-    ch_versions = ch_versions.mix(TFVOCAB_PROMOTERS.out.versions)
+    ch_versions  = ch_versions.mix(TFVOCAB_PROMOTERS.out.versions)
     ch_promoters = TFVOCAB_PROMOTERS.out.tsv.first()
 
     //
     // EXTRACT: scattered, one task per TF and one per distinct control track
     //
-    ch_tf_tracks = ch_samples.map { meta, bigwig, control ->
-        [meta + [control: control ? control.baseName : null], bigwig]
-    }
-    ch_control_tracks = ch_samples
-        .filter { _meta, _bigwig, control -> control }
-        .map { _meta, _bigwig, control -> control }
-        .unique()
-        .map { control -> [[id: control.baseName, control: null, is_control: true], control] }
-    TFVOCAB_EXTRACT(ch_tf_tracks.mix(ch_control_tracks), ch_promoters)
+    TFVOCAB_EXTRACT(ch_tracks, ch_promoters)
     ch_versions = ch_versions.mix(TFVOCAB_EXTRACT.out.versions.first())
 
     //
-    // MERGE: gather every signal file (sorted, for reproducible task hashes) + the samplesheet
+    // MERGE: every signal file (sorted, for reproducible task hashes) + the samplesheet
     //
-    ch_merge_in = TFVOCAB_EXTRACT.out.signal
+    ch_signals = TFVOCAB_EXTRACT.out.signal
         .map { _meta, h5 -> h5 }
         .collect(sort: true)
         .map { files -> [run_meta, files] }
-        .combine(ch_samplesheet)
-    TFVOCAB_MERGE(ch_merge_in)
+    TFVOCAB_MERGE(ch_signals, ch_samplesheet)
     ch_versions = ch_versions.mix(TFVOCAB_MERGE.out.versions)
 
     TFVOCAB_NORMALIZE(TFVOCAB_MERGE.out.signal)
@@ -86,14 +79,22 @@ workflow TFVOCAB {
     ch_prom_tsv   = ch_promoters.map { _meta, tsv -> tsv }
 
     //
-    // PAIRS -> TRAIN -> EVALUATE -> INTERPRET -> PREDICT
+    // PAIRS: labelled pairs and params.folds gene-disjoint test folds
     //
-    TFVOCAB_PAIRS(ch_coexpression.combine(ch_prom_tsv))
+    TFVOCAB_PAIRS(ch_coexpression, ch_promoters)
     ch_versions = ch_versions.mix(TFVOCAB_PAIRS.out.versions)
     ch_pairs = TFVOCAB_PAIRS.out.pairs.map { _meta, tsv -> tsv }
 
-    TFVOCAB_TRAIN(TFVOCAB_TOKENIZE.out.tokens.combine(ch_normalized).combine(ch_pairs))
-    ch_versions = ch_versions.mix(TFVOCAB_TRAIN.out.versions)
+    //
+    // TRAIN and EVALUATE: scattered, one task per fold (meta.fold); SUMMARIZE gathers the folds
+    //
+    ch_train_in = channel.fromList((0..<(params.folds as int)).toList())
+        .combine(TFVOCAB_TOKENIZE.out.tokens)
+        .combine(ch_normalized)
+        .combine(ch_pairs)
+        .map { fold, meta, tokens, normalized, pairs -> [meta + [fold: fold, n_folds: params.folds], tokens, normalized, pairs] }
+    TFVOCAB_TRAIN(ch_train_in)
+    ch_versions = ch_versions.mix(TFVOCAB_TRAIN.out.versions.first())
 
     ch_model_data = TFVOCAB_TRAIN.out.model
         .combine(ch_tokens)
@@ -102,20 +103,34 @@ workflow TFVOCAB {
         .combine(ch_pairs)
         .combine(ch_prom_tsv)
     TFVOCAB_EVALUATE(ch_model_pairs, ch_truth)
-    ch_versions = ch_versions.mix(TFVOCAB_EVALUATE.out.versions)
-    TFVOCAB_INTERPRET(ch_model_pairs, ch_truth)
+    ch_versions = ch_versions.mix(TFVOCAB_EVALUATE.out.versions.first())
+
+    // every fold's metrics.json, in fold order: staged as metrics.fold1.json .. metrics.fold<K>.json
+    ch_fold_metrics = TFVOCAB_EVALUATE.out.metrics
+        .collect(flat: false, sort: { a, b -> a[0].fold <=> b[0].fold })
+        .map { items -> [run_meta, items.collect { item -> item[1] }] }
+    TFVOCAB_SUMMARIZE(ch_fold_metrics)
+    ch_versions = ch_versions.mix(TFVOCAB_SUMMARIZE.out.versions)
+
+    //
+    // INTERPRET and PREDICT: the fold-0 model
+    //
+    TFVOCAB_INTERPRET(ch_model_pairs.filter { item -> item[0].fold == 0 }, ch_truth)
     ch_versions = ch_versions.mix(TFVOCAB_INTERPRET.out.versions)
-    TFVOCAB_PREDICT(ch_model_data, params.predict_pairs ? file(params.predict_pairs, checkIfExists: true) : [])
+    ch_predict_pairs = channel.value(params.predict_pairs ? [file(params.predict_pairs, checkIfExists: true)] : [])
+    TFVOCAB_PREDICT(ch_model_data.filter { item -> item[0].fold == 0 }, ch_predict_pairs)
     ch_versions = ch_versions.mix(TFVOCAB_PREDICT.out.versions)
 
     //
-    // REPORT: the result files staged as one folder per step
+    // REPORT: the result files staged as one folder per step (train/ and evaluate/: fold 0;
+    // summarize/: every fold)
     //
-    ch_report_in = channel.value(run_meta)
+    ch_report_in = channel.of(run_meta)
         .combine(filesOf(TFVOCAB_TOKENIZE.out.vocabulary.mix(TFVOCAB_TOKENIZE.out.png, TFVOCAB_TOKENIZE.out.json)))
         .combine(filesOf(TFVOCAB_PAIRS.out.pairs.mix(TFVOCAB_PAIRS.out.report, TFVOCAB_PAIRS.out.json)))
-        .combine(filesOf(TFVOCAB_TRAIN.out.log.mix(TFVOCAB_TRAIN.out.json)))
-        .combine(filesOf(TFVOCAB_EVALUATE.out.metrics.mix(TFVOCAB_EVALUATE.out.predictions, TFVOCAB_EVALUATE.out.plots, TFVOCAB_EVALUATE.out.json)))
+        .combine(filesOf(foldZero(TFVOCAB_TRAIN.out.log.mix(TFVOCAB_TRAIN.out.json))))
+        .combine(filesOf(foldZero(TFVOCAB_EVALUATE.out.metrics.mix(TFVOCAB_EVALUATE.out.predictions, TFVOCAB_EVALUATE.out.plots, TFVOCAB_EVALUATE.out.json))))
+        .combine(filesOf(TFVOCAB_SUMMARIZE.out.json.mix(TFVOCAB_SUMMARIZE.out.tsv, TFVOCAB_SUMMARIZE.out.png)))
         .combine(filesOf(TFVOCAB_INTERPRET.out.results.mix(TFVOCAB_INTERPRET.out.plots)))
         .combine(filesOf(TFVOCAB_PREDICT.out.tsv.mix(TFVOCAB_PREDICT.out.graphml, TFVOCAB_PREDICT.out.json)))
     TFVOCAB_REPORT(ch_report_in)
@@ -129,9 +144,15 @@ workflow TFVOCAB {
     pairs       = TFVOCAB_PAIRS.out.pairs
     model       = TFVOCAB_TRAIN.out.model
     metrics     = TFVOCAB_EVALUATE.out.metrics
+    summary     = TFVOCAB_SUMMARIZE.out.json
     network     = TFVOCAB_PREDICT.out.graphml
     report      = TFVOCAB_REPORT.out.html
     versions    = ch_versions   // channel: versions.yml files
+}
+
+// The items of fold 0 of a channel of [meta(fold), file(s)] tuples
+def foldZero(ch) {
+    return ch.filter { item -> item[0].fold == 0 }
 }
 
 // All files of a channel of [meta, file(s)] tuples as ONE item holding the sorted file list

@@ -63,6 +63,32 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except TfvocabError as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo(f"Interrupted: {interrupted_note(ctx)}", err=True)
+            ctx.exit(130)
+        except OSError as exc:          # disk, permissions...: one line, naming the file
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+
+
+def interrupted_note(ctx) -> str:
+    """What an interrupted command kept, and the command that continues it (one line)."""
+    import shlex
+
+    from .publish import CURRENT, CURRENT_DEMO
+
+    argv = ["tfvocab"] + sys.argv[1:]
+    resume = " ".join(shlex.quote(a) for a in argv + ([] if "--resume" in argv else ["--resume"]))
+    if CURRENT_DEMO:
+        return (f"the demo stopped during step {CURRENT_DEMO['step']}; the finished steps in "
+                f"{CURRENT_DEMO['outdir']} are kept; continue with: {resume}")
+    if CURRENT.get("checkpoint") and CURRENT.get("epoch"):
+        return (f"{CURRENT['checkpoint']} holds epoch {CURRENT['epoch']}; continue with: {resume}")
+    if CURRENT.get("outdir"):
+        return (f"nothing of this `tfvocab {CURRENT['step']}` run was published; the previous "
+                f"outputs in {CURRENT['outdir']} are unchanged; rerun: "
+                f"{' '.join(shlex.quote(a) for a in argv)}")
+    return "nothing was written; rerun: " + " ".join(shlex.quote(a) for a in argv)
 
 
 def _unavailable(name: str) -> click.Command:

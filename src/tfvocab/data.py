@@ -26,11 +26,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import TfvocabError
-from .io import (atomic_path, provenance, read_strings, set_h5_provenance, sha256_array,
-                 write_strings, write_table)
+from . import formats
+from .io import provenance, sha256_array, write_table
 
 INPUT_MODES = ("tokens", "continuous", "both")
-PAIR_COLUMNS = ("gene_a", "gene_b", "label", "split")
 
 
 @dataclass
@@ -52,6 +51,8 @@ class GeneData:
     vocab_hash: str | None = None
     tokens_path: str | None = None
     normalized_path: str | None = None
+    geometry: "object | None" = None         # tfvocab.formats.Geometry of the windows
+    lineage: dict = field(default_factory=dict)   # promoters / normalized / stats / tokens / vocab digests
 
     @property
     def index(self) -> dict[str, int]:
@@ -87,41 +88,8 @@ class GeneData:
 
 
 def read_tokens_h5(path) -> dict:
-    """Read ``tokens.h5``: genes, tfs, window_start, tokens (G,W) int, codebook (K,T) + attrs."""
-    import h5py
-
-    path = Path(path)
-    if not path.exists():
-        raise TfvocabError("tokens file not found", path=str(path), hint="run `tfvocab tokenize` first")
-    with h5py.File(path, "r") as h5:
-        for key in ("genes", "tokens"):
-            if key not in h5:
-                raise TfvocabError(f"missing dataset '{key}'", path=str(path),
-                                   hint="expected the tokens.h5 layout of docs/formats.md")
-        out = {
-            "genes": read_strings(h5["genes"]),
-            "tfs": read_strings(h5["tfs"]) if "tfs" in h5 else [],
-            "window_start": h5["window_start"][()] if "window_start" in h5 else None,
-            "tokens": h5["tokens"][()].astype(np.int64),
-            "codebook": h5["codebook"][()] if "codebook" in h5 else None,
-        }
-        attrs = dict(h5.attrs)
-    K = int(attrs.get("n_tokens", out["codebook"].shape[0] if out["codebook"] is not None
-                      else out["tokens"].max() + 1))
-    out["n_tokens"] = K
-    out["mask_token"] = int(attrs.get("mask_token", -1))
-    out["null_token"] = int(attrs.get("null_token", -1))
-    vh = attrs.get("vocab_hash")
-    if isinstance(vh, bytes):
-        vh = vh.decode()
-    if vh is None and out["codebook"] is not None:
-        vh = sha256_array(out["codebook"])
-    out["vocab_hash"] = None if vh is None else str(vh)
-    tok = out["tokens"]
-    if tok.size and (tok.min() < 0 or tok.max() >= K):
-        raise TfvocabError(f"token ids outside 0..{K - 1} (found {tok.min()}..{tok.max()})",
-                           path=str(path))
-    return out
+    """``tokens.h5`` as :func:`tfvocab.formats.read_tokens` reads it (validated)."""
+    return formats.read_tokens(path)
 
 
 def clean_values(signal: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -137,64 +105,22 @@ def clean_values(signal: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarra
     return vals.astype(np.float32, copy=False), np.ascontiguousarray(m.all(axis=2))
 
 
-def read_normalized_header(path) -> dict:
-    """``normalized.h5`` without its arrays: ``genes``, ``tfs``, ``window_start``, ``shape`` (G, W, T)."""
-    import h5py
-
-    path = Path(path)
-    if not path.exists():
-        raise TfvocabError("normalized signal file not found", path=str(path),
-                           hint="run `tfvocab normalize` first")
-    with h5py.File(path, "r") as h5:
-        for key in ("genes", "signal"):
-            if key not in h5:
-                raise TfvocabError(f"missing dataset '{key}'", path=str(path),
-                                   hint="expected the normalized.h5 layout of docs/formats.md")
-        shape = tuple(int(x) for x in h5["signal"].shape)
-        if len(shape) != 3:
-            raise TfvocabError(f"'signal' must be (genes, windows, tfs), not {shape}", path=str(path))
-        return {
-            "genes": read_strings(h5["genes"]),
-            "tfs": read_strings(h5["tfs"]) if "tfs" in h5 else [f"tf{i}" for i in range(shape[2])],
-            "window_start": h5["window_start"][()] if "window_start" in h5 else None,
-            "shape": shape,
-        }
-
-
 class NormalizedRows:
     """Gene-row reader of ``normalized.h5`` (``signal`` + ``mask``), cleaned by :func:`clean_values`.
 
     ``rows`` (G,) int: file row of each gene, in the caller's gene order (None = file order). Reads
-    are HDF5 hyperslabs of at most ``block_genes`` genes (a contiguous span when the requested rows
-    are dense in it, else a point selection), so memory is O(block_genes * W * T) whatever G.
-    The file stays open until :meth:`close`.
+    are HDF5 hyperslabs of at most ``block_genes`` genes (:meth:`tfvocab.formats.NormalizedFile.rows`),
+    so memory is O(block_genes * W * T) whatever G. The file stays open until :meth:`close`.
     """
 
-    def __init__(self, path, rows: np.ndarray | None = None, block_genes: int = 256):
-        import h5py
-
+    def __init__(self, path, rows: np.ndarray | None = None, block_genes: int = 256,
+                 file: "formats.NormalizedFile | None" = None):
         self.path = str(path)
-        self._h5 = h5py.File(self.path, "r")
-        self._sig = self._h5["signal"]
-        self._msk = self._h5["mask"] if "mask" in self._h5 else None
-        n_file = self._sig.shape[0]
+        self._nf = file if file is not None else formats.NormalizedFile(path)
+        n_file = self._nf.shape[0]
         self.rows = np.arange(n_file, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
         self.block_genes = max(1, int(block_genes))
-        self.shape = (len(self.rows), int(self._sig.shape[1]), int(self._sig.shape[2]))
-
-    def _read_file_rows(self, uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Raw signal / mask of sorted unique file rows ``uniq``."""
-        lo, hi = int(uniq[0]), int(uniq[-1]) + 1
-        if hi - lo <= 2 * len(uniq):                          # dense enough: one contiguous slab
-            sl = slice(lo, hi)
-            take = None if hi - lo == len(uniq) else uniq - lo
-            sig = self._sig[sl]
-            msk = None if self._msk is None else self._msk[sl]
-            if take is not None:
-                sig = sig[take]
-                msk = None if msk is None else msk[take]
-            return sig, msk
-        return self._sig[uniq], (None if self._msk is None else self._msk[uniq])
+        self.shape = (len(self.rows),) + tuple(self._nf.shape[1:])
 
     def read(self, idx) -> tuple[np.ndarray, np.ndarray]:
         """``values`` (n, W, T) float32 and ``window_missing`` (n, W) bool of genes ``idx`` (n,)."""
@@ -208,7 +134,7 @@ class NormalizedRows:
         for s in range(0, n, self.block_genes):
             fr = file_rows[s:s + self.block_genes]
             uniq, inv = np.unique(fr, return_inverse=True)
-            sig, msk = self._read_file_rows(uniq)
+            sig, msk = self._nf.rows(uniq)
             v, m = clean_values(sig, msk)
             vals[s:s + len(fr)] = v[inv]
             miss[s:s + len(fr)] = m[inv]
@@ -238,9 +164,9 @@ class NormalizedRows:
         return vals, miss
 
     def close(self) -> None:
-        if getattr(self, "_h5", None) is not None:
-            self._h5.close()
-            self._h5 = None
+        if getattr(self, "_nf", None) is not None:
+            self._nf.close()
+            self._nf = None
 
     def __del__(self):
         try:
@@ -285,12 +211,13 @@ def load_gene_data(tokens=None, normalized=None, input_mode: str = "continuous",
                    stream: bool = False, block_genes: int = 256) -> GeneData:
     """Load and align the given inputs; ``input_mode`` (tokens / continuous / both) sets ``mask``.
 
-    Every file given is loaded (``tokens.h5``'s ``vocab_hash`` is recorded with the model);
-    genes are aligned to the tokens file's order. Window mask: ``tokens`` mode — token is the
-    mask token; ``continuous`` — every TF of the window is missing; ``both`` — missing in both.
-    ``normalized.h5`` is read ``block_genes`` genes at a time (:class:`NormalizedRows`); with
-    ``stream`` its values stay on disk (``values`` is a :class:`StreamedValues`, read when
-    indexed: memory O(G * W) instead of O(G * W * T)).
+    Every file given is loaded and checked: tokens.h5 must have been made from this
+    normalized.h5 (lineage), with the same window geometry and TF list; genes are aligned to the
+    tokens file's order. Window mask: ``tokens`` mode — token is the mask token; ``continuous``
+    — every TF of the window is missing; ``both`` — missing in both. ``normalized.h5`` is read
+    ``block_genes`` genes at a time (:class:`NormalizedRows`); with ``stream`` its values stay on
+    disk (``values`` is a :class:`StreamedValues`, read when indexed: memory O(G * W) instead of
+    O(G * W * T)). ``data.lineage`` collects the digests of both inputs (model files record it).
     """
     import torch
 
@@ -300,38 +227,55 @@ def load_gene_data(tokens=None, normalized=None, input_mode: str = "continuous",
         raise TfvocabError(f"input mode '{input_mode}' needs --tokens")
     if input_mode in ("continuous", "both") and normalized is None:
         raise TfvocabError(f"input mode '{input_mode}' needs --normalized")
-    tok = read_tokens_h5(tokens) if tokens is not None else None
-    nor = read_normalized_header(normalized) if normalized is not None else None
-    genes = tok["genes"] if tok is not None else nor["genes"]
+    tok = formats.read_tokens(tokens) if tokens is not None else None
+    nf = formats.NormalizedFile(normalized) if normalized is not None else None
+    genes = tok["genes"] if tok is not None else nf.genes
     data = GeneData(genes=list(genes), window_start=None,
                     tokens_path=None if tokens is None else str(tokens),
                     normalized_path=None if normalized is None else str(normalized))
     if tok is not None:
-        data.window_start = tok["window_start"]
+        data.window_start, data.geometry = tok["window_start"], tok["geometry"]
         data.tfs = tok["tfs"]
         data.n_tokens, data.mask_token, data.null_token = tok["n_tokens"], tok["mask_token"], tok["null_token"]
         data.vocab_hash = tok["vocab_hash"]
         data.tokens = torch.from_numpy(tok["tokens"])
         data.token_mask = torch.from_numpy(tok["tokens"] == tok["mask_token"])
-    if nor is not None:
-        order = None
-        if nor["genes"] != data.genes:
-            pos = {g: i for i, g in enumerate(nor["genes"])}
-            missing = [g for g in data.genes if g not in pos]
-            if missing:
-                raise TfvocabError(f"{len(missing)} genes of {tokens} are absent (first: {missing[0]})",
-                                   path=str(normalized), hint="tokens.h5 and normalized.h5 must come from the same run")
-            order = np.array([pos[g] for g in data.genes], dtype=np.int64)
-        n_win = nor["shape"][1]
-        if tok is not None and n_win != tok["tokens"].shape[1]:
-            raise TfvocabError(f"{n_win} windows but tokens.h5 has {tok['tokens'].shape[1]}",
-                               path=str(normalized))
-        if data.tfs and list(nor["tfs"]) != list(data.tfs):
-            raise TfvocabError("TF list differs from tokens.h5", path=str(normalized),
-                               hint="tokenize this normalized.h5 again")
-        data.tfs = list(nor["tfs"])
-        data.window_start = nor["window_start"] if data.window_start is None else data.window_start
-        reader = NormalizedRows(normalized, order, block_genes=block_genes)
+        data.lineage.update({"promoters": tok["lineage"].get("promoters"), "tokens": tok["artifact_id"],
+                             "vocab": tok["vocab_hash"], "normalized": tok["lineage"].get("normalized"),
+                             "stats": tok["lineage"].get("stats")})
+    if nf is not None:
+        try:
+            if tok is not None:
+                made_from = tok["lineage"].get("normalized")
+                if made_from and nf.artifact_id and made_from != nf.artifact_id:
+                    raise TfvocabError(
+                        f"{tokens} was tokenised from another normalized.h5 (normalized "
+                        f"{formats.short(made_from)} vs {formats.short(nf.artifact_id)})",
+                        path=str(normalized), hint="pass the normalized.h5 tokens.h5 was made from, "
+                        "or tokenise this one (tokenize --codebook to keep the vocabulary)")
+                if nf.geometry != data.geometry:
+                    raise TfvocabError(f"window geometry {nf.geometry.describe()} differs from "
+                                       f"{tokens}'s ({data.geometry.describe()})", path=str(normalized))
+            order = None
+            if nf.genes != data.genes:
+                pos = {g: i for i, g in enumerate(nf.genes)}
+                missing = [g for g in data.genes if g not in pos]
+                if missing:
+                    raise TfvocabError(f"{len(missing)} genes of {tokens} are absent (first: {missing[0]})",
+                                       path=str(normalized), hint="tokens.h5 and normalized.h5 must come from the same run")
+                order = np.array([pos[g] for g in data.genes], dtype=np.int64)
+            if data.tfs and list(nf.tfs) != list(data.tfs):
+                raise TfvocabError("TF list differs from tokens.h5", path=str(normalized),
+                                   hint="tokenize this normalized.h5 again")
+            data.tfs = list(nf.tfs)
+            if data.geometry is None:
+                data.window_start, data.geometry = nf.window_start, nf.geometry
+            data.lineage.update({"promoters": nf.lineage.get("promoters"), "normalized": nf.artifact_id,
+                                 "stats": nf.stats_digest})
+            reader = NormalizedRows(normalized, order, block_genes=block_genes, file=nf)
+        except BaseException:
+            nf.close()
+            raise
         if stream:
             data.values = StreamedValues(reader)
             data.value_mask = torch.from_numpy(reader.window_missing())
@@ -340,38 +284,12 @@ def load_gene_data(tokens=None, normalized=None, input_mode: str = "continuous",
             reader.close()
             data.values = torch.from_numpy(vals)
             data.value_mask = torch.from_numpy(miss)
-    data = data.with_mode(input_mode)
-    if data.window_start is None:
-        data.window_start = np.arange(data.mask.shape[1], dtype=np.int64)
-    return data
+    return data.with_mode(input_mode)
 
 
 def read_pairs(path, genes: list[str] | dict[str, int]) -> pd.DataFrame:
-    """Read ``pairs.tsv`` and add int columns ``ia, ib`` (gene indices). Unknown genes are an error."""
-    path = Path(path)
-    if not path.exists():
-        raise TfvocabError("pairs file not found", path=str(path), hint="run `tfvocab pairs` first")
-    df = pd.read_csv(path, sep="\t", dtype={"gene_a": str, "gene_b": str, "split": str})
-    miss = [c for c in PAIR_COLUMNS if c not in df.columns]
-    if miss:
-        raise TfvocabError(f"missing column(s) {miss}", path=str(path),
-                           hint="expected gene_a, gene_b, label, split, source")
-    index = genes if isinstance(genes, dict) else {g: i for i, g in enumerate(genes)}
-    ia = df["gene_a"].map(index)
-    ib = df["gene_b"].map(index)
-    bad = ia.isna() | ib.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        g = df["gene_a"].iloc[row] if ia.isna().iloc[row] else df["gene_b"].iloc[row]
-        raise TfvocabError(f"gene '{g}' has no promoter data ({int(bad.sum())} pairs affected)",
-                           path=str(path), record=f"line {row + 2}",
-                           hint="pairs.tsv and tokens.h5/normalized.h5 must use the same promoters.tsv")
-    df["ia"] = ia.astype(np.int64)
-    df["ib"] = ib.astype(np.int64)
-    df["label"] = df["label"].astype(np.int64)
-    if not set(df["label"].unique()) <= {0, 1}:
-        raise TfvocabError("labels must be 0/1", path=str(path))
-    return df
+    """Read ``pairs.tsv`` (:func:`tfvocab.formats.read_pairs`) with gene indices ``ia, ib``."""
+    return formats.read_pairs(path, genes)
 
 
 def dedup_pairs(ia, ib):
@@ -431,29 +349,30 @@ def write_synthetic(outdir, *, n_genes: int = 160, n_windows: int = 20, n_tfs: i
     filled = np.nan_to_num(sig, nan=0.0)
     tokens = np.where(filled.max(axis=2) > strength / 2, filled.argmax(axis=2), null_token)
     tokens = np.where(wmiss, mask_token, tokens).astype(np.int32)
-    window_start = (-2000 + 50 * np.arange(W)).astype(np.int64)
+    geometry = formats.Geometry(upstream=2000, downstream=50 * W - 2001)   # W windows of 50 bp from -2000
     tfs = [f"TF{i}" for i in range(T)]
     prov = provenance("synthetic", {"seed": seed, "n_genes": G, "n_windows": W, "n_tfs": T})
     paths = {}
-    import h5py
-
-    with atomic_path(outdir / "normalized.h5") as tmp, h5py.File(tmp, "w") as h5:
-        write_strings(h5, "genes", genes)
-        write_strings(h5, "tfs", tfs)
-        h5["window_start"] = window_start
-        h5["signal"] = sig
-        h5["mask"] = mask
-        set_h5_provenance(h5, prov)
+    prom = pd.DataFrame({"gene_id": genes, "chrom": "Chr1", "start": 3000 * np.arange(G),
+                         "end": 3000 * np.arange(G) + 2501, "strand": "+",
+                         "start_codon": 3000 * np.arange(G) + 2000,
+                         "transcript_id": [g + ".1" for g in genes],
+                         "gc": np.round(np.random.default_rng([seed, 1]).uniform(0.25, 0.45, G), 4),
+                         "clipped": False})
+    lineage = {"promoters": formats.promoters_digest(prom)}
+    stats = {"tfs": tfs, "arrays": {"mean": np.zeros(T), "std": np.ones(T)}, "attrs": {"synthetic": True}}
+    with formats.NormalizedWriter(outdir / "normalized.h5", genes=genes, tfs=tfs, geometry=geometry,
+                                  stats=stats, lineage=lineage, prov=prov) as w:
+        w.write(0, sig, mask)
     paths["normalized"] = outdir / "normalized.h5"
-    with atomic_path(outdir / "tokens.h5") as tmp, h5py.File(tmp, "w") as h5:
-        write_strings(h5, "genes", genes)
-        write_strings(h5, "tfs", tfs)
-        h5["window_start"] = window_start
-        h5["tokens"] = tokens
-        h5["codebook"] = codebook
-        h5.attrs.update({"mask_token": mask_token, "null_token": null_token, "n_tokens": K,
-                         "vocab_hash": sha256_array(codebook)})
-        set_h5_provenance(h5, prov)
+    with formats.NormalizedFile(paths["normalized"]) as nf:
+        norm_id, stats_id = nf.artifact_id, nf.stats_digest
+    formats.write_tokens(outdir / "tokens.h5", genes=genes, tfs=tfs, geometry=geometry, tokens=tokens,
+                         codebook=codebook,
+                         arrays={"center": np.zeros(T), "scale": np.ones(T), "bound": np.full(T, strength)},
+                         attrs={"mask_token": mask_token, "null_token": null_token,
+                                "null_threshold": strength / 2, "top_score": 0.5},
+                         lineage={**lineage, "normalized": norm_id, "stats": stats_id}, prov=prov)
     paths["tokens"] = outdir / "tokens.h5"
     # gene-disjoint split and pairs
     split_of = np.empty(G, dtype=object)
@@ -475,13 +394,9 @@ def write_synthetic(outdir, *, n_genes: int = 160, n_windows: int = 20, n_tfs: i
             seen.add((a, b))
             rows.append((genes[a], genes[b], 0, split, "negative_uniform"))
     pairs = pd.DataFrame(rows, columns=["gene_a", "gene_b", "label", "split", "source"])
-    paths["pairs"] = write_table(outdir / "pairs.tsv", pairs, prov)
-    prom = pd.DataFrame({"gene_id": genes, "chrom": "Chr1", "start": 3000 * np.arange(G),
-                         "end": 3000 * np.arange(G) + 2501, "strand": "+",
-                         "start_codon": 3000 * np.arange(G) + 2000,
-                         "transcript_id": [g + ".1" for g in genes],
-                         "gc": np.round(rng.uniform(0.25, 0.45, G), 4), "clipped": False})
-    paths["promoters"] = write_table(outdir / "promoters.tsv", prom, prov)
+    paths["pairs"] = formats.write_pairs(outdir / "pairs.tsv", pairs, prov, lineage)
+    paths["promoters"] = formats.write_promoters(outdir / "promoters.tsv", prom, prov,
+                                                 upstream=2000, downstream=500)
     mods = pd.DataFrame({"module": [f"M{module[g]}" for g in member], "gene_id": [genes[g] for g in member]})
     paths["truth"] = outdir / "truth"
     write_table(outdir / "truth" / "modules.tsv", mods.sort_values(["module", "gene_id"]))

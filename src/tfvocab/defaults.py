@@ -39,7 +39,7 @@ OPTIONS: dict[str, Option] = {o.param: o for o in (
     Option("vocab_size", 512, "--vocab-size", ("tokenize",),
            "Number of learned tokens (k-means clusters of bound windows)."),
     Option("folds", 5, "--folds", ("pairs",),
-           "Gene-disjoint test folds (one model per fold)."),
+           "Gene-disjoint folds: one model per fold, each gene in one test fold."),
     Option("split", "gene", "--split", ("pairs",),
            "How genes are grouped into folds (all gene-disjoint)."),
     Option("neg_ratio", 10.0, "--neg-ratio", ("train",),

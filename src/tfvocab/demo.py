@@ -8,12 +8,17 @@ pipeline publishes: one subfolder per step under ``outdir`` (``simulate/``, ``pr
 """
 from __future__ import annotations
 
-import csv
+import contextlib
+import json
 import time
 from pathlib import Path
 
+from . import publish
 from .errors import TfvocabError
+from .io import write_json
 from .log import get_logger
+from .publish import folder_complete
+from .samplesheet import read_samplesheet, tracks
 
 log = get_logger("demo")
 
@@ -28,22 +33,6 @@ PRESET_PARAMS = {
 }
 
 
-def samplesheet_tracks(samplesheet: Path) -> list[tuple[str, Path]]:
-    """``(name, bigwig)`` for every TF row and every distinct control track of a samplesheet.
-
-    Paths are relative to the samplesheet's folder; a control track is named by its file stem,
-    as the pipeline's EXTRACT scatter names it.
-    """
-    tracks, controls = [], {}
-    with open(samplesheet, newline="") as fh:
-        for row in csv.DictReader(fh):
-            tracks.append((row["tf"], samplesheet.parent / row["bigwig"]))
-            if row.get("control"):
-                path = samplesheet.parent / row["control"]
-                controls.setdefault(path.stem, path)
-    return tracks + sorted(controls.items())
-
-
 DATA_STEPS = ("promoters", "extract", "merge", "normalize", "tokenize", "pairs")
 
 
@@ -56,7 +45,7 @@ def data_steps(sim: str | Path, outdir: str | Path, seed: int = 0, vocab_size: i
     Returns the main file of each step (``promoters``, ``signal``, ``normalized``, ``tokens``,
     ``pairs``) and the simulation's ``truth`` folder.
     """
-    from . import extract, merge, normalize, pairs, promoters, vocabulary
+    from . import extract, merge, normalize, pairs, promoters, tokens
 
     sim, out = Path(sim), Path(outdir)
     d = {name: out / name for name in DATA_STEPS}
@@ -69,15 +58,15 @@ def data_steps(sim: str | Path, outdir: str | Path, seed: int = 0, vocab_size: i
 
     # EXTRACT is scattered in the pipeline (one task per TF / control track): same here
     def extract_all(outdir):
-        for name, bigwig in samplesheet_tracks(sim / "samplesheet.csv"):
-            extract.run(promoters=prom_tsv, bigwig=[bigwig], tf=[name], outdir=outdir)
+        for name, path, _kind in tracks(read_samplesheet(sim / "samplesheet.csv")):
+            extract.run(promoters=prom_tsv, bigwig=[path], tf=[name], outdir=outdir)
     step("extract", extract_all)
     step("merge", merge.run, signal=sorted(d["extract"].glob("signal.*.h5")),
          samplesheet=sim / "samplesheet.csv")
     step("normalize", normalize.run, signal=d["merge"] / "signal.h5")
     norm_h5 = d["normalize"] / "normalized.h5"
     vocab = {} if vocab_size is None else {"vocab_size": vocab_size}
-    step("tokenize", vocabulary.run, normalized=norm_h5, seed=seed, **vocab)
+    step("tokenize", tokens.run, normalized=norm_h5, seed=seed, **vocab)
     step("pairs", pairs.run, coexpression=sim / "coexpression.tsv", promoters=prom_tsv, seed=seed,
          split=split)
     return {"promoters": prom_tsv, "signal": d["merge"] / "signal.h5", "normalized": norm_h5,
@@ -85,9 +74,29 @@ def data_steps(sim: str | Path, outdir: str | Path, seed: int = 0, vocab_size: i
             "truth": sim / "truth"}
 
 
+STATE = "demo.json"
+
+
+def _key(kwargs: dict, root: Path) -> str:
+    """The arguments of a step call as a string, paths relative to the demo's folder ``root``."""
+    def rel(v):
+        if isinstance(v, Path):
+            return str(v.relative_to(root)) if v.is_relative_to(root) else str(v)
+        if isinstance(v, (list, tuple)):
+            return [rel(x) for x in v]
+        return v
+    return json.dumps({k: rel(v) for k, v in sorted(kwargs.items())}, sort_keys=True, default=str)
+
+
 def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
-        epochs: int | None = None) -> dict[str, Path]:
-    """Run :data:`PIPELINE` on the ``preset`` simulation; returns the main output of each step."""
+        epochs: int | None = None, resume: bool = False) -> dict[str, Path]:
+    """Run :data:`PIPELINE` on the ``preset`` simulation; returns the main output of each step.
+
+    ``OUTDIR/demo.json`` records each finished step and the arguments it ran with; with ``resume``
+    the steps are skipped, in order, while they finished with the same arguments and their folder
+    is complete (:func:`tfvocab.publish.folder_complete`); from the first step that runs again,
+    every later step runs too. An interrupted demo continues where it stopped.
+    """
     from . import evaluate, interpret, predict, report, simulate, train
 
     if preset not in PRESET_PARAMS:
@@ -96,17 +105,38 @@ def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
     if epochs is not None:
         p["epochs"] = epochs
     out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
     d = {step: out / step for step in PIPELINE}
     timings: dict[str, float] = {}
     done: dict[str, Path] = {}
+    state_path = out / STATE
+    state = {"preset": preset, "seed": seed, "steps": {}}
+    if resume and state_path.exists():
+        with contextlib.suppress(ValueError, OSError):
+            old = json.loads(state_path.read_text())
+            if old.get("preset") == preset and old.get("seed") == seed:
+                state["steps"] = old.get("steps", {})
+
+    skipping = [resume]        # once a step runs again, every later step runs too
 
     def step(name, fn, **kwargs):
-        log.info("[%d/%d] %s", PIPELINE.index(name) + 1, len(PIPELINE), name)
+        n = PIPELINE.index(name) + 1
+        key = _key(kwargs, out)
+        rec = state["steps"].get(name)
+        if skipping[0] and rec and rec.get("args") == key and folder_complete(d[name]):
+            log.info("[%d/%d] %s: complete in %s, skipped (--resume)", n, len(PIPELINE), name, d[name])
+            timings[name] = 0.0
+            return None
+        skipping[0] = False
+        state["steps"].pop(name, None)
+        publish.CURRENT_DEMO.update(step=name, outdir=str(out), preset=preset, seed=seed)
+        log.info("[%d/%d] %s", n, len(PIPELINE), name)
         t0 = time.perf_counter()
         result = fn(outdir=d[name], **kwargs)
         timings[name] = time.perf_counter() - t0
-        log.info("[%d/%d] %s: done in %.1f s", PIPELINE.index(name) + 1, len(PIPELINE), name,
-                 timings[name])
+        state["steps"][name] = {"args": key, "seconds": round(timings[name], 2)}
+        write_json(state_path, state)
+        log.info("[%d/%d] %s: done in %.1f s", n, len(PIPELINE), name, timings[name])
         return result
 
     step("simulate", simulate.run, preset=preset, seed=seed)
@@ -122,6 +152,7 @@ def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
          truth=truth, n_pairs=p["n_pairs"], seed=seed, **data)
     step("predict", predict.run, model=model, top_k=p["top_k"], seed=seed, **data)
     step("report", report.run, result_paths=[d[s] for s in PIPELINE if s != "report"])
+    publish.CURRENT_DEMO.clear()
 
     total = sum(timings.values())
     log.info("demo (%s) finished in %.1f s: %s", preset, total,

@@ -34,10 +34,12 @@ from .baselines import DESCRIPTIONS, TrainingPairs, build_baselines
 from .data import StreamedValues, load_gene_data, read_pairs
 from .errors import TfvocabError
 from .folds import FoldSplit, fold_split, genes_path, read_genes_table
+from .formats import read_promoters
+from .inference import embed_genes, load_model, resolve_device
 from .io import atomic_path, provenance, write_json, write_table
 from .log import get_logger, timed
 from .negatives import degree_weights, weighted_pairs
-from .promoters import read_promoters
+from .publish import step_outputs
 from .scoring import FusedHeadScorer, score_block
 
 log = get_logger("evaluate")
@@ -94,8 +96,6 @@ def gene_degree(pairs: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------- one model on a universe
 def model_block_scorer(net, data, genes: np.ndarray, device):
     """Block scorer (logits) of the transformer over the universe of ``genes`` (global)."""
-    from .train import embed_genes
-
     emb = embed_genes(net, data, torch.as_tensor(genes), device)
     try:
         fused = FusedHeadScorer(net, emb, logits=True)
@@ -195,13 +195,6 @@ def plot_curves(models: dict, prevalence: float, pr_path, roc_path, title: str) 
 
 
 # --------------------------------------------------------------------------- step
-def _load_model(path, data, device):
-    from .train import load_model
-
-    net, obj = load_model(path, data, device)
-    return net, obj
-
-
 def _needed_values(data, genes: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Values (n, W, T), window mask (n, W) and tokens (n, W) of ``genes`` (global indices;
     read from normalized.h5 when the values are streamed)."""
@@ -379,8 +372,6 @@ def run(model=None, tokens=None, normalized=None, pairs=None, outdir=".", *, gen
         n_perm: int = 200) -> dict[str, Path]:
     """``tfvocab evaluate``: the fold's universe for the model (its fold read from model.pt), the
     baselines, the controls and (with ``truth``) the planted truth; write the report files."""
-    from .train import resolve_device
-
     if model is None or pairs is None:
         raise TfvocabError("--model and --pairs are required")
     outdir = Path(outdir)
@@ -389,7 +380,7 @@ def run(model=None, tokens=None, normalized=None, pairs=None, outdir=".", *, gen
         data_all = load_gene_data(tokens, normalized,
                                   "both" if tokens is not None and normalized is not None
                                   else ("tokens" if tokens is not None else "continuous"), stream=True)
-        net, obj = _load_model(model, data_all, dev)
+        net, obj = load_model(model, data_all, dev)
         fold = int(obj.get("fold", obj["config"].get("fold", 0)) or 0)
         df = read_pairs(pairs, data_all.index)
         gpath = genes_path(pairs, genes)
@@ -401,7 +392,7 @@ def run(model=None, tokens=None, normalized=None, pairs=None, outdir=".", *, gen
                                hint="evaluate with the genes.tsv the model was trained on")
         control = None
         if control_model is not None:
-            control, cobj = _load_model(control_model, data_all, dev)
+            control, cobj = load_model(control_model, data_all, dev)
             if int(cobj.get("fold", 0) or 0) != fold:
                 raise TfvocabError(f"--control-model is a fold-{cobj.get('fold')} model, --model is fold {fold}")
         mods = truth_pairs(truth) if truth is not None else None
@@ -424,11 +415,14 @@ def run(model=None, tokens=None, normalized=None, pairs=None, outdir=".", *, gen
     result.update(model_file=str(model), input=obj["config"]["input"], best_epoch=obj.get("best_epoch"),
                   vocab_hash=obj.get("vocab_hash"), provenance=prov)
     u = result["universe"]
-    paths = {"metrics": write_json(outdir / "metrics.json", M.strict_json(result))}
-    paths["top_pairs"] = write_table(outdir / "top_pairs.tsv", top, prov)
-    paths["pr_curve"], paths["roc_curve"] = outdir / "pr_curve.png", outdir / "roc_curve.png"
-    plot_curves({k: {**v, "curve": curves[k]} for k, v in u.items()}, u[TRANSFORMER]["prevalence"],
-                paths["pr_curve"], paths["roc_curve"], f"fold {fold} universe ({u[TRANSFORMER]['n_pairs']:,} pairs)")
+    with step_outputs(outdir, "evaluate", params) as out:
+        write_json(out.path("metrics.json"), M.strict_json(result))
+        write_table(out.path("top_pairs.tsv"), top, prov)
+        plot_curves({k: {**v, "curve": curves[k]} for k, v in u.items()}, u[TRANSFORMER]["prevalence"],
+                    out.path("pr_curve.png"), out.path("roc_curve.png"),
+                    f"fold {fold} universe ({u[TRANSFORMER]['n_pairs']:,} pairs)")
+    paths = {k: outdir / f for k, f in (("metrics", "metrics.json"), ("top_pairs", "top_pairs.tsv"),
+                                         ("pr_curve", "pr_curve.png"), ("roc_curve", "roc_curve.png"))}
     for name, m in u.items():
         log.info("%-18s universe AUPRC %.4f [%.4f, %.4f]  AUROC %.4f  (prevalence %.4f)", name, m["auprc"],
                  *m["auprc_ci"], m["auroc"], m["prevalence"])

@@ -26,6 +26,13 @@ promoter window; all windows of a chromosome are then reduced at once by
 with ``searchsorted``, ``np.maximum.reduceat`` for maxima): O(records + windows log records),
 no Python loop over genes or windows; memory does not grow with the number of TFs. The ``pybigtools`` and ``pyBigWig`` readers return the same records through the
 libraries (slower: Python tuples); every reader gives identical outputs.
+
+Peak calls (``--peaks``: narrowPeak / broadPeak / BED, ``.gz`` ok) are read by
+:class:`tfvocab.peaks.PeakTrack` into the same records (each peak's signalValue over its
+interval, 0 elsewhere), so they give the same window tensor; their chromosome names are
+harmonised like a bigWig's, and a promoter chromosome without any peak is all zero (warned),
+not missing. ``--samplesheet`` extracts every track the sheet names (its TFs' bigWigs or peak
+files and its controls, :func:`tfvocab.samplesheet.tracks`) in one call.
 """
 from __future__ import annotations
 
@@ -42,9 +49,11 @@ import pandas as pd
 
 from . import coords
 from .errors import TfvocabError
-from .io import atomic_path, provenance, set_h5_provenance, write_strings
+from .formats import Geometry, digest, write_track
+from .io import provenance
 from .log import get_logger, progress, timed
-from .promoters import read_promoters
+from .formats import read_promoters
+from .publish import step_outputs
 
 log = get_logger("extract")
 
@@ -227,6 +236,17 @@ class PybigtoolsReader(BigWigReader):
         self._bw.close()
 
 
+def open_track(path: str | Path, kind: str = "bigwig", reader: str = DEFAULT_READER,
+               peak_value: str = "auto"):
+    """Open one track: a bigWig (``kind`` ``bigwig`` or ``control``) with the named reader, or
+    a peak file (``peaks``) as a :class:`tfvocab.peaks.PeakTrack` (same record interface)."""
+    if kind == "peaks":
+        from .peaks import PeakTrack
+
+        return PeakTrack(path, peak_value)
+    return open_bigwig(path, reader)
+
+
 def open_bigwig(path: str | Path, reader: str = DEFAULT_READER) -> BigWigReader:
     """Open ``path`` with the named reader (``native``, ``pybigtools`` or ``pybigwig``)."""
     cls = {"native": NativeReader, "pybigtools": PybigtoolsReader,
@@ -364,6 +384,12 @@ class Layout:
     upstream: int
     downstream: int
     chroms: dict[str, dict] = field(default_factory=dict)
+    stride: int = coords.STRIDE
+    promoters_digest: str = ""
+
+    @property
+    def geometry(self) -> Geometry:
+        return Geometry(self.upstream, self.downstream, self.width, self.stride)
 
 
 def make_layout(df: pd.DataFrame, width: int, stride: int, upstream: int, downstream: int) -> Layout:
@@ -373,7 +399,8 @@ def make_layout(df: pd.DataFrame, width: int, stride: int, upstream: int, downst
     except ValueError as exc:
         raise TfvocabError(str(exc), hint="check --window / --stride") from None
     lay = Layout(genes=df["gene_id"].tolist(), offsets=offsets, width=width,
-                 upstream=upstream, downstream=downstream)
+                 upstream=upstream, downstream=downstream, stride=stride,
+                 promoters_digest=df.attrs.get("digest", ""))
     chrom = df["chrom"].to_numpy()
     for c in dict.fromkeys(chrom):
         rows = np.flatnonzero(chrom == c)
@@ -474,24 +501,10 @@ def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
 
 def write_signal(path: Path, tf: str, bigwig: str, layout: Layout, track: dict, attrs: dict,
                  prov: dict) -> Path:
-    """Atomically write one ``signal.<tf>.h5`` (layout: docs/formats.md)."""
-    import h5py
-
-    G, W = track["mean"].shape
-    chunks = (max(1, min(G, 256)), W)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", track_order=False) as h5:
-            write_strings(h5, "genes", layout.genes)
-            h5.create_dataset("window_start", data=layout.offsets.astype(np.int64))
-            for name in ("mean", "max", "mask"):
-                h5.create_dataset(name, data=track[name], chunks=chunks, compression="gzip",
-                                  compression_opts=1)
-            h5.attrs["tf"] = tf
-            h5.attrs["bigwig"] = bigwig
-            for k, v in attrs.items():
-                h5.attrs[k] = v
-            set_h5_provenance(h5, prov)
-    return path
+    """Atomically write one ``signal.<tf>.h5`` through :func:`tfvocab.formats.write_track`."""
+    return write_track(path, tf=tf, source=bigwig, genes=layout.genes, geometry=layout.geometry,
+                       mean=track["mean"], max_=track["max"], mask=track["mask"],
+                       promoters=layout.promoters_digest, attrs=attrs, prov=prov)
 
 
 def tf_names(bigwigs: Sequence[str | Path], tfs: Sequence[str] | None) -> list[str]:
@@ -527,9 +540,11 @@ def _extract_one(bw: BigWigReader, res, name: str, layout: Layout, outdir: Path,
              "downstream": layout.downstream, "missing_as_zero": True,
              "mask_uncovered": bool(mask_uncovered), "reader": bw.name,
              "chrom_mapping": json.dumps(res.to_dict(), sort_keys=True),
-             "masked_windows": st["masked_windows"],
+             "masked_windows": st["masked_windows"], "track_kind": "peaks" if bw.name == "peaks" else "bigwig",
              "masked_by_chrom": json.dumps({c: v["masked_windows"] for c, v in st["per_chrom"].items()},
                                            sort_keys=True)}
+    if bw.name == "peaks":
+        attrs["peaks"] = json.dumps(bw.info, sort_keys=True)
     prm = dict(params, bigwig=bw.path, tf=name)
     out = write_signal(outdir / f"signal.{name}.h5", name, bw.path, layout, track, attrs,
                        provenance("extract", prm))
@@ -556,9 +571,10 @@ def _worker_init(layout: Layout) -> None:
 
 
 def _worker_task(path: str, reader: str, res, name: str, outdir: Path, params: dict,
-                 mask_uncovered: bool) -> tuple[str, Path, dict]:
+                 mask_uncovered: bool, kind: str = "bigwig",
+                 peak_value: str = "auto") -> tuple[str, Path, dict]:
     layout = _WORKER["layout"]
-    bw = open_bigwig(path, reader)
+    bw = open_track(path, kind, reader, peak_value)
     try:
         out, st = _extract_one(bw, res, name, layout, outdir, params, mask_uncovered)
     finally:
@@ -567,40 +583,82 @@ def _worker_task(path: str, reader: str, res, name: str, outdir: Path, params: d
 
 
 def _log_track(name: str, path: str, res, layout: Layout, st: dict, reader: str) -> None:
+    zero = [c for c, m in res.method.items() if m == "no peaks"]
+    if zero:
+        log.warning("%s: no peak on promoter chromosome(s) %s: their %d genes get signal 0 "
+                    "(check the chromosome names if peaks were expected there)", path, ", ".join(zero),
+                    sum(layout.chroms[c]["rows"].size for c in zero))
     if res.unmapped:
         log.warning("%s: promoter chromosome(s) %s absent from the bigWig; their %d genes are masked",
                     path, ", ".join(res.unmapped),
                     sum(layout.chroms[c]["rows"].size for c in res.unmapped))
     for s, t in res.mapping.items():
-        if s != t:
+        if s != t and res.method[s] != "no peaks":
             log.info("%s: chromosome %s -> %s (%s)", path, s, t, res.method[s])
     log.info("extract %s (%s, reader %s): %d of %d windows masked; read %.2f s, windows %.2f s, "
              "total %.2f s", name, path, reader, st["masked_windows"], st["n_windows"],
              st["read_seconds"], st["window_seconds"], st["seconds"])
 
 
-def run(promoters: str | Path, bigwig: Sequence[str | Path], outdir: str | Path,
+def track_list(bigwig: Sequence[str | Path] = (), peaks: Sequence[str | Path] = (),
+               tf: Sequence[str] | None = None, samplesheet: str | Path | None = None
+               ) -> list[tuple[str, str, str]]:
+    """The tracks to extract as ``(name, path, kind)`` (``kind``: ``bigwig``, ``peaks`` or
+    ``control``), from a samplesheet or from ``--bigwig`` / ``--peaks`` files.
+
+    ``tf``: names of the ``--bigwig`` files then of the ``--peaks`` files, in that order (default:
+    the file stems). A samplesheet names its own tracks (TFs, then distinct controls).
+    """
+    bigwig = [str(b) for b in ([bigwig] if isinstance(bigwig, (str, Path)) else (bigwig or []))]
+    peaks = [str(b) for b in ([peaks] if isinstance(peaks, (str, Path)) else (peaks or []))]
+    if samplesheet is not None:
+        if bigwig or peaks or tf:
+            raise TfvocabError("give either --samplesheet or --bigwig/--peaks (with --tf), not both")
+        from .samplesheet import read_samplesheet, tracks
+
+        out = [(str(n), str(pth), k) for n, pth, k in tracks(read_samplesheet(samplesheet))]
+        tf_names([pth for _, pth, _ in out], [n for n, _, _ in out])      # name checks
+        return out
+    if not bigwig and not peaks:
+        raise TfvocabError("no --bigwig or --peaks given", hint="or give --samplesheet FILE")
+    files = bigwig + peaks
+    if tf:
+        names = tf_names(files, tf)
+    else:
+        from .peaks import peaks_stem
+
+        stems = [Path(b).name.rsplit(".", 1)[0] if "." in Path(b).name else Path(b).name for b in bigwig]
+        names = tf_names(files, stems + [peaks_stem(x) for x in peaks])
+    kinds = ["bigwig"] * len(bigwig) + ["peaks"] * len(peaks)
+    return list(zip(names, files, kinds))
+
+
+def run(promoters: str | Path, bigwig: Sequence[str | Path] = (), outdir: str | Path = ".",
         tf: Sequence[str] | None = None, window: int = coords.WINDOW, stride: int = coords.STRIDE,
         chrom_alias: str | Path | None = None, reader: str = DEFAULT_READER,
         mask_uncovered: bool = False, upstream: int | None = None,
-        downstream: int | None = None, jobs: int = 1) -> dict[str, Path]:
-    """Extract per-window signal of each bigWig over the promoters of ``promoters.tsv``.
+        downstream: int | None = None, jobs: int = 1, peaks: Sequence[str | Path] = (),
+        samplesheet: str | Path | None = None, peak_value: str = "auto") -> dict[str, Path]:
+    """Extract per-window signal of each track over the promoters of ``promoters.tsv``.
 
-    Writes ``<outdir>/signal.<tf>.h5`` per bigWig and returns ``{tf: path}``. ``window`` and
-    ``stride`` are in bp; ``upstream``/``downstream`` (bp) default to the flanks ``promoters.tsv``
-    was built with. All bigWigs are opened and their chromosome names matched before anything
-    is written, so a bad file stops the run without output. ``jobs`` > 1 processes that many
-    bigWigs at once in worker processes (memory ~ jobs x one chromosome's records, independent of
-    the number of bigWigs); outputs are identical for any ``jobs``.
+    Tracks: ``bigwig`` files, ``peaks`` files (narrowPeak / broadPeak / BED, rendered as each
+    peak's ``peak_value`` over its interval, :mod:`tfvocab.peaks`), or every row of a
+    ``samplesheet`` (:func:`track_list`). Writes ``<outdir>/signal.<tf>.h5`` per track and returns
+    ``{tf: path}``. ``window`` and ``stride`` are in bp; ``upstream``/``downstream`` (bp) default
+    to the flanks ``promoters.tsv`` was built with. All tracks are opened and their chromosome
+    names matched before anything is written, so a bad file stops the run without output.
+    ``jobs`` > 1 processes that many tracks at once in worker processes (memory ~ jobs x one
+    chromosome's records, independent of the number of tracks); outputs are identical for any
+    ``jobs``.
     """
     from .chroms import read_aliases, resolve
 
-    bigwig = [str(b) for b in (bigwig if not isinstance(bigwig, (str, Path)) else [bigwig])]
-    if not bigwig:
-        raise TfvocabError("no --bigwig given")
     if jobs < 1:
         raise TfvocabError(f"jobs must be >= 1, got {jobs}")
-    names = tf_names(bigwig, tf)
+    track_specs = track_list(bigwig, peaks, tf, samplesheet)
+    names = [n for n, _, _ in track_specs]
+    paths = [pth for _, pth, _ in track_specs]
+    kinds = [k for _, _, k in track_specs]
     df = read_promoters(promoters)
     up0, down0 = infer_flanks(df)
     upstream = up0 if upstream is None else int(upstream)
@@ -614,52 +672,66 @@ def run(promoters: str | Path, bigwig: Sequence[str | Path], outdir: str | Path,
               "upstream": upstream, "downstream": downstream,
               "chrom_alias": str(chrom_alias) if chrom_alias else None,
               "mask_uncovered": bool(mask_uncovered), "missing_as_zero": True}
+    if any(k == "peaks" for k in kinds):
+        params["peak_value"] = peak_value
+    if samplesheet is not None:
+        params["samplesheet"] = str(samplesheet)
     outdir = Path(outdir)
 
     # Open everything and match chromosomes first: bad input fails before any output exists.
     # Readers are closed right away (pybigtools keeps ~50 MB of cache per open reader) and
-    # reopened one at a time below, so memory does not grow with the number of bigWigs.
+    # reopened one at a time below, so memory does not grow with the number of tracks.
     results = []
-    lengths = []
-    for path in bigwig:
-        bw = open_bigwig(path, reader)
+    for path, kind in progress(list(zip(paths, kinds)), desc="checking tracks", unit="track"):
+        bw = open_track(path, kind, reader, peak_value)
         try:
             res = resolve(list(layout.chroms), list(bw.chroms), aliases,
                           source_label=str(promoters), target_label=path)
-            lengths.append(max((bw.chroms[t] for t in res.mapping.values()), default=0))
+            target_names = list(bw.chroms)
         finally:
             bw.close()
-        if not res.mapping:
+        if not res.mapping and not (kind == "peaks" and not target_names):
             raise TfvocabError(
                 f"no chromosome matches the promoters' ({', '.join(list(layout.chroms)[:5])}); "
-                f"bigWig has {', '.join(list(bw.chroms)[:5])}", path=path,
-                hint="give a --chrom-alias table")
+                f"{'the peaks file' if kind == 'peaks' else 'bigWig'} has "
+                f"{', '.join(target_names[:5])}", path=path, hint="give a --chrom-alias table")
+        if kind == "peaks":
+            # a peak file lists where signal is: a chromosome without peaks is all zero
+            for c in list(res.unmapped):
+                res.mapping[c], res.method[c] = c, "no peaks"
+            res.unmapped = []
         results.append(res)
-    outdir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    with timed(f"extract {len(bigwig)} bigWig(s) with {reader}, {jobs} job(s)", log):
-        if jobs == 1 or len(bigwig) == 1:
+    n_bw = sum(k != "peaks" for k in kinds)
+    what = f"{n_bw} bigWig(s) with {reader}" + (f", {len(kinds) - n_bw} peak file(s)" if n_bw < len(kinds) else "")
+    # one manifest per TF (the pipeline extracts one track per task into a shared folder), or per
+    # set of TFs extracted together
+    tag = names[0] if len(names) == 1 else f"{len(names)}tracks-{digest(sorted(names))[:8]}"
+    with step_outputs(outdir, "extract", {**params, "tracks": dict(zip(names, paths))}, tag=tag) as out, \
+            timed(f"extract {what}, {jobs} job(s)", log):
+        stage = out.staging
+        if jobs == 1 or len(paths) == 1:
             _worker_init(layout)
-            for path, res, name in progress(list(zip(bigwig, results, names)), desc="bigWigs",
-                                            total=len(bigwig), unit="bigWig"):
-                _, out, st = _worker_task(path, reader, res, name, outdir, params, mask_uncovered)
-                _log_track(name, path, res, layout, st, reader)
-                written[name] = out
+            for path, res, name, kind in progress(list(zip(paths, results, names, kinds)), desc="tracks",
+                                                  total=len(paths), unit="track"):
+                _, _, st = _worker_task(path, reader, res, name, stage, params, mask_uncovered,
+                                        kind, peak_value)
+                _log_track(name, path, res, layout, st, reader if kind != "peaks" else "peaks")
             _WORKER.clear()
         else:
             import concurrent.futures as cf
             import multiprocessing as mp
 
             ctx = mp.get_context("fork" if sys.platform == "linux" else "spawn")
-            with cf.ProcessPoolExecutor(max_workers=min(jobs, len(bigwig)), mp_context=ctx,
+            with cf.ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=ctx,
                                         initializer=_worker_init, initargs=(layout,)) as pool:
-                futs = [pool.submit(_worker_task, path, reader, res, name, outdir, params, mask_uncovered)
-                        for path, res, name in zip(bigwig, results, names)]
-                for fut in progress(cf.as_completed(futs), desc="bigWigs", total=len(futs),
-                                    unit="bigWig"):
-                    name, out, st = fut.result()
+                futs = [pool.submit(_worker_task, path, reader, res, name, stage, params, mask_uncovered,
+                                    kind, peak_value)
+                        for path, res, name, kind in zip(paths, results, names, kinds)]
+                for fut in progress(cf.as_completed(futs), desc="tracks", total=len(futs),
+                                    unit="track"):
+                    name, _, st = fut.result()
                     k = names.index(name)
-                    _log_track(name, bigwig[k], results[k], layout, st, reader)
-                    written[name] = out
-            written = {n: written[n] for n in names}
+                    _log_track(name, paths[k], results[k], layout, st,
+                               reader if kinds[k] != "peaks" else "peaks")
+    written = {n: outdir / f"signal.{n}.h5" for n in names}
     return written

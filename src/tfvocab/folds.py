@@ -24,7 +24,6 @@ from . import universe as U
 from .errors import TfvocabError
 
 ROLES = {"train": 0, "val": 1, "test": 2}
-GENES_COLUMNS = ("gene_id", "fold", "val_fold")
 
 
 def genes_path(pairs, genes=None) -> Path | None:
@@ -36,32 +35,10 @@ def genes_path(pairs, genes=None) -> Path | None:
 
 
 def read_genes_table(path) -> pd.DataFrame:
-    """Read ``genes.tsv`` (``gene_id, fold, val_fold`` required; ints >= -1; folds 0..K-1)."""
-    path = Path(path)
-    if not path.exists():
-        raise TfvocabError("genes.tsv not found", path=str(path),
-                           hint="run `tfvocab pairs --folds K` (it writes pairs.tsv and genes.tsv), or pass --genes")
-    df = pd.read_csv(path, sep="\t", dtype={"gene_id": str}, comment=None)
-    miss = [c for c in GENES_COLUMNS if c not in df.columns]
-    if miss:
-        raise TfvocabError(f"missing column(s) {miss}", path=str(path),
-                           hint="genes.tsv from `tfvocab pairs`: gene_id, chrom, fold, val_fold, degree")
-    for col in ("fold", "val_fold"):
-        v = pd.to_numeric(df[col], errors="coerce")
-        bad = v.isna() | (v < (0 if col == "fold" else -1)) | (v != v.round())
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise TfvocabError(f"{col} must be an integer (got {df[col].iloc[row]!r})", path=str(path),
-                               record=f"line {row + 2}")
-        df[col] = v.astype(np.int64)
-    if df["gene_id"].duplicated().any():
-        g = df.loc[df["gene_id"].duplicated(), "gene_id"].iloc[0]
-        raise TfvocabError(f"gene {g!r} is listed twice", path=str(path))
-    same = df["val_fold"] == df["fold"]
-    if same.any():
-        row = int(np.flatnonzero(same.to_numpy())[0])
-        raise TfvocabError("a gene validates its own test fold", path=str(path), record=f"line {row + 2}")
-    return df
+    """Read ``genes.tsv`` (validated by :func:`tfvocab.formats.read_genes`)."""
+    from .formats import read_genes
+
+    return read_genes(path)
 
 
 @dataclass

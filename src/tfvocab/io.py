@@ -21,6 +21,7 @@ import numpy as np
 from . import __version__
 
 PROVENANCE_ATTR = "tfvocab_provenance"
+TMP_SUFFIX = ".tfvocab.tmp"   # temporary files; removed by the next run if a run is killed
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -57,7 +58,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=TMP_SUFFIX, dir=final.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual umask mode

@@ -40,13 +40,14 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .errors import TfvocabError
-from .io import atomic_path, provenance, read_strings, set_h5_provenance, write_strings
+from . import formats
+from .io import provenance
+from .publish import step_outputs
 from .log import get_logger, progress, timed
 
 logger = get_logger("normalize")
 
 STEPS = ("depth", "control", "log", "zscore")
-REQUIRED = ("genes", "tfs", "window_start", "signal", "mask")
 CHUNK_GENES = 256
 
 
@@ -296,51 +297,48 @@ def fit_stats(signal: np.ndarray, mask: np.ndarray, control: np.ndarray | None =
                             tf_control=tf_control, **kwargs)
 
 
-# ---------------------------------------------------------------- HDF5 I/O
+# ---------------------------------------------------------------- the stats record of normalized.h5
 
-def write_stats(group, stats: Stats) -> None:
-    """Write ``stats`` into an open h5py group (datasets (T,) + attrs naming the steps)."""
-    write_strings(group, "tfs", stats.tfs)
-    for name in ("scale", "control_scale", "pseudocount", "mean", "std", "active_frac"):
-        group.create_dataset(name, data=np.asarray(getattr(stats, name), np.float64))
-    group.create_dataset("tf_control", data=np.asarray(stats.tf_control, np.int64))
-    group.create_dataset("n_observed", data=np.asarray(stats.n_observed, np.int64))
-    group.create_dataset("kept", data=np.asarray(stats.kept, bool))
-    for step in STEPS:
-        group.attrs[step] = bool(stats.steps.get(step, False))
-    group.attrs["applied"] = ",".join(s for s in STEPS if stats.steps.get(s))
-    group.attrs["reference_depth"] = float(stats.reference_depth)
-    group.attrs["min_active_frac"] = float(stats.min_active_frac)
-    group.attrs["low_signal_tfs"] = ",".join(t for t, low in zip(stats.tfs, stats.low_signal) if low)
+def stats_record(stats: Stats) -> dict:
+    """``stats`` as the record :class:`tfvocab.formats.NormalizedWriter` stores in the ``stats``
+    group: ``{"tfs", "arrays": {field: (T,)}, "attrs": {...}}`` (every field of :class:`Stats`)."""
+    arrays, attrs = {}, {}
+    for f in dataclasses.fields(stats):
+        v = getattr(stats, f.name)
+        if f.name == "tfs":
+            continue
+        if f.name == "steps":
+            attrs.update({s: bool(v.get(s, False)) for s in STEPS})
+            attrs["applied"] = ",".join(s for s in STEPS if v.get(s))
+        elif isinstance(v, np.ndarray):
+            arrays[f.name] = v
+        else:
+            attrs[f.name] = v
+    attrs["low_signal_tfs"] = ",".join(t for t, low in zip(stats.tfs, stats.low_signal) if low)
+    return {"tfs": list(stats.tfs), "arrays": arrays, "attrs": attrs}
+
+
+def stats_from_record(rec: dict, path: str | None = None) -> Stats:
+    """The :class:`Stats` of a stats record (inverse of :func:`stats_record`)."""
+    kw = {}
+    for f in dataclasses.fields(Stats):
+        if f.name == "tfs":
+            kw["tfs"] = list(rec["tfs"])
+        elif f.name == "steps":
+            kw["steps"] = {s: bool(rec["attrs"].get(s, False)) for s in STEPS}
+        elif f.name in rec["arrays"]:
+            kw[f.name] = np.asarray(rec["arrays"][f.name])
+        elif f.name in rec["attrs"]:
+            kw[f.name] = rec["attrs"][f.name]
+        elif f.default is dataclasses.MISSING:
+            raise TfvocabError(f"the stats lack '{f.name}' (written by another tfvocab version?)",
+                               path=path, hint="rerun `tfvocab normalize` to fit new stats")
+    return Stats(**kw)
 
 
 def read_stats(path: str | Path) -> Stats:
-    """Read the ``stats`` group of a ``normalized.h5`` file."""
-    import h5py
-
-    path = Path(path)
-    if not path.exists():
-        raise TfvocabError("stats file not found", path=str(path))
-    with h5py.File(path, "r") as f:
-        if "stats" not in f:
-            raise TfvocabError("no 'stats' group (not a normalized.h5?)", path=str(path))
-        g = f["stats"]
-        need = ("tfs", "scale", "control_scale", "pseudocount", "mean", "std", "kept")
-        for name in need:
-            if name not in g:
-                raise TfvocabError(f"missing dataset 'stats/{name}'", path=str(path))
-        tfs = read_strings(g["tfs"])
-        T = len(tfs)
-        get = lambda n, d: g[n][()] if n in g else d  # noqa: E731
-        return Stats(tfs=tfs, scale=g["scale"][()], control_scale=g["control_scale"][()],
-                     tf_control=get("tf_control", np.full(T, -1, np.int64)),
-                     pseudocount=g["pseudocount"][()], mean=g["mean"][()], std=g["std"][()],
-                     kept=g["kept"][()].astype(bool),
-                     active_frac=get("active_frac", np.ones(T)),
-                     n_observed=get("n_observed", np.zeros(T, np.int64)),
-                     steps={s: bool(g.attrs.get(s, False)) for s in STEPS},
-                     reference_depth=float(g.attrs.get("reference_depth", 1.0)),
-                     min_active_frac=float(g.attrs.get("min_active_frac", 0.0)))
+    """The :class:`Stats` of a ``normalized.h5`` (for ``--stats``)."""
+    return stats_from_record(formats.read_stats(path), str(path))
 
 
 def align_stats(stats: Stats, tfs: list[str], path: str | None = None) -> Stats:
@@ -359,47 +357,6 @@ def align_stats(stats: Stats, tfs: list[str], path: str | None = None) -> Stats:
     return stats.subset(np.array([pos[t] for t in tfs], dtype=np.int64))
 
 
-class _Signal:
-    """Validated handle on an open ``signal.h5`` (datasets checked, control layout checked)."""
-
-    def __init__(self, f, path: str):
-        for name in REQUIRED:
-            if name not in f:
-                raise TfvocabError(f"missing dataset '{name}'", path=path,
-                                   hint="signal.h5 must contain " + ", ".join(REQUIRED))
-        self.f, self.path = f, path
-        self.genes = read_strings(f["genes"])
-        self.tfs = read_strings(f["tfs"])
-        self.window_start = f["window_start"][()]
-        shape = f["signal"].shape
-        G, W, T = len(self.genes), len(self.window_start), len(self.tfs)
-        if shape != (G, W, T) or f["mask"].shape != shape:
-            raise TfvocabError(f"'signal' {shape} / 'mask' {f['mask'].shape} do not match "
-                               f"genes x windows x tfs = {(G, W, T)}", path=path)
-        self.shape = shape
-        self.has_control = "control_signal" in f and "tf_control" in f
-        self.tf_control = f["tf_control"][()].astype(np.int64) if self.has_control else np.full(T, -1)
-        if self.has_control:
-            cs = f["control_signal"].shape
-            if cs[:2] != (G, W) or len(self.tf_control) != T or self.tf_control.max() >= cs[2]:
-                raise TfvocabError(f"'control_signal' {cs} / 'tf_control' do not match the signal",
-                                   path=path)
-
-    def chunks(self, use_control: bool, desc: str = "chunks") -> Iterator[tuple]:
-        G = self.shape[0]
-        starts = range(0, G, CHUNK_GENES)
-        for g0 in progress(starts, desc=desc, total=len(starts), unit="chunk"):
-            g1 = min(G, g0 + CHUNK_GENES)
-            sig = self.f["signal"][g0:g1]
-            msk = self.f["mask"][g0:g1].astype(bool) | np.isnan(sig)
-            ctl = cmsk = None
-            if use_control and self.has_control:
-                ctl = self.f["control_signal"][g0:g1]
-                cmsk = (self.f["control_mask"][g0:g1].astype(bool) if "control_mask" in self.f
-                        else np.zeros(ctl.shape, bool)) | np.isnan(ctl)
-            yield sig, msk, ctl, cmsk
-
-
 def run(signal: str | Path, outdir: str | Path, *, depth: bool = True, control: bool = True,
         log: bool = True, zscore: bool = True, pseudocount: float = 1.0,
         drop_low_signal: bool = False, min_active_frac: float = 0.01,
@@ -409,32 +366,32 @@ def run(signal: str | Path, outdir: str | Path, *, depth: bool = True, control: 
     With ``stats`` (a previous ``normalized.h5``) its statistics and steps are reused instead
     of fitted, so new genes get exactly the same transform; the TF sets must match.
     """
-    import h5py
-
     signal, outdir = Path(signal), Path(outdir)
     if pseudocount <= 0 and log and stats is None:
         raise TfvocabError(f"--pseudocount must be > 0 (got {pseudocount})")
     if not 0 <= min_active_frac <= 1:
         raise TfvocabError(f"--min-active-frac must be in [0, 1] (got {min_active_frac})")
-    if not signal.exists():
-        raise TfvocabError("signal file not found", path=str(signal))
     params = dict(signal=str(signal), depth=depth, control=control, log=log, zscore=zscore,
                   pseudocount=pseudocount, drop_low_signal=drop_low_signal,
                   min_active_frac=min_active_frac, stats=str(stats) if stats else None)
-    out = outdir / "normalized.h5"
-    with h5py.File(signal, "r") as f:
-        src = _Signal(f, str(signal))
+    with formats.SignalFile(signal) as src:
         G, W, T = src.shape
+
+        def chunks(use_control: bool, desc: str):
+            starts = range(0, G, CHUNK_GENES)
+            return progress(src.chunks(use_control, CHUNK_GENES), desc=desc, total=len(starts),
+                            unit="chunk")
+
         if stats is not None:
             st = align_stats(read_stats(stats), src.tfs, path=str(stats))
             logger.info("reusing stats from %s (steps: %s)", stats,
-                     ",".join(s for s in STEPS if st.steps.get(s)) or "none")
+                        ",".join(s for s in STEPS if st.steps.get(s)) or "none")
             if st.steps.get("control") and not src.has_control:
                 raise TfvocabError("the --stats file applied control subtraction but this "
                                    "signal has no control tracks", path=str(signal))
         else:
             with timed(f"fitting normalisation stats on {G} genes x {W} windows x {T} TFs", logger):
-                st = fit_stats_chunks(lambda: src.chunks(control, "fit"), src.tfs,
+                st = fit_stats_chunks(lambda: chunks(control, "fit"), src.tfs,
                                       tf_control=src.tf_control, depth=depth, control=control,
                                       log=log, zscore=zscore, pseudocount=pseudocount,
                                       min_active_frac=min_active_frac,
@@ -444,39 +401,33 @@ def run(signal: str | Path, outdir: str | Path, *, depth: bool = True, control: 
             raise TfvocabError("every TF was dropped as low-signal", path=str(signal),
                                hint="lower --min-active-frac or omit --drop-low-signal")
         dropped = [t for t, k in zip(st.tfs, st.kept) if not k]
-        Tk = len(keep)
+        low = [t for t, is_low in zip(st.tfs, st.low_signal) if is_low]
+        attrs = {"low_signal_tfs": json.dumps(low)}
+        if "control" in src.attrs:
+            attrs["control"] = src.attrs["control"]
+        prov = provenance("normalize", params)
+        prov["input_provenance"] = src.provenance
         n_masked = 0
-        with timed(f"writing {out}", logger), atomic_path(out) as tmp, h5py.File(tmp, "w") as o:
-            write_strings(o, "genes", src.genes)
-            write_strings(o, "tfs", [st.tfs[i] for i in keep])
-            o.create_dataset("window_start", data=src.window_start.astype(np.int64))
-            chunk = (max(1, min(G, CHUNK_GENES)), W, Tk)
-            dsig = o.create_dataset("signal", shape=(G, W, Tk), dtype=np.float32, chunks=chunk)
-            dmsk = o.create_dataset("mask", shape=(G, W, Tk), dtype=bool, chunks=chunk)
+        out_path = outdir / "normalized.h5"
+        with step_outputs(outdir, "normalize", params) as out, timed(f"writing {out_path}", logger), \
+                formats.NormalizedWriter(out.path("normalized.h5"), genes=src.genes,
+                                         tfs=[st.tfs[i] for i in keep], geometry=src.geometry,
+                                         stats=stats_record(st), dropped=dropped,
+                                         lineage={"promoters": src.lineage.get("promoters"),
+                                                  "signal": src.artifact_id},
+                                         attrs=attrs, prov=prov) as w:
             g0 = 0
-            for sig, msk, ctl, cmsk in src.chunks(st.steps.get("control", False), "apply"):
+            for sig, msk, ctl, cmsk in chunks(st.steps.get("control", False), "apply"):
                 x, m = apply(sig, msk, st, ctl, cmsk)
-                g1 = g0 + len(sig)
-                dsig[g0:g1] = x[..., keep]
-                dmsk[g0:g1] = m[..., keep]
+                w.write(g0, x[..., keep], m[..., keep])
                 n_masked += int(m[..., keep].sum())
-                g0 = g1
-            write_stats(o.create_group("stats"), st)
-            if dropped:
-                write_strings(o, "dropped_tfs", dropped)
-            if "control" in f.attrs:
-                o.attrs["control"] = f.attrs["control"]
-            o.attrs["low_signal_tfs"] = json.dumps(
-                [t for t, low in zip(st.tfs, st.low_signal) if low])
-            o.attrs["dropped_tfs"] = json.dumps(dropped)
-            prov = provenance("normalize", params)
-            prov["input_provenance"] = f.attrs.get("tfvocab_provenance", "")
-            set_h5_provenance(o, prov)
+                g0 += len(sig)
+    Tk = len(keep)
     logger.info("normalized %d genes x %d windows x %d TFs (%d dropped, %.2f%% masked); steps: %s",
-             G, W, Tk, len(dropped), 100.0 * n_masked / max(1, G * W * Tk),
-             ",".join(s for s in STEPS if st.steps.get(s)) or "none")
-    return {"normalized": out}
+                G, W, Tk, len(dropped), 100.0 * n_masked / max(1, G * W * Tk),
+                ",".join(s for s in STEPS if st.steps.get(s)) or "none")
+    return {"normalized": out_path}
 
 
 __all__ = ["Stats", "fit_stats", "fit_stats_chunks", "apply", "invert", "pre_log", "depth_totals",
-           "read_stats", "write_stats", "align_stats", "run"]
+           "read_stats", "stats_record", "stats_from_record", "align_stats", "run"]

@@ -2,10 +2,13 @@
 
 Pipeline (each stage a function on DataFrames/arrays; I/O only in :func:`run`):
 
-1. :func:`read_coexpression` reads the list as users have it: TSV/CSV/whitespace (sniffed),
-   optional header (detected), ``#`` comments, optional gzip, two gene columns and an optional
-   score column (ATTED-II ``Gene1 Gene2 MR`` tables and per-gene ``gene partner score`` lists
-   alike).
+1. :func:`read_coexpression` reads the list as users have it: an edge list (TSV/CSV/whitespace
+   (sniffed), optional header (detected), ``#`` comments, optional gzip, two gene columns and an
+   optional score column: ATTED-II ``Gene1 Gene2 MR`` tables and ``gene partner score`` lists
+   alike), an ATTED-II / COXPRESdb download (a folder or ``.zip`` of one file per gene, named by
+   Entrez Gene ID) or a square genes x genes matrix (:mod:`tfvocab.coexpression`), IDs optionally
+   mapped through ``--id-map`` (Entrez -> AGI; unmapped IDs counted), ``--top-n`` partners per
+   gene. docs/inputs.md describes the layouts and the score semantics (z, MR: lower is better).
 2. :func:`normalise_ids` cleans gene IDs (whitespace, quotes, ``gene:``/``gene-`` prefixes,
    isoform suffixes ``.1``, upper-case AGI codes); :func:`clean_positives` applies the score
    threshold, drops self-pairs and duplicates ``(A,B) = (B,A)`` and maps IDs to ``promoters.tsv``.
@@ -38,11 +41,14 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import coexpression as coex
 from .chroms import canonical
 from .errors import TfvocabError
-from .io import provenance, write_json, write_table
+from .formats import write_genes, write_pairs
+from .io import provenance, write_json
+from .publish import step_outputs
 from .log import get_logger, timed
-from .promoters import read_promoters
+from .formats import read_promoters
 
 SPLITS = ("train", "val", "test")
 SOURCES = ("positive", "listed")
@@ -55,7 +61,7 @@ _HEADER_WORD = re.compile(
     r"^(gene|genes|partner|query|target|source|node|locus|agi|id|name|protein|score|mr|rank|"
     r"pcc|cor|corr|correlation|weight|value|z|zscore|pvalue|fdr)[\s_\-]?[a-z0-9_]*$",
     re.IGNORECASE)
-_LOWER_BETTER_NAMES = re.compile(r"^(mr|mutual[\s_\-]?rank|rank|logit[\s_\-]?rank)$", re.IGNORECASE)
+_LOWER_BETTER_NAMES = coex.LOWER_BETTER_NAMES
 
 log = get_logger("pairs")
 
@@ -174,8 +180,83 @@ def _resolve_column(spec: str | int, header: list[str] | None, ncol: int, path: 
 
 def read_coexpression(path: str | Path, *, gene_columns: Sequence[str | int] | str | None = None,
                       score_column: str | int | None = None,
-                      known_genes: Iterable[str] | None = None) -> pd.DataFrame:
-    """Read a co-expression list into a DataFrame with columns ``gene_a, gene_b, score``.
+                      known_genes: Iterable[str] | None = None, id_map: str | Path | None = None,
+                      threshold: float | None = None, top_n: int | None = None,
+                      score_lower_better: bool | None = None, layout: str = "auto") -> pd.DataFrame:
+    """Read co-expression in any supported layout into ``gene_a, gene_b, score`` rows.
+
+    ``layout``: ``edges`` (:func:`read_edge_list`), ``partners`` (a folder or ``.zip`` of one
+    file per gene, ATTED-II / COXPRESdb downloads) or ``matrix`` (square genes x genes table),
+    ``auto`` = :func:`tfvocab.coexpression.detect_layout`. ``id_map``: two-column table (e.g.
+    Entrez Gene ID, AGI) applied to every gene ID; rows with an unmapped ID are dropped and
+    counted in ``attrs["read"]["id_map"]``. ``top_n``: keep each gene's N best partners (after
+    the ID map; ties by partner ID). Per-gene lists and matrices are filtered by
+    ``threshold`` / ``top_n`` while they are read (one of them is required there); an edge
+    list keeps every row for :func:`clean_positives`, which applies the threshold.
+    ``score_lower_better``: None = from the score column's name (MR/rank: lower is better).
+    """
+    if layout not in coex.LAYOUTS:
+        raise TfvocabError(f"unknown co-expression layout {layout!r}", hint=f"one of {', '.join(coex.LAYOUTS)}")
+    path = Path(path)
+    if not path.exists():
+        raise TfvocabError("co-expression file not found", path=str(path))
+    if layout == "auto":
+        layout = coex.detect_layout(path, None if known_genes is None else
+                                    normalise_ids(list(known_genes)).str.upper())
+    if layout != "edges":
+        if gene_columns is not None:
+            raise TfvocabError(f"--gene-columns does not apply to a {layout} layout", path=str(path),
+                               hint="gene IDs come from the file names and partner column"
+                                    if layout == "partners" else "gene IDs are the row and column names")
+        if layout == "partners":
+            return coex.read_partner_lists(path, threshold=threshold, top_n=top_n, id_map=id_map,
+                                           score_lower_better=score_lower_better,
+                                           score_column=score_column, known_genes=known_genes)
+        if score_column is not None:
+            raise TfvocabError("--score-column does not apply to a matrix", path=str(path))
+        return coex.read_matrix(path, threshold=threshold, top_n=top_n, id_map=id_map,
+                                score_lower_better=score_lower_better, known_genes=known_genes)
+    df = read_edge_list(path, gene_columns=gene_columns, score_column=score_column,
+                        known_genes=known_genes)
+    info = df.attrs["read"]
+    info["layout"] = "edges"
+    if id_map is not None:
+        mapper = coex.IdMapper(*coex.read_id_map(id_map))
+        a = mapper(normalise_ids(df["gene_a"]).to_numpy(dtype=object))
+        b = mapper(normalise_ids(df["gene_b"]).to_numpy(dtype=object))
+        ok = pd.notna(a) & pd.notna(b)
+        mapper.rows_dropped = int((~ok).sum())
+        df = df.assign(gene_a=a, gene_b=b)[ok]
+        info["id_map"] = mapper.report()
+        if mapper.unmapped:
+            log.warning("%s: %d of %d IDs are not in the ID map (e.g. %s); %d rows dropped", path,
+                        len(mapper.unmapped), len(mapper.seen), ", ".join(list(mapper.unmapped)[:5]),
+                        mapper.rows_dropped)
+    else:
+        coex.check_ids_need_map(pd.concat([df["gene_a"], df["gene_b"]]).head(200).tolist(), path,
+                                known_genes)
+    if top_n is not None:
+        if top_n < 1:
+            raise TfvocabError(f"--top-n must be >= 1, got {top_n}")
+        if df["score"].isna().all():
+            raise TfvocabError("--top-n needs a score column to rank partners", path=str(path),
+                               hint="add a score column or drop --top-n")
+        scores, _ = parse_scores(df, threshold=0.0, path=path, header_detected=info["header_detected"])
+        lower = coex.lower_is_better(info.get("score_column"), score_lower_better)
+        keep = coex.top_n_per_gene(normalise_ids(df["gene_a"]).str.upper().to_numpy(),
+                                   normalise_ids(df["gene_b"]).str.upper().to_numpy(), scores,
+                                   top_n, lower)
+        info["top_n"] = top_n
+        info["top_n_dropped"] = int((~keep).sum())
+        df = df[keep]
+    df.attrs["read"] = info
+    return df
+
+
+def read_edge_list(path: str | Path, *, gene_columns: Sequence[str | int] | str | None = None,
+                   score_column: str | int | None = None,
+                   known_genes: Iterable[str] | None = None) -> pd.DataFrame:
+    """Read a co-expression edge list into a DataFrame with columns ``gene_a, gene_b, score``.
 
     ``gene_a, gene_b`` are the raw ID strings (not yet normalised); ``score`` is the raw score
     text (``None`` when the table has no score column). The row index is the 0-based data-row
@@ -288,6 +369,9 @@ def read_coexpression(path: str | Path, *, gene_columns: Sequence[str | int] | s
         "lines": counts["lines"], "comment_lines": counts["comment_lines"],
         "blank_lines": counts["blank_lines"], "rows_read": int(len(df)),
     }
+    if len(df) == 0:
+        raise TfvocabError("the co-expression file has a header but no data rows", path=str(path),
+                           hint="give one co-expressed pair per line below the header")
     return df
 
 
@@ -315,6 +399,8 @@ def parse_scores(df: pd.DataFrame, *, threshold: float | None, path: str | Path 
             raise TfvocabError("--threshold given but the table has no score column", path=str(path),
                                hint="add a score column or drop --threshold")
         return np.full(len(df), np.nan), 0
+    if pd.api.types.is_numeric_dtype(df["score"]):
+        return df["score"].to_numpy(dtype=float), 0          # already parsed (per-gene / matrix)
     scores = pd.to_numeric(df["score"], errors="coerce").to_numpy(dtype=float)
     bad = np.isnan(scores) & ~df["score"].str.strip().str.lower().isin(["nan"]).to_numpy()
     n_bad = int(bad.sum())
@@ -784,25 +870,31 @@ def run(coexpression: str | Path, promoters: str | Path, outdir: str | Path, *,
         score_column: str | int | None = None, threshold: float | None = None,
         score_lower_better: bool | None = None, split: str = "gene", folds: int = 5,
         test_chrom: str | None = None, val_frac: float = 0.15, seed: int = 0,
-        gene_columns: str | Sequence[str | int] | None = None) -> dict[str, Path]:
+        gene_columns: str | Sequence[str | int] | None = None, id_map: str | Path | None = None,
+        top_n: int | None = None, layout: str = "auto") -> dict[str, Path]:
     """Read the co-expression list and ``promoters.tsv``, write ``pairs.tsv`` (listed pairs),
-    ``genes.tsv`` (the fold of every gene; each with a ``.json`` provenance sidecar) and
+    ``genes.tsv`` (the fold of every gene; each with a ``.json`` sidecar) and
     ``pairs.report.json`` under ``outdir``. Nothing is written on error.
 
-    Returns ``{"pairs": path, "genes": path, "report": path}``.
+    ``coexpression``: an edge list, an ATTED-II-style per-gene folder / ``.zip`` or a square
+    matrix (``layout``, see :func:`read_coexpression`); ``id_map``: Entrez -> AGI table;
+    ``top_n``: best partners kept per gene. Returns ``{"pairs", "genes", "report"}`` paths.
     """
     outdir = Path(outdir)
     params = dict(coexpression=str(coexpression), promoters=str(promoters), score_column=score_column,
                   threshold=threshold, score_lower_better=score_lower_better, split=split, folds=folds,
-                  test_chrom=test_chrom, val_frac=val_frac, seed=seed, gene_columns=gene_columns)
+                  test_chrom=test_chrom, val_frac=val_frac, seed=seed, gene_columns=gene_columns,
+                  id_map=str(id_map) if id_map else None, top_n=top_n, layout=layout)
     prom = read_promoters(promoters, required=("gene_id", "chrom"))
     with timed(f"reading {coexpression}", log):
         coexp = read_coexpression(coexpression, gene_columns=gene_columns, score_column=score_column,
-                                  known_genes=prom["gene_id"].astype(str))
+                                  known_genes=prom["gene_id"].astype(str), id_map=id_map,
+                                  threshold=threshold, top_n=top_n,
+                                  score_lower_better=score_lower_better, layout=layout)
     info = coexp.attrs["read"]
     log.info("read %d rows (%s-delimited, header %s, genes in %s, score %s)", info["rows_read"],
-             info["delimiter"], "detected" if info["header_detected"] else "absent",
-             "/".join(info["gene_columns"]), info["score_column"])
+             info.get("delimiter"), "detected" if info.get("header_detected") else "absent",
+             "/".join(info.get("gene_columns") or []), info.get("score_column"))
     pairs, genes, report = build_pairs(coexp, prom, threshold=threshold, score_lower_better=score_lower_better,
                                        split=split, n_folds=folds, test_chrom=test_chrom, val_frac=val_frac,
                                        seed=seed, path=coexpression)
@@ -812,7 +904,9 @@ def run(coexpression: str | Path, promoters: str | Path, outdir: str | Path, *,
     log.info("%d positives among %d genes in %d folds (%s split): test genes per fold %s, %.0f%% of "
              "positives trained on per fold", int((pairs["label"] == 1).sum()), len(genes), f["n_folds"], split,
              [r["test_genes"] for r in f["per_fold"]], 100 * f["mean_fraction_positives_trained"])
-    out_pairs = write_table(outdir / "pairs.tsv", pairs, prov)
-    out_genes = write_table(outdir / "genes.tsv", genes, prov)
-    out_report = write_json(outdir / "pairs.report.json", report)
-    return {"pairs": out_pairs, "genes": out_genes, "report": out_report}
+    lineage = {"promoters": prom.attrs["digest"]}
+    with step_outputs(outdir, "pairs", params) as out:
+        write_pairs(out.path("pairs.tsv"), pairs, prov, lineage)
+        write_genes(out.path("genes.tsv"), genes, prov, lineage)
+        write_json(out.path("pairs.report.json"), report)
+    return {"pairs": outdir / "pairs.tsv", "genes": outdir / "genes.tsv", "report": outdir / "pairs.report.json"}

@@ -1,6 +1,6 @@
 """Score gene pairs with a trained model and build the predicted co-expression network.
 
-Every gene is embedded once (batched, :func:`tfvocab.train.embed_genes`); pairs then only go
+Every gene is embedded once (batched, :func:`tfvocab.inference.embed_genes`); pairs then only go
 through the symmetric pair head (block scoring: :mod:`tfvocab.scoring`). Two modes:
 
 * ``pairs``: score the given pairs (``gene_a, gene_b`` columns; other columns are kept).
@@ -30,8 +30,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import formats
 from .errors import TfvocabError
+from .inference import embed_genes, load_model, resolve_device
 from .io import atomic_path, provenance, write_json, write_table
+from .publish import step_outputs
 from .log import get_logger, timed
 from . import network
 # the block-scoring pieces live in tfvocab.scoring (shared with tfvocab.universe); re-exported here
@@ -39,6 +42,7 @@ from .scoring import (FusedHeadScorer, ScoreFn, fix_mmap_threshold, is_symmetric
                       merge_topk, model_scorer, score_block, topk_all_vs_all)
 
 log = get_logger("predict")
+
 
 
 def topk_edges(genes: list[str], scores: np.ndarray, partners: np.ndarray,
@@ -114,25 +118,23 @@ def _read_pair_list(path, index: dict[str, int]) -> pd.DataFrame:
     return df
 
 
-def network_outputs(edges: pd.DataFrame, genes: list[str], outdir: Path, seed: int,
-                    prov: dict) -> dict[str, Path]:
-    """Write ``network.graphml``, ``modules.tsv`` and ``hubs.tsv`` for ``edges``."""
-    import networkx as nx
-
-    g = network.build_graph(edges, genes=None)
-    paths = {}
-    with timed(f"network: {g.number_of_nodes()} genes, {g.number_of_edges()} edges", log):
-        mods = network.modules(g, seed=seed)
+def network_outputs(edges: pd.DataFrame, genes: list[str], out, seed: int, prov: dict) -> None:
+    """Write ``network.graphml``, ``modules.tsv`` and ``hubs.tsv`` for ``edges`` through ``out``
+    (a :class:`tfvocab.publish.StepOutputs`). Nodes are the genes of ``edges`` (``genes`` is the
+    scored universe, kept for the signature; genes without an edge are not nodes)."""
+    with timed(f"network: graph of {len(edges)} edges", log):
+        g = network.build_graph(edges, genes=None)
+    with timed(f"network: Louvain modules of {g.n_nodes} genes, {g.n_edges} edges", log):
+        membership = network.module_membership(g, seed=seed)
+        mods = network.modules_table(g, membership)
+    with timed("network: hubs (degree, weighted degree, betweenness)", log):
         hub = network.hubs(g, seed=seed)
-        mod_of = dict(zip(mods["gene_id"], mods["module"]))
-        hub["module"] = [mod_of.get(x, -1) for x in hub["gene_id"]]
-        nx.set_node_attributes(g, {n: int(mod_of.get(n, -1)) for n in g.nodes}, "module")
-        with atomic_path(outdir / "network.graphml") as tmp:
-            nx.write_graphml(g, tmp)
-        paths["graphml"] = outdir / "network.graphml"
-        paths["modules"] = write_table(outdir / "modules.tsv", mods, prov)
-        paths["hubs"] = write_table(outdir / "hubs.tsv", hub, prov, float_format="%.6g")
-    return paths
+        mod_of = pd.Series(membership, index=g.genes.astype(str))
+        hub["module"] = mod_of.reindex(hub["gene_id"].astype(str)).fillna(-1).astype(np.int64).to_numpy()
+    with timed("network: GraphML", log), atomic_path(out.path("network.graphml")) as tmp:
+        network.write_graphml(g, tmp, membership)
+    write_table(out.path("modules.tsv"), mods, prov)
+    write_table(out.path("hubs.tsv"), hub, prov, float_format="%.6g")
 
 
 def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=None, top_k: int = 50,
@@ -159,10 +161,8 @@ def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=No
         return t1
 
     from .data import StreamedValues, load_gene_data
-    from .train import embed_genes, load_model, resolve_device
 
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
     fix_mmap_threshold()  # bounded memory whatever the gene count (see its docstring)
     dev = resolve_device(device)
     params = {"model": str(model), "tokens": str(tokens), "normalized": str(normalized),
@@ -174,12 +174,9 @@ def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=No
     if block_size < 1:
         raise TfvocabError("--block-size must be >= 1")
     with timed("loading model and inputs", log):
-        obj = torch.load(model, map_location="cpu", weights_only=False) if Path(model).exists() else None
-        if obj is None:
-            raise TfvocabError("model file not found", path=str(model), hint="run `tfvocab train` first")
-        data = load_gene_data(tokens, normalized, obj.get("input", obj.get("config", {}).get("input", "continuous")),
-                              stream=stream)
-        net, _ = load_model(model, data, device=dev)
+        data = load_gene_data(tokens, normalized, formats.read_model(model)["input"], stream=stream)
+        # new genes may be scored: only the vocabulary, stats and geometry must match
+        net, _ = load_model(model, data, device=dev, same_promoters=False)
         data.to(dev)
     t = lap("load", t_start)
     index = data.index
@@ -235,16 +232,20 @@ def run(model, tokens=None, normalized=None, outdir=".", *, pairs=None, genes=No
         node_genes = universe
     if isinstance(data.values, StreamedValues):
         data.values.reader.close()
-    paths = {"predicted_pairs": write_table(outdir / "predicted_pairs.tsv", scored, prov,
-                                            float_format="%.6g")}
-    t = lap("edges", t)
-    paths.update(network_outputs(edges, node_genes, outdir, seed, prov))
-    t = lap("network", t)
-    mods = pd.read_csv(paths["modules"], sep="\t")
-    summary.update(n_genes=len(node_genes), n_edges=int(len(edges)),
-                   n_genes_in_network=int(len(set(edges["gene_a"]) | set(edges["gene_b"]))),
-                   n_modules=int(mods["module"].nunique()) if len(mods) else 0,
-                   median_edge_score=float(edges["score"].median()) if len(edges) else None,
-                   seconds={**seconds, "total": round(time.perf_counter() - t_start, 3)}, provenance=prov)
-    paths["summary"] = write_json(outdir / "predict.summary.json", summary)
+    with step_outputs(outdir, "predict", params) as out:
+        write_table(out.path("predicted_pairs.tsv"), scored, prov, float_format="%.6g")
+        t = lap("edges", t)
+        network_outputs(edges, node_genes, out, seed, prov)
+        t = lap("network", t)
+        mods = pd.read_csv(out.path("modules.tsv"), sep="\t")
+        summary.update(n_genes=len(node_genes), n_edges=int(len(edges)),
+                       n_genes_in_network=int(len(set(edges["gene_a"]) | set(edges["gene_b"]))),
+                       n_modules=int(mods["module"].nunique()) if len(mods) else 0,
+                       median_edge_score=float(edges["score"].median()) if len(edges) else None,
+                       seconds={**seconds, "total": round(time.perf_counter() - t_start, 3)},
+                       provenance=prov)
+        write_json(out.path("predict.summary.json"), summary)
+    paths = {k: outdir / v for k, v in (("predicted_pairs", "predicted_pairs.tsv"),
+                                        ("graphml", "network.graphml"), ("modules", "modules.tsv"),
+                                        ("hubs", "hubs.tsv"), ("summary", "predict.summary.json"))}
     return paths

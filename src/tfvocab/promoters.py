@@ -49,7 +49,9 @@ import numpy as np
 
 from . import chroms, coords
 from .errors import TfvocabError
+from .formats import write_promoters
 from .io import atomic_path, provenance, write_json, write_sidecar, write_table
+from .publish import step_outputs
 from .log import get_logger, progress, timed
 
 log = get_logger("promoters")
@@ -178,8 +180,8 @@ def _open_text(path: Path):
     with open(path, "rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")   # -sig: a UTF-8 byte-order mark is dropped
 
 
 def _attrs(column: str) -> dict[str, str]:
@@ -430,10 +432,75 @@ def protein_coding_genes(gff_text: str, gff_path: str | Path = "GFF3") -> tuple[
 
 # --------------------------------------------------------------------------- FASTA
 
+def _fai_problem(fasta: Path, fai: Path) -> str | None:
+    """Why the index ``fai`` does not describe ``fasta`` (None when it does).
+
+    Checks modification times (an index older than its FASTA) and, for plain FASTA, every record:
+    the header before its ``offset`` names it, its last base and the byte after it are where
+    ``length``/``linebases``/``linewidth`` put them, and the file is long enough.
+    """
+    if fai.stat().st_mtime < fasta.stat().st_mtime:
+        return "it is older than the FASTA"
+    try:
+        rows = [ln.split("\t") for ln in fai.read_text().splitlines() if ln.strip()]
+        recs = [(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return "it is not a valid .fai table"
+    with open(fasta, "rb") as fh:
+        if fh.read(2) == b"\x1f\x8b":
+            return None                          # bgzipped: offsets are uncompressed; trust pyfaidx
+        size = fasta.stat().st_size
+        for name, length, offset, linebases, linewidth in recs:
+            if linebases <= 0 or linewidth < linebases or offset > size:
+                return f"record {name!r} has impossible values"
+            fh.seek(max(0, offset - 1024))
+            head = fh.read(offset - max(0, offset - 1024)).rstrip(b"\r\n").split(b"\n")[-1]
+            if not head.startswith(b">") or head[1:].split()[:1] != [name.encode()]:
+                return f"record {name!r} does not start where the index says"
+            if length == 0:
+                continue
+            full, rest = divmod(length, linebases)
+            last = offset + (full * linewidth - (linewidth - linebases) - 1 if rest == 0
+                             else full * linewidth + rest - 1)
+            fh.seek(last)
+            pair = fh.read(2)
+            if len(pair) < 1 or pair[:1] in (b"\n", b"\r", b">") or \
+                    (len(pair) == 2 and pair[1:] not in (b"\n", b"\r")):
+                return f"record {name!r} is not {length} bp long as the index says"
+    return None
+
+
+def check_fasta_index(fasta: str | Path) -> str | None:
+    """Rebuild or refuse a FASTA index (``.fai``) that does not match its FASTA.
+
+    A stale index would give wrong sequences (and GC) silently. Returns the reason when the
+    index was removed to be rebuilt, None when it is fine or absent; raises
+    :class:`TfvocabError` when it is stale and cannot be replaced (read-only folder).
+    """
+    fasta = Path(fasta)
+    fai = Path(f"{fasta}.fai")
+    if not fai.exists():
+        return None
+    why = _fai_problem(fasta, fai)
+    if why is None:
+        return None
+    try:
+        fai.unlink()
+    except OSError:
+        raise TfvocabError(f"the FASTA index {fai} does not match the FASTA ({why}) and cannot be "
+                           "replaced", path=str(fasta),
+                           hint=f"delete {fai} or copy the FASTA to a writable folder") from None
+    log.warning("%s: the index %s does not match the FASTA (%s): rebuilding it", fasta, fai.name, why)
+    return why
+
+
 def open_fasta(path: str | Path):
-    """Open a (possibly bgzipped) FASTA with pyfaidx, building its ``.fai`` if needed."""
+    """Open a (possibly bgzipped) FASTA with pyfaidx, (re)building its ``.fai`` if missing or stale."""
     import pyfaidx
 
+    if not Path(path).exists():
+        raise TfvocabError("FASTA not found", path=str(path))
+    check_fasta_index(path)
     try:
         fa = pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True)
     except PermissionError as exc:
@@ -451,30 +518,35 @@ def open_fasta(path: str | Path):
 def build_promoters(genes: list[Gene], chrom_of: dict[str, str], chrom_len: dict[str, int],
                     chrom_order: Sequence[str], upstream: int, downstream: int):
     """Table of promoters (pandas DataFrame, columns of ``promoters.tsv``, ``gc`` left NaN),
-    sorted by FASTA chromosome order, start codon, gene ID; genes whose seqid is not in
-    ``chrom_of`` are skipped."""
+    sorted by FASTA chromosome order, start codon, gene ID, and the IDs of genes left out because
+    their start codon lies past the end of its FASTA chromosome (a GFF that does not belong to
+    this FASTA); genes whose seqid is not in ``chrom_of`` are skipped."""
     import pandas as pd
 
     rank = {c: i for i, c in enumerate(chrom_order)}
     keep = [g for g in genes if g.seqid in chrom_of]
+    beyond = [g.gene_id for g in keep if not 0 <= g.start_codon < chrom_len[chrom_of[g.seqid]]]
+    keep = [g for g in keep if 0 <= g.start_codon < chrom_len[chrom_of[g.seqid]]]
     keep.sort(key=lambda g: (rank[chrom_of[g.seqid]], g.start_codon, g.gene_id))
     chrom = [chrom_of[g.seqid] for g in keep]
     sc = np.array([g.start_codon for g in keep], dtype=np.int64)
     strand = np.array([g.strand for g in keep], dtype=object)
     start, end = coords.promoter_interval(sc, strand, upstream, downstream)
     start, end, clipped = clip_intervals(start, end, [chrom_len[c] for c in chrom])
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "gene_id": [g.gene_id for g in keep], "chrom": chrom, "start": start, "end": end,
         "strand": strand, "start_codon": sc, "transcript_id": [g.transcript_id for g in keep],
         "gc": np.full(len(keep), np.nan), "clipped": clipped.astype(bool),
     })
+    return table, beyond
 
 
 def run(gff: str | Path, fasta: str | Path, outdir: str | Path, upstream: int = coords.UPSTREAM,
         downstream: int = coords.DOWNSTREAM, chrom_alias: str | Path | None = None,
         bigwig: Sequence[str | Path] = ()) -> dict[str, Path]:
     """Write ``promoters.tsv``, ``promoters.bed``, ``promoters.fa`` and
-    ``promoters.report.json`` (+ provenance sidecars) under ``outdir``.
+    ``promoters.report.json`` (+ provenance sidecars) under ``outdir``, all together
+    (:func:`tfvocab.publish.step_outputs`).
 
     ``upstream``/``downstream``: bp before/after the start codon. ``chrom_alias``: TSV of
     ``name, alias`` pairs (:func:`tfvocab.chroms.read_aliases`). ``bigwig``: bigWig files whose
@@ -495,8 +567,10 @@ def run(gff: str | Path, fasta: str | Path, outdir: str | Path, upstream: int = 
     with timed("gene hierarchy, representative isoforms, start codons", log):
         genes, counts = protein_coding_genes(text, gff)
     if not genes:
-        raise TfvocabError("no protein-coding genes (genes with an mRNA carrying CDS) found",
-                           path=str(gff))
+        raise TfvocabError(f"no protein-coding genes (genes with an mRNA or transcript carrying CDS "
+                           f"features) among {scan['features']} features", path=str(gff),
+                           hint="check that this is a gene annotation with CDS lines (e.g. "
+                                "Araport11_GFF3_genes_transposons.gff), not only genes or exons")
     for gid in counts["no_cds_genes"][:10]:
         log.warning("gene %s has an mRNA but no CDS: skipped", gid)
     if counts["no_cds"]:
@@ -518,7 +592,14 @@ def run(gff: str | Path, fasta: str | Path, outdir: str | Path, upstream: int = 
         log.warning("GFF seqid %r (%d protein-coding genes) has no FASTA counterpart in %s: "
                     "genes dropped", s, n, fasta)
 
-    table = build_promoters(genes, cmap.mapping, chrom_len, fasta_names, upstream, downstream)
+    table, beyond = build_promoters(genes, cmap.mapping, chrom_len, fasta_names, upstream, downstream)
+    if beyond:
+        log.warning("%d gene(s) have their start codon past the end of their FASTA chromosome and "
+                    "were left out (first: %s): does the GFF belong to this FASTA?", len(beyond),
+                    ", ".join(beyond[:5]))
+    if table.empty:
+        raise TfvocabError("no promoter lies on the FASTA's chromosomes", path=str(fasta),
+                           hint="check that the GFF3 and the FASTA are the same assembly")
     seqs = []
     with timed(f"fetch {len(table)} promoter sequences", log):
         for chrom, s, e, strand in progress(zip(table.chrom, table.start, table.end, table.strand),
@@ -542,6 +623,7 @@ def run(gff: str | Path, fasta: str | Path, outdir: str | Path, upstream: int = 
         "plus_strand": int((table["strand"] == "+").sum()),
         "minus_strand": int((table["strand"] == "-").sum()),
         "dropped_unmapped_chrom": len(dropped), "dropped_genes": dropped,
+        "beyond_chromosome_end": len(beyond), "beyond_chromosome_end_genes": beyond,
         "unmapped_seqids": per_seqid,
         "chromosome_mapping": cmap.to_dict(),
         "bigwig": bw_report,
@@ -551,28 +633,28 @@ def run(gff: str | Path, fasta: str | Path, outdir: str | Path, upstream: int = 
     }
 
     prov = provenance("promoters", params)
-    outdir.mkdir(parents=True, exist_ok=True)
-    out = {"promoters": outdir / "promoters.tsv", "bed": outdir / "promoters.bed",
-           "fasta": outdir / "promoters.fa", "report": outdir / "promoters.report.json"}
-    tsv = table.copy()
-    tsv["clipped"] = np.where(table["clipped"], "true", "false")
-    write_table(out["promoters"], tsv, prov, float_format="%.6g", na_rep="NaN")
-    bed = table[["chrom", "start", "end", "gene_id"]].assign(score=0, strand=table["strand"])
-    write_table(out["bed"], bed, prov, header=False)
-    with atomic_path(out["fasta"]) as tmp:
-        with open(tmp, "w") as fh:
-            for row, seq in zip(table.itertuples(index=False), seqs):
-                fh.write(f">{row.gene_id} {row.chrom}:{row.start}-{row.end}({row.strand})\n")
-                for i in range(0, len(seq), 60):
-                    fh.write(seq[i:i + 60] + "\n")
-    write_sidecar(out["fasta"], prov)
-    write_json(out["report"], {**report, "provenance": prov})
+    names = {"promoters": "promoters.tsv", "bed": "promoters.bed", "fasta": "promoters.fa",
+             "report": "promoters.report.json"}
+    with step_outputs(outdir, "promoters", params) as out:
+        write_promoters(out.path(names["promoters"]), table, prov, upstream=upstream,
+                        downstream=downstream)
+        bed = table[["chrom", "start", "end", "gene_id"]].assign(score=0, strand=table["strand"])
+        write_table(out.path(names["bed"]), bed, prov, header=False)
+        with atomic_path(out.path(names["fasta"])) as tmp:
+            with open(tmp, "w") as fh:
+                for row, seq in zip(table.itertuples(index=False), seqs):
+                    fh.write(f">{row.gene_id} {row.chrom}:{row.start}-{row.end}({row.strand})\n")
+                    for i in range(0, len(seq), 60):
+                        fh.write(seq[i:i + 60] + "\n")
+        write_sidecar(out.path(names["fasta"]), prov)
+        write_json(out.path(names["report"]), {**report, "provenance": prov})
     log.info("promoters: %d genes seen, %d protein-coding, %d written (%d clipped), "
-             "%d non-coding, %d pseudogenes, %d without CDS, %d dropped (chromosome not in FASTA)",
-             report["genes_seen"], report["protein_coding"], report["promoters_written"],
-             report["clipped"], report["skipped_non_coding"], report["skipped_pseudogene"],
-             report["no_cds"], report["dropped_unmapped_chrom"])
-    return out
+             "%d non-coding, %d pseudogenes, %d without CDS, %d dropped (chromosome not in FASTA), "
+             "%d past a chromosome end", report["genes_seen"], report["protein_coding"],
+             report["promoters_written"], report["clipped"], report["skipped_non_coding"],
+             report["skipped_pseudogene"], report["no_cds"], report["dropped_unmapped_chrom"],
+             len(beyond))
+    return {k: outdir / v for k, v in names.items()}
 
 
 def check_bigwigs(paths: Sequence[Path], promoter_chroms: list[str], aliases=None) -> dict:
@@ -601,61 +683,4 @@ def check_bigwigs(paths: Sequence[Path], promoter_chroms: list[str], aliases=Non
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# reading promoters.tsv (the one reader: extract, pairs and evaluate use it)
-# --------------------------------------------------------------------------------------------
-REQUIRED_COLUMNS = ("gene_id", "chrom", "strand", "start_codon")
-
-
-def read_promoters(path: str | Path, required: Sequence[str] = REQUIRED_COLUMNS):
-    """Read and validate ``promoters.tsv``.
-
-    ``required``: the columns the caller needs (default: those of the window geometry).
-    Returns a DataFrame with at least ``gene_id`` (str), ``chrom`` (str), ``strand`` ('+'/'-'),
-    ``start_codon`` (int64, 0-based genomic), ``clipped`` (bool; False when the column is absent)
-    and, when present, ``start``/``end`` (int64). Raises :class:`TfvocabError` naming the file
-    and the offending column / row for missing columns, bad strands, non-integer coordinates or
-    duplicated gene IDs.
-    """
-    import pandas as pd
-
-    path = Path(path)
-    try:
-        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment=None)
-    except FileNotFoundError:
-        raise TfvocabError("promoters file not found", path=str(path),
-                           hint="run 'tfvocab promoters' first") from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise TfvocabError(f"cannot parse promoters table: {exc}", path=str(path)) from None
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise TfvocabError(f"missing required column(s) {', '.join(missing)}", path=str(path),
-                           record="header",
-                           hint=f"expected columns {', '.join(required)} (from tfvocab promoters)")
-    if len(df) == 0:
-        raise TfvocabError("no promoters in file", path=str(path))
-    bad = ~df["strand"].isin(["+", "-"]) if "strand" in df.columns else pd.Series(False, index=df.index)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise TfvocabError(f"strand must be '+' or '-', got '{df['strand'].iloc[i]}'", path=str(path),
-                           record=f"line {i + 2} (gene {df['gene_id'].iloc[i]})")
-    for col in ("start_codon", "start", "end"):
-        if col not in df.columns:
-            continue
-        num = pd.to_numeric(df[col], errors="coerce")
-        bad = num.isna() | (num != np.floor(num))
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise TfvocabError(f"column {col} must be an integer, got '{df[col].iloc[i]}'",
-                               path=str(path), record=f"line {i + 2} (gene {df['gene_id'].iloc[i]})")
-        df[col] = num.astype(np.int64)
-    dup = df["gene_id"].duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise TfvocabError(f"duplicated gene_id '{df['gene_id'].iloc[i]}'", path=str(path),
-                           record=f"line {i + 2}")
-    if "clipped" in df.columns:
-        df["clipped"] = df["clipped"].str.strip().str.lower().isin(["true", "1", "yes", "t"])
-    else:
-        df["clipped"] = False
-    return df
+# promoters.tsv is read by tfvocab.formats.read_promoters (the one reader)

@@ -34,6 +34,7 @@ from . import simulate_tracks as st
 from .errors import TfvocabError
 from .io import atomic_path, provenance, write_json, write_sidecar, write_table
 from .log import get_logger, progress, timed
+from .publish import step_outputs
 
 log = get_logger("simulate")
 
@@ -224,9 +225,15 @@ def run(preset: str = "tiny", seed: int = 0, outdir: str | os.PathLike = ".",
     ``overrides``: any :class:`SimParams` field (e.g. ``withheld=0.5``).
     """
     p = resolve_params(preset, n_tfs=n_tfs, n_genes=n_genes, **overrides)
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     params = {"preset": preset, "seed": int(seed), **p.to_dict()}
+    final = Path(outdir)
+    with step_outputs(final, "simulate", params) as staged:
+        paths = _simulate(p, preset, int(seed), params, staged.staging)
+    return {k: final / v.relative_to(staged.staging) for k, v in paths.items()}
+
+
+def _simulate(p: SimParams, preset: str, seed: int, params: dict, out: Path) -> dict[str, Path]:
+    """Write every simulate output under ``out``; returns {name: path}."""
     prov = provenance("simulate", params)
     r_genes, r_seq, r_gram, r_sites, r_tracks, r_coexp = (
         np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(6))

@@ -1,15 +1,21 @@
-"""Train the Siamese transformer on labelled gene pairs (``tfvocab train``).
+"""Train the Siamese transformer of one fold on labelled gene pairs (``tfvocab train --fold k``).
 
-Loss: BCE with ``pos_weight = n_neg / n_pos`` (train split) or non-negative PU risk (nnPU,
-Kiryo et al. 2017; label 0 = unlabelled, class prior ``prior``). AdamW; linear warm-up +
-cosine decay per step (or ReduceLROnPlateau on validation AUPRC); early stopping on validation
-AUPRC (``patience`` epochs). Each batch encodes each distinct gene once (``torch.unique`` over the
-batch's gene indices) and gathers the embeddings for its pairs.
+Fold k's model trains on the positives among the genes outside fold k and outside its
+validation genes (``genes.tsv`` of ``tfvocab pairs``), plus ``neg_ratio`` negatives per positive
+drawn every epoch by :class:`tfvocab.negatives.NegativeSampler` (``--negatives``; default: see
+docs/evaluation.md). Loss: BCE with ``pos_weight = n_neg / n_pos`` or non-negative PU risk
+(nnPU, Kiryo et al. 2017; label 0 = unlabelled, class prior ``prior``, default the training
+universe's listed prevalence). AdamW; linear warm-up + cosine decay per step (or
+ReduceLROnPlateau on validation AUPRC); early stopping and model selection on the AUPRC of
+every pair among the validation genes (their universe, :mod:`tfvocab.universe`, at most
+``max_val_genes`` of them), not on sampled pairs. Each batch encodes each distinct gene once
+(``torch.unique`` over the batch's gene indices) and gathers the embeddings for its pairs.
 
 Every epoch writes ``checkpoint.pt`` atomically (model, optimizer, scheduler, RNG state, epoch,
 best metric and weights, early-stop counter, log) and ``train_log.tsv``; ``resume=True`` continues
 from the checkpoint and ends exactly where an uninterrupted run would (the shuffling of epoch
-``e`` is drawn from a generator seeded by ``(seed, e)``; dropout uses the restored torch RNG).
+``e`` and its negatives are drawn from generators seeded by ``(seed, e)``; dropout uses the
+restored torch RNG).
 ``model.pt`` holds the best weights + config + vocab_hash + tfs + input mode.
 
 With ``torchrun`` (``WORLD_SIZE`` > 1) training runs under DistributedDataParallel: each rank
@@ -17,6 +23,7 @@ takes an equal, disjoint share of every epoch's permutation; only rank 0 writes 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -28,16 +35,18 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from . import __version__
+from . import __version__, formats, publish
 from . import universe as U
 from .data import GeneData, dedup_pairs, load_gene_data, read_pairs
 from .defaults import default
 from .errors import TfvocabError
 from .folds import FoldSplit, fold_split, genes_path, read_genes_table, shuffle_positives
+from .inference import autocast, embed_genes, resolve_device
 from .metrics import ranking_metrics
 from .negatives import SCHEMES, NegativeSampler
 from .scoring import FusedHeadScorer, score_block
-from .io import atomic_path, provenance, write_table
+from .io import provenance, write_table
+from .publish import step_outputs
 from .log import get_logger, progress, timed
 from .model import ModelConfig, SiameseTransformer
 
@@ -56,7 +65,7 @@ TRAIN_DEFAULTS = {
     "patience": 6,
     "loss": "bce",               # bce | nnpu
     "prior": None,
-    "negatives": default("negatives"),   # universe | uniform | degree | listed (tfvocab.negatives)
+    "negatives": default("negatives"),   # universe | uniform | degree | mixed | listed (tfvocab.negatives)
     "neg_ratio": default("neg_ratio"),   # negatives per positive, per epoch
     "fold": 0,                           # which fold of genes.tsv this model holds out
     "n_folds": None,                     # recorded from genes.tsv
@@ -69,6 +78,7 @@ MODEL_KEYS = tuple(k for k in ModelConfig.__dataclass_fields__ if k not in ("inp
 CHECKPOINT = "checkpoint.pt"
 #: genes per tower call in a training step (several calls per step when a batch has more genes)
 ENCODE_CHUNK = 512
+LOG_COLUMNS = ["epoch", "train_loss", "val_loss", "val_auprc", "val_auroc", "lr", "seconds"]
 
 
 class TrainingInterrupted(RuntimeError):
@@ -109,17 +119,6 @@ def resolve_params(config: str | os.PathLike | dict | None = None, **overrides) 
     return params
 
 
-def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise TfvocabError("--device cuda requested but no CUDA device is available", hint="use --device auto")
-        return torch.device("cuda", local_rank)
-    return torch.device(name)
-
-
 def build_model(params: dict, data: GeneData) -> SiameseTransformer:
     cfg = ModelConfig(input=params["input"], n_tokens=int(data.n_tokens), n_tfs=len(data.tfs),
                       n_windows=int(data.mask.shape[1]), **{k: params[k] for k in MODEL_KEYS})
@@ -155,60 +154,13 @@ def nnpu_loss(logits, labels, prior: float, beta: float = 0.0):
     return risk, risk
 
 
-# --------------------------------------------------------------------------- inference
-@torch.no_grad()
-def embed_genes(model: SiameseTransformer, data: GeneData, idx, device, chunk: int = 256) -> torch.Tensor:
-    """Embeddings (U, D) float32 of genes ``idx`` (U,), in eval mode, ``chunk`` genes at a time."""
-    was = model.training
-    model.eval()
-    idx = torch.as_tensor(idx, dtype=torch.long)
-    out = []
-    for s in range(0, len(idx), chunk):
-        sel = idx[s:s + chunk].to(data.mask.device)
-        tok, val, m = data.gather(sel)
-        with _autocast(device):
-            # .contiguous(): a CLS embedding is a view that would keep the chunk's whole (B, L, D)
-            # hidden state alive until the final cat (O(G) memory in genome-wide predict)
-            out.append(model.encode(_dev(tok, device), _dev(val, device), _dev(m, device)).float().contiguous())
-    model.train(was)
-    return torch.cat(out) if out else torch.zeros(0, model.out_dim, device=device)
-
-
-@torch.no_grad()
-def score_pairs(model: SiameseTransformer, data: GeneData, ia, ib, device) -> np.ndarray:
-    """Logits (N,) for pairs ``(ia[i], ib[i])``: each distinct gene is encoded once."""
-    ia = torch.tensor(np.asarray(ia), dtype=torch.long)
-    ib = torch.tensor(np.asarray(ib), dtype=torch.long)
-    if len(ia) == 0:
-        return np.zeros(0, dtype=np.float64)
-    uniq, inv_a, inv_b = dedup_pairs(ia, ib)
-    emb = embed_genes(model, data, uniq, device)
-    was = model.training
-    model.eval()
-    out = []
-    for s in range(0, len(ia), 8192):
-        out.append(model.score(emb[inv_a[s:s + 8192].to(device)], emb[inv_b[s:s + 8192].to(device)]).float().cpu())
-    model.train(was)
-    return torch.cat(out).numpy().astype(np.float64)
-
-
-def _sl(t, c):
-    return None if t is None else t[c:c + ENCODE_CHUNK]
-
-
-def _dev(t, device):
-    return None if t is None else t.to(device, non_blocking=True)
-
-
-def _autocast(device):
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=(torch.device(device).type == "cuda"))
-
-
 # --------------------------------------------------------------------------- model files
 def save_model(path, model: SiameseTransformer, params: dict, data: GeneData, best_epoch: int,
-               val_auprc: float, state_dict=None, extra: dict | None = None) -> Path:
-    """Write ``model.pt`` (docs/formats.md) atomically."""
-    obj = {
+               val_auprc: float, lineage: dict | None = None, state_dict=None, fold: int = 0,
+               n_folds: int | None = None) -> Path:
+    """Write ``model.pt`` (:func:`tfvocab.formats.write_model`): weights, configuration, inputs'
+    geometry, TFs, vocabulary hash and lineage."""
+    return formats.write_model(path, {
         "state_dict": state_dict if state_dict is not None else model.state_dict(),
         "config": {**params, **model.config.to_dict()},
         "vocab_hash": data.vocab_hash,
@@ -218,48 +170,37 @@ def save_model(path, model: SiameseTransformer, params: dict, data: GeneData, be
         "best_epoch": int(best_epoch),
         "val_auprc": float(val_auprc),
         "window_start": np.asarray(data.window_start).tolist(),
-        **(extra or {}),    # e.g. fold, n_folds (docs/formats.md)
-    }
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-    return Path(path)
+        "geometry": data.geometry.to_dict(),
+        "lineage": dict(lineage if lineage is not None else data.lineage),
+        "fold": int(fold),
+        "n_folds": None if n_folds is None else int(n_folds),
+    })
 
 
-def check_vocab(saved_hash, data: GeneData, model_path) -> None:
-    """Fail clearly when the model was trained on another vocabulary than ``data``'s tokens.h5."""
-    if saved_hash and data.vocab_hash and saved_hash != data.vocab_hash:
-        raise TfvocabError(
-            f"vocabulary mismatch: {model_path} was trained with vocab_hash {saved_hash} but "
-            f"{data.tokens_path} has vocab_hash {data.vocab_hash}",
-            hint="use the tokens.h5 the model was trained on, or tokenize with --codebook from it")
+RESUMABLE = ("device",)   # options that may change between a run and its --resume
 
 
-def load_model(path, data: GeneData | None = None, device="cpu") -> tuple[SiameseTransformer, dict]:
-    """Load ``model.pt``; with ``data`` check its vocab_hash, TF list and window count."""
-    path = Path(path)
-    if not path.exists():
-        raise TfvocabError("model file not found", path=str(path), hint="run `tfvocab train` first")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file
-        raise TfvocabError(f"cannot read model ({exc})", path=str(path)) from None
-    for key in ("state_dict", "config"):
-        if key not in obj:
-            raise TfvocabError(f"not a tfvocab model (no '{key}')", path=str(path))
-    cfg = ModelConfig.from_dict(obj["config"])
-    if data is not None:
-        check_vocab(obj.get("vocab_hash"), data, path)
-        if obj.get("tfs") and data.tfs and list(obj["tfs"]) != list(data.tfs):
-            raise TfvocabError(f"TF list differs from the model's ({len(obj['tfs'])} vs {len(data.tfs)} TFs)",
-                               path=str(data.normalized_path or data.tokens_path),
-                               hint=f"use the inputs {path} was trained on")
-        if int(data.mask.shape[1]) != cfg.n_windows:
-            raise TfvocabError(f"{data.mask.shape[1]} windows per promoter, model expects {cfg.n_windows}",
-                               path=str(data.tokens_path or data.normalized_path))
-    model = SiameseTransformer(cfg)
-    model.load_state_dict(obj["state_dict"])
-    model.to(device).eval()
-    return model, obj
+def check_resume(ck: dict, params: dict, lineage: dict, path) -> None:
+    """Refuse to resume from a checkpoint of other inputs or other options (named)."""
+    a, b = ck["lineage"].get("vocab"), lineage.get("vocab")
+    if a and b and a != b and ck["params"].get("input") in ("tokens", "both"):
+        raise TfvocabError(f"vocabulary mismatch: cannot resume, {path} was trained with vocab_hash "
+                           f"{a} but the tokens given have vocab_hash {b}",
+                           hint="resume with the tokens.h5 of the interrupted run")
+    for key in ("promoters", "normalized", "tokens", "pairs"):
+        a, b = ck["lineage"].get(key), lineage.get(key)
+        if a and b and a != b:
+            raise TfvocabError(f"cannot resume: the checkpoint was trained on another {key} input "
+                               f"({formats.short(a)} vs {formats.short(b)})", path=str(path),
+                               hint="resume with the inputs of the interrupted run")
+    diff = sorted(k for k in set(params) | set(ck["params"])
+                  if k not in RESUMABLE and ck["params"].get(k) != params.get(k))
+    if diff:
+        shown = ", ".join(f"--{k.replace('_', '-')} {ck['params'].get(k)} (now {params.get(k)})"
+                          for k in diff[:6])
+        raise TfvocabError(f"cannot resume: the checkpoint was trained with other options: {shown}",
+                           path=str(path), hint="rerun with the checkpoint's options, or without "
+                           "--resume (and another --outdir / --checkpoint-dir) to start afresh")
 
 
 # --------------------------------------------------------------------------- training
@@ -281,6 +222,10 @@ def _dist_info():
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
     return world, dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _sl(t, c):
+    return None if t is None else t[c:c + ENCODE_CHUNK]
 
 
 def _epoch_order(n: int, seed: int, epoch: int, world: int, rank: int) -> torch.Tensor:
@@ -367,8 +312,10 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
         split = shuffle_positives(split, train_genes, int(params["seed"]))
     pa, pb = split.positives_among(train_genes)
     if len(pa) == 0:
-        raise TfvocabError(f"no positive pairs among the {len(train_genes)} training genes of fold {split.fold}",
-                           hint="check pairs.tsv labels and genes.tsv folds")
+        raise TfvocabError(f"no positive training pairs (label 1, both genes among the {len(train_genes)} "
+                           f"training genes of fold {split.fold})", path=pairs.attrs.get("path"),
+                           hint="check the co-expression list and --threshold given to `tfvocab pairs`; "
+                                "pairs.report.json counts what was kept and why")
     fixed = split.negatives_among(train_genes) if params["negatives"] == "listed" else None
     sampler = NegativeSampler(len(train_genes), pa, pb, split.listed_among(train_genes),
                               scheme=params["negatives"], ratio=float(params["neg_ratio"]),
@@ -402,14 +349,11 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
     state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "bad_epochs": 0, "best_state": None, "log": [],
              "step": 0}
     ckpt_path = outdir / CHECKPOINT
+    lineage = {**data.lineage, "pairs": pairs.attrs.get("digest")}
     if resume:
         if ckpt_path.exists():
-            ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-            check_vocab(ck.get("vocab_hash"), data, ckpt_path)
-            diff = {k for k in params if k not in ("device",) and ck["params"].get(k) != params[k]}
-            if diff:
-                log.warning("resuming with the checkpoint's parameters (differ: %s)", ", ".join(sorted(diff)))
-                params = {**params, **{k: ck["params"][k] for k in diff}}
+            ck = formats.read_checkpoint(ckpt_path)
+            check_resume(ck, params, lineage, ckpt_path)
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
             sched.load_state_dict(ck["scheduler"])
@@ -421,6 +365,9 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
                      state["epoch"], state["best"], state["best_epoch"])
         else:
             log.warning("--resume: no %s in %s, starting from scratch", CHECKPOINT, outdir)
+    if writer:
+        outdir.mkdir(parents=True, exist_ok=True)
+        publish.CURRENT["checkpoint"] = str(ckpt_path)
 
     net = model
     if world > 1:
@@ -429,12 +376,13 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
         net = DDP(model, device_ids=[local_rank] if device.type == "cuda" else None)
 
     gpa, gpb = train_genes[pa], train_genes[pb]
-    log_path = outdir / "train_log.tsv"
-    prov = provenance("train", params)
     steps_this_run = 0
     with timed(f"training {params['epochs']} epochs on {n_train} pairs per epoch ({n_pos} positive) on {device}", log):
         for epoch in range(state["epoch"] + 1, int(params["epochs"]) + 1):
             if state["bad_epochs"] >= int(params["patience"]):
+                log.info("early stopping: stopped after epoch %d, best epoch %d (val AUPRC %.4f; no "
+                         "gain for %d epochs)", state["epoch"], state["best_epoch"], state["best"],
+                         state["bad_epochs"])
                 break
             t0 = time.perf_counter()
             model.train()
@@ -450,7 +398,7 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
                 uniq, inv_a, inv_b = dedup_pairs(tr_a[sel], tr_b[sel])
                 tok, val, m = data.gather(uniq.to(data.mask.device))
                 y = tr_y[sel].to(device)
-                with _autocast(device):
+                with autocast(device):
                     if world == 1 and len(uniq) > ENCODE_CHUNK:
                         # the tower on chunks of genes: ~1.5x faster on CPU than one big batch
                         emb = torch.cat([model.encode(_sl(tok, c), _sl(val, c), m[c:c + ENCODE_CHUNK])
@@ -491,42 +439,37 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
             log.info("epoch %d: train loss %.4f, val loss %.4f, val universe AUPRC %.4f, AUROC %.4f",
                      epoch, state["log"][-1]["train_loss"], met["loss"], met["auprc"], met["auroc"])
             if writer:
-                ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                      "rng_cpu": torch.get_rng_state(),
-                      "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                      "state": state, "params": params, "vocab_hash": data.vocab_hash, "version": __version__}
-                with atomic_path(ckpt_path) as tmp:
-                    torch.save(ck, tmp)
-                write_table(log_path, pd.DataFrame(state["log"]), prov)
+                formats.write_checkpoint(ckpt_path, {
+                    "model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(), "rng_cpu": torch.get_rng_state(),
+                    "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                    "state": state, "params": params, "lineage": lineage, "version": __version__})
+                publish.CURRENT["epoch"] = epoch
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])
-    paths = {"checkpoint": ckpt_path, "train_log": log_path}
-    if writer and write_model:
-        paths["model"] = save_model(outdir / "model.pt", model, params, data, state["best_epoch"], state["best"],
-                                    extra={"fold": split.fold, "n_folds": split.n_folds})
-    if not state["log"] and writer:
-        write_table(log_path, pd.DataFrame(columns=["epoch", "train_loss", "val_loss", "val_auprc",
-                                                    "val_auroc", "lr", "seconds"]), prov)
     return {"model": model, "best_epoch": state["best_epoch"], "val_auprc": state["best"],
-            "log": pd.DataFrame(state["log"]), "paths": paths, "params": params}
+            "log": pd.DataFrame(state["log"], columns=LOG_COLUMNS), "paths": {"checkpoint": ckpt_path},
+            "params": params, "lineage": lineage, "writer": writer, "fold": split.fold,
+            "n_folds": split.n_folds}
 
 
 def run(tokens=None, normalized=None, pairs=None, outdir=".", *, genes=None, config=None, resume: bool = False,
-        stop_after_steps: int | None = None, **options) -> dict[str, Path]:
-    """``tfvocab train``: load inputs, train fold ``fold``'s model, write ``model.pt``,
-    ``train_log.tsv``, ``checkpoint.pt``.
+        checkpoint_dir=None, stop_after_steps: int | None = None, **options) -> dict[str, Path]:
+    """``tfvocab train``: load inputs, train fold ``fold``'s model, publish ``model.pt`` and
+    ``train_log.tsv``.
 
     ``genes``: ``genes.tsv`` of ``tfvocab pairs`` (default: next to ``pairs``; a single-split
-    ``pairs.tsv`` needs none). ``options``: any of :data:`TRAIN_DEFAULTS` / model
-    hyperparameters (None = from ``config`` or the default). ``config``: JSON file (e.g.
-    ``best_config.json`` from ``tfvocab tune``).
+    ``pairs.tsv`` needs none).
+    ``checkpoint.pt`` is written to ``checkpoint_dir`` (default ``outdir``) after every epoch;
+    ``resume`` continues from it (refused when the options or inputs differ, naming them).
+    ``options``: any of :data:`TRAIN_DEFAULTS` / model hyperparameters (None = from ``config`` or
+    the default). ``config``: JSON file (e.g. ``best_config.json`` from ``tfvocab tune``).
     """
     if pairs is None:
         raise TfvocabError("--pairs is required")
+    outdir = Path(outdir)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else outdir
     params = resolve_params(config, **options)
-    if resume and (Path(outdir) / CHECKPOINT).exists():
-        ck = torch.load(Path(outdir) / CHECKPOINT, map_location="cpu", weights_only=False)
-        params["input"] = ck["params"]["input"]
     torch.set_num_threads(max(1, torch.get_num_threads()))
     with timed("loading inputs", log):
         data = load_gene_data(tokens, normalized, params["input"])
@@ -535,5 +478,18 @@ def run(tokens=None, normalized=None, pairs=None, outdir=".", *, genes=None, con
         table = read_genes_table(gpath) if gpath is not None else None
         split = fold_split(df, data.index, table, int(params["fold"]), path=pairs)
     params["n_folds"] = split.n_folds
-    res = train_model(data, df, params, outdir, resume=resume, stop_after_steps=stop_after_steps, split=split)
-    return res["paths"]
+    _, rank, _ = _dist_info()
+    run_params = {"tokens": str(tokens), "normalized": str(normalized), "pairs": str(pairs),
+                  "genes": None if gpath is None else str(gpath), **params}
+    publishing = step_outputs(outdir, "train", run_params) if rank == 0 else contextlib.nullcontext()
+    with publishing as out:
+        res = train_model(data, df, params, ckpt_dir, resume=resume, stop_after_steps=stop_after_steps,
+                          split=split)
+        if out is not None:
+            save_model(out.path("model.pt"), res["model"], res["params"], data, res["best_epoch"],
+                       res["val_auprc"], lineage=res["lineage"], fold=res["fold"], n_folds=res["n_folds"])
+            write_table(out.path("train_log.tsv"), res["log"], provenance("train", run_params))
+    if rank != 0:
+        return {}
+    return {"model": outdir / "model.pt", "train_log": outdir / "train_log.tsv",
+            "checkpoint": ckpt_dir / CHECKPOINT}

@@ -15,6 +15,7 @@ import pandas as pd
 from .data import load_gene_data, read_pairs
 from .errors import TfvocabError
 from .io import provenance, write_json, write_table
+from .publish import step_outputs
 from .log import get_logger, timed
 from .train import resolve_params, train_model
 
@@ -66,26 +67,36 @@ def run(tokens=None, normalized=None, pairs=None, outdir=".", *, n_trials: int =
     with timed("loading inputs", log):
         data_all = load_gene_data(tokens, normalized, inputs[0])
         df = read_pairs(pairs, data_all.index)
-    rows, best = [], None
+    rows: list[dict] = []
+    params_all = {"tokens": str(tokens), "normalized": str(normalized), "pairs": str(pairs),
+                  "n_trials": n_trials, "seed": seed, "epochs": epochs, "patience": patience}
+    with step_outputs(outdir, "tune", params_all) as out:
+        paths = _trials(out, data_all, df, n_trials, seed, inputs, epochs, patience, device, fixed,
+                        rows, params_all)
+    return {k: outdir / v.name for k, v in paths.items()}
+
+
+def _trials(out, data_all, df, n_trials, seed, inputs, epochs, patience, device, fixed, rows,
+            params_all) -> dict[str, Path]:
+    best = None
     for i, cfg in enumerate(sample_configs(n_trials, seed, inputs)):
         overrides = {"epochs": epochs, "patience": patience, "seed": seed, "device": device,
                      **{k: v for k, v in fixed.items() if v is not None}, **cfg}
         params = resolve_params(None, **overrides)
         with timed(f"trial {i}: {cfg}", log):
-            res = train_model(data_all.with_mode(cfg["input"]), df, params, outdir / "trials" / f"trial_{i:03d}",
-                              write_model=False)
+            res = train_model(data_all.with_mode(cfg["input"]), df, params,
+                              out.path(f"trials/trial_{i:03d}/checkpoint.pt").parent)
         row = {"trial": i, **cfg, "val_auprc": res["val_auprc"], "best_epoch": res["best_epoch"],
                "epochs_run": int(len(res["log"]))}
         rows.append(row)
         if best is None or res["val_auprc"] > best[0]:
             best = (res["val_auprc"], params, i)
-    prov = provenance("tune", {"tokens": tokens, "normalized": normalized, "pairs": pairs,
-                               "n_trials": n_trials, "seed": seed, "epochs": epochs, "patience": patience})
-    paths = {"tune": write_table(outdir / "tune.tsv", pd.DataFrame(rows), prov)}
+    prov = provenance("tune", params_all)
+    paths = {"tune": write_table(out.path("tune.tsv"), pd.DataFrame(rows), prov)}
     cfg = {k: v for k, v in best[1].items() if k not in ("device",)}
     cfg["epochs"] = max(int(cfg["epochs"]), 30)
     cfg["patience"] = max(int(cfg["patience"]), 8)
-    paths["best_config"] = write_json(outdir / "best_config.json",
+    paths["best_config"] = write_json(out.path("best_config.json"),
                                       {"config": cfg, "val_auprc": best[0], "trial": best[2], "provenance": prov})
     log.info("best trial %d: val AUPRC %.4f", best[2], best[0])
     return paths

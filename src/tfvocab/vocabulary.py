@@ -39,8 +39,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .errors import TfvocabError
-from .io import (atomic_path, provenance, read_strings, set_h5_provenance, sha256_array,
-                 write_sidecar, write_strings, write_table)
+from .io import atomic_path, sha256_array
 from .log import get_logger, progress, timed
 
 logger = get_logger("vocabulary")
@@ -413,24 +412,6 @@ def plot_vocabulary(path: Path, vocab: Vocabulary, counts: np.ndarray, n_top: in
     plt.close(fig)
 
 
-# ---------------------------------------------------------------- HDF5 I/O
-
-def read_codebook(path: str | Path) -> Vocabulary:
-    """The :class:`Vocabulary` stored in a ``tokens.h5``."""
-    import h5py
-
-    path = Path(path)
-    if not path.exists():
-        raise TfvocabError("codebook file not found", path=str(path))
-    with h5py.File(path, "r") as f:
-        for name in ("codebook", "tfs", "center", "scale", "bound"):
-            if name not in f:
-                raise TfvocabError(f"missing dataset '{name}' (not a tokens.h5?)", path=str(path))
-        return Vocabulary(tfs=read_strings(f["tfs"]), codebook=f["codebook"][()],
-                          center=f["center"][()], scale=f["scale"][()], bound=f["bound"][()],
-                          null_threshold=float(f.attrs["null_threshold"]))
-
-
 def align_vocabulary(vocab: Vocabulary, tfs: list[str], path: str | None = None) -> Vocabulary:
     """Reorder a codebook's TF axis to ``tfs``; the TF sets must be identical."""
     if sorted(vocab.tfs) != sorted(tfs):
@@ -447,97 +428,39 @@ def align_vocabulary(vocab: Vocabulary, tfs: list[str], path: str | None = None)
                       null_threshold=vocab.null_threshold)
 
 
-def _window_chunks(f, desc: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    G, W, T = f["signal"].shape
-    starts = range(0, G, CHUNK_GENES)
-    for g0 in progress(starts, desc=desc, total=len(starts), unit="chunk"):
-        g1 = min(G, g0 + CHUNK_GENES)
-        X = f["signal"][g0:g1].reshape(-1, T)
-        M = f["mask"][g0:g1].reshape(-1, T).astype(bool) | np.isnan(X)
-        yield X, M
+# ---------------------------------------------------------------- the vocabulary of a tokens.h5
 
-
-def run(normalized: str | Path, outdir: str | Path, *, vocab_size: int = 512, seed: int = 0,
-        codebook: str | Path | None = None, null_threshold: float | None = None,
-        max_fit_windows: int = 100_000) -> dict[str, Path]:
-    """Tokenise ``normalized.h5``: writes ``tokens.h5``, ``vocabulary.tsv`` (+ .json sidecar)
-    and ``vocabulary.png`` under ``outdir``; returns their paths.
-
-    With ``codebook`` (a previous ``tokens.h5``) its vocabulary is applied instead of fitted.
-    """
-    import h5py
-
-    normalized, outdir = Path(normalized), Path(outdir)
-    if vocab_size < 2:
-        raise TfvocabError(f"--vocab-size must be >= 2 (got {vocab_size})")
-    if null_threshold is not None and null_threshold <= 0:
-        raise TfvocabError(f"--null-threshold must be > 0 (got {null_threshold})")
-    if not normalized.exists():
-        raise TfvocabError("normalized file not found", path=str(normalized))
-    params = dict(normalized=str(normalized), vocab_size=vocab_size, seed=seed,
-                  codebook=str(codebook) if codebook else None, null_threshold=null_threshold,
-                  max_fit_windows=max_fit_windows)
-    with h5py.File(normalized, "r") as f:
-        for name in ("genes", "tfs", "window_start", "signal", "mask"):
-            if name not in f:
-                raise TfvocabError(f"missing dataset '{name}'", path=str(normalized))
-        genes = read_strings(f["genes"])
-        tfs = read_strings(f["tfs"])
-        window_start = f["window_start"][()]
-        G, W, T = f["signal"].shape
-        if (G, W, T) != (len(genes), len(window_start), len(tfs)):
-            raise TfvocabError(f"'signal' {f['signal'].shape} does not match genes x windows x "
-                               f"tfs", path=str(normalized))
-        if codebook is not None:
-            vocab = align_vocabulary(read_codebook(codebook), tfs, path=str(codebook))
-            logger.info("applying codebook %s (%d tokens)", codebook, vocab.n_tokens)
+def vocabulary_arrays(vocab: Vocabulary) -> tuple[dict, dict]:
+    """The per-TF arrays and the attributes that ``tokens.h5`` stores for ``vocab``."""
+    arrays, attrs = {}, {}
+    for f in dataclasses.fields(vocab):
+        v = getattr(vocab, f.name)
+        if f.name in ("tfs", "codebook"):
+            continue
+        if isinstance(v, np.ndarray):
+            arrays[f.name] = v
         else:
-            vocab = fit_vocabulary_chunks(lambda: _window_chunks(f, "fit"), tfs,
-                                          vocab_size=vocab_size, seed=seed,
-                                          null_threshold=null_threshold,
-                                          max_fit_windows=max_fit_windows)
-        tokens = np.empty((G, W), np.int32)
-        with timed(f"assigning {G * W} windows to {vocab.n_tokens} tokens", logger):
-            g0 = 0
-            for X, M in _window_chunks(f, "assign"):
-                n = len(X) // W
-                tokens[g0:g0 + n] = assign(X, M, vocab).reshape(n, W)
-                g0 += n
-        in_prov = f.attrs.get("tfvocab_provenance", "")
-    prov = provenance("tokenize", params)
-    prov["input_provenance"] = in_prov
-    out_h5 = outdir / "tokens.h5"
-    with atomic_path(out_h5) as tmp, h5py.File(tmp, "w") as o:
-        write_strings(o, "genes", genes)
-        write_strings(o, "tfs", tfs)
-        o.create_dataset("window_start", data=np.asarray(window_start, np.int64))
-        o.create_dataset("tokens", data=tokens, chunks=(max(1, min(G, CHUNK_GENES)), W)
-                         if G and W else None)
-        o.create_dataset("codebook", data=vocab.codebook.astype(np.float32))
-        for name in ("center", "scale", "bound"):
-            o.create_dataset(name, data=getattr(vocab, name).astype(np.float32))
-        o.attrs["mask_token"] = MASK_TOKEN
-        o.attrs["null_token"] = NULL_TOKEN
-        o.attrs["n_tokens"] = vocab.n_tokens
-        o.attrs["vocab_hash"] = vocab.vocab_hash
-        o.attrs["null_threshold"] = vocab.null_threshold
-        o.attrs["top_score"] = TOP_SCORE
-        set_h5_provenance(o, prov)
-    table, edges = token_table(tokens, window_start, vocab)
-    out_tsv = outdir / "vocabulary.tsv"
-    write_table(out_tsv, table, float_format="%.6g")
-    write_sidecar(out_tsv, dict(prov, offset_bin_edges=edges.tolist(), vocab_hash=vocab.vocab_hash,
-                                top_score=TOP_SCORE))
-    out_png = outdir / "vocabulary.png"
-    plot_vocabulary(out_png, vocab, table["count"].to_numpy())
-    counts = table["count"].to_numpy()
-    logger.info("tokens: %d mask, %d null, %d bound windows; %d of %d cluster tokens used",
-                counts[MASK_TOKEN], counts[NULL_TOKEN], counts[N_SPECIAL:].sum(),
-                int((counts[N_SPECIAL:] > 0).sum()), vocab.n_tokens - N_SPECIAL)
-    return {"tokens": out_h5, "vocabulary": out_tsv, "vocabulary_png": out_png}
+            attrs[f.name] = v
+    return arrays, attrs
+
+
+def vocabulary_from_tokens(rec: dict, path: str | None = None) -> Vocabulary:
+    """The :class:`Vocabulary` of a :func:`tfvocab.formats.read_tokens` record."""
+    kw = {"tfs": list(rec["tfs"]), "codebook": rec["codebook"]}
+    for f in dataclasses.fields(Vocabulary):
+        if f.name in kw:
+            continue
+        if f.name in rec["arrays"]:
+            kw[f.name] = np.asarray(rec["arrays"][f.name], np.float32)
+        elif f.name in rec and rec[f.name] is not None:
+            kw[f.name] = rec[f.name]
+        elif f.default is dataclasses.MISSING:
+            raise TfvocabError(f"the vocabulary lacks '{f.name}' (written by another tfvocab?)",
+                               path=path, hint="rerun `tfvocab tokenize`")
+    return Vocabulary(**kw)
 
 
 __all__ = ["Vocabulary", "MASK_TOKEN", "NULL_TOKEN", "N_SPECIAL", "TOP_SCORE", "background",
            "window_kinds", "nearest", "kmeans", "fit_vocabulary", "fit_vocabulary_chunks",
            "assign", "binding_scores", "top_tfs", "token_table", "plot_vocabulary",
-           "read_codebook", "align_vocabulary", "run"]
+           "align_vocabulary", "vocabulary_arrays", "vocabulary_from_tokens"]

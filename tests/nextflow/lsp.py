@@ -29,17 +29,29 @@ from typing import Any, Iterable
 
 SEVERITY = {1: "error", 2: "warning", 3: "information", 4: "hint"}
 
-#: Workspace settings sent with ``workspace/didChangeConfiguration`` (the names the VS Code
-#: extension uses). ``errorReportingMode`` WARNINGS reports errors and warnings; the plugin
-#: registry cannot be reached offline (hence the ignorable "Plugin ... does not exist").
+#: Workspace settings sent with ``workspace/didChangeConfiguration`` and answered to
+#: ``workspace/configuration`` (the names the VS Code extension uses: the server reads
+#: ``nextflow.typeChecking``, ``nextflow.errorReportingMode``...). ``typeChecking`` turns on the
+#: type checker (wrong number of process arguments, tuple components out of range, operators on
+#: the wrong kind of channel); ``errorReportingMode`` "warnings" reports errors and warnings. The
+#: plugin registry cannot be reached offline (hence the ignorable "Plugin ... does not exist").
 DEFAULT_SETTINGS: dict[str, Any] = {
     "nextflow": {
         "debug": False,
         "errorReportingMode": "warnings",
         "files": {"exclude": [".git", ".nf-test", "work", ".nextflow", "results"]},
-        "typeChecking": False,
+        "typeChecking": True,
     }
 }
+
+
+def settings(type_checking: bool = True) -> dict[str, Any]:
+    """A copy of :data:`DEFAULT_SETTINGS` with type checking on or off."""
+    import copy
+
+    s = copy.deepcopy(DEFAULT_SETTINGS)
+    s["nextflow"]["typeChecking"] = type_checking
+    return s
 
 
 @dataclass(frozen=True)
@@ -271,15 +283,15 @@ def nextflow_files(root: str | os.PathLike) -> list[Path]:
 
 def check_files(jar: str | os.PathLike, root: str | os.PathLike,
                 files: Iterable[str | os.PathLike] | None = None, *,
-                timeout: float = 120.0, log_path: str | os.PathLike | None = None
-                ) -> tuple[Diagnostics, set[Path]]:
+                timeout: float = 120.0, log_path: str | os.PathLike | None = None,
+                type_checking: bool = True) -> tuple[Diagnostics, set[Path]]:
     """Open ``files`` (default: every .nf/.config under ``root``) in a fresh server.
 
     Returns ``(diagnostics by file, files that never reported within timeout)``.
     """
     root = Path(root).resolve()
     files = [Path(f).resolve() for f in (files if files is not None else nextflow_files(root))]
-    with LanguageServerClient(jar, root, log_path=log_path) as client:
+    with LanguageServerClient(jar, root, log_path=log_path, settings=settings(type_checking)) as client:
         client.initialize(timeout=timeout)
         for f in files:
             client.open(f)

@@ -262,3 +262,131 @@ def closure_or_value(body: str, key: str) -> str | None:
                 return body[i:j + 1]
             j += 1
     return body[i:body.find("\n", i)]
+
+
+# --------------------------------------------------------------------------------------------
+# Nextflow configs as a list of settings (scope path, value source), includes followed
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    """One ``a.b.c = value`` of a config file, with the enclosing blocks in ``scope``.
+
+    ``scope`` holds block names and selectors as written, e.g. ``('profiles', 'gpu', 'process',
+    "withLabel:process_gpu")``; ``key`` the (possibly dotted) name assigned; ``value`` its source.
+    """
+
+    scope: tuple[str, ...]
+    key: str
+    value: str
+    path: Path
+    line: int
+
+    @property
+    def full(self) -> tuple[str, ...]:
+        return self.scope + tuple(self.key.split("."))
+
+
+_SELECTOR = re.compile(r"(withLabel|withName)\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|([^\s{]+))\s*\{")
+_BLOCK = re.compile(r"([A-Za-z_$][\w$]*)\s*\{")
+_ASSIGN = re.compile(r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*=(?!=)\s*")
+_INCLUDE = re.compile(r"includeConfig\s+")
+
+
+def _value_end(text: str, i: int) -> int:
+    """End of the value starting at ``text[i]``: the end of the line, past balanced brackets."""
+    depth = 0
+    while i < len(text):
+        c = text[i]
+        if c in "\"'":
+            i = _string_end(text, i)
+            continue
+        if c in "{[(":
+            depth += 1
+        elif c in "}])":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif c == "\n" and depth == 0:
+            return i
+        i += 1
+    return i
+
+
+def _line_of(text: str, i: int) -> int:
+    return text.count("\n", 0, i) + 1
+
+
+def config_settings(path: Path, scope: tuple[str, ...] = (), _text: str | None = None,
+                    _offset_text: str | None = None) -> list[Setting]:
+    """Every setting of the config file ``path`` (and of the files it includes with a literal
+    ``includeConfig 'file'``, which are read in the scope of the include), in file order."""
+    path = Path(path)
+    text = strip_comments(path.read_text()) if _text is None else _text
+    out: list[Setting] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace() or text[i] == ";":
+            i += 1
+            continue
+        m = _SELECTOR.match(text, i)
+        if m:
+            selector = f"{m.group(1)}:{next(g for g in m.groups()[1:] if g is not None)}"
+            start = m.end() - 1
+            end = match_brace(text, start)
+            out += _settings_in(path, text, start + 1, end, scope + (selector,))
+            i = end + 1
+            continue
+        m = _INCLUDE.match(text, i)
+        if m:
+            end = _value_end(text, m.end())
+            expr = text[m.end():end].strip()
+            lit = literal(expr)
+            if isinstance(lit, str) and lit != expr and "$" not in lit:
+                target = (path.parent / lit)
+                if target.is_file():
+                    out += config_settings(target, scope)
+            i = end
+            continue
+        m = _ASSIGN.match(text, i)
+        if m:
+            end = _value_end(text, m.end())
+            out.append(Setting(scope, m.group(1), text[m.end():end].strip(), path, _line_of(text, i)))
+            i = end
+            continue
+        m = _BLOCK.match(text, i)
+        if m:
+            start = m.end() - 1
+            end = match_brace(text, start)
+            out += _settings_in(path, text, start + 1, end, scope + (m.group(1),))
+            i = end + 1
+            continue
+        # anything else (a bare statement): skip to the end of the line
+        i = _value_end(text, i) + 1
+    return out
+
+
+def _settings_in(path: Path, text: str, start: int, end: int, scope: tuple[str, ...]) -> list[Setting]:
+    """Settings of the block body ``text[start:end]`` (line numbers of the whole file kept)."""
+    body = "".join(ch if ch == "\n" else " " for ch in text[:start]) + text[start:end]
+    return config_settings(path, scope, _text=body)
+
+
+def top_level_params(path: Path) -> dict[str, str]:
+    """``{name: raw value}`` of the params the config sets outside any profile (``params { }``,
+    ``params.x = ``), includes followed."""
+    found = {}
+    for s in config_settings(path):
+        full = s.full
+        if full[0] == "params" and len(full) == 2:
+            found[full[1]] = s.value
+    return found
+
+
+def profile_params(path: Path) -> dict[str, dict[str, str]]:
+    """``{profile: {param: raw value}}`` set inside ``profiles { name { ... } }``."""
+    found: dict[str, dict[str, str]] = {}
+    for s in config_settings(path):
+        full = s.full
+        if len(full) == 4 and full[0] == "profiles" and full[2] == "params":
+            found.setdefault(full[1], {})[full[3]] = s.value
+    return found

@@ -1,5 +1,5 @@
 process TFVOCAB_EVALUATE {
-    tag "${meta.id}"
+    tag "${meta.id} fold ${meta.fold}"
     label 'process_medium'
 
     conda "${moduleDir}/environment.yml"
@@ -14,6 +14,7 @@ process TFVOCAB_EVALUATE {
     tuple val(meta), path("predictions.tsv"), emit: predictions
     tuple val(meta), path("*.png"), emit: plots
     tuple val(meta), path("predictions.tsv.json"), optional: true, emit: json
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -23,6 +24,7 @@ process TFVOCAB_EVALUATE {
     def args = task.ext.args ?: ''
     def truth_opt = truth ? "--truth ${truth}" : ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab evaluate --model ${model} --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --promoters ${promoters} --outdir . ${truth_opt} ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -33,7 +35,7 @@ process TFVOCAB_EVALUATE {
 
     stub:
     """
-    touch metrics.json predictions.tsv predictions.tsv.json pr_curve.png roc_curve.png
+    touch metrics.json predictions.tsv predictions.tsv.json pr_curve.png roc_curve.png evaluate.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

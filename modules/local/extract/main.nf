@@ -6,11 +6,12 @@ process TFVOCAB_EXTRACT {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(bigwig)
+    tuple val(meta), path(track)
     tuple val(meta2), path(promoters)
 
     output:
     tuple val(meta), path("signal.*.h5"), emit: signal
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -18,8 +19,10 @@ process TFVOCAB_EXTRACT {
 
     script:
     def args = task.ext.args ?: ''
+    def track_opt = meta.kind == 'peaks' ? "--peaks ${track}" : "--bigwig ${track}"
     """
-    tfvocab extract --promoters ${promoters} --bigwig ${bigwig} --tf ${meta.id} --outdir . ${args}
+    export OMP_NUM_THREADS=${task.cpus}
+    tfvocab extract --promoters ${promoters} ${track_opt} --tf ${meta.id} --jobs ${task.cpus} --outdir . ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
@@ -29,7 +32,7 @@ process TFVOCAB_EXTRACT {
 
     stub:
     """
-    touch signal.${meta.id}.h5
+    touch signal.${meta.id}.h5 extract.${meta.id}.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -1,5 +1,5 @@
 process TFVOCAB_INTERPRET {
-    tag "${meta.id}"
+    tag "${meta.id} fold ${meta.fold}"
     label 'process_medium'
 
     conda "${moduleDir}/environment.yml"
@@ -21,6 +21,7 @@ process TFVOCAB_INTERPRET {
     def args = task.ext.args ?: ''
     def truth_opt = truth ? "--truth ${truth}" : ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab interpret --model ${model} --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --promoters ${promoters} --outdir . ${truth_opt} ${args}
 
     cat <<-END_VERSIONS > versions.yml

@@ -6,10 +6,12 @@ process TFVOCAB_MERGE {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(signals, stageAs: 'signals/*'), path(samplesheet)
+    tuple val(meta), path(signals, stageAs: 'signals/*')
+    path(samplesheet)
 
     output:
     tuple val(meta), path("signal.h5"), emit: signal
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -18,6 +20,7 @@ process TFVOCAB_MERGE {
     script:
     def args = task.ext.args ?: ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab merge --outdir . --samplesheet ${samplesheet} ${args} ${signals}
 
     cat <<-END_VERSIONS > versions.yml
@@ -28,7 +31,7 @@ process TFVOCAB_MERGE {
 
     stub:
     """
-    touch signal.h5
+    touch signal.h5 merge.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

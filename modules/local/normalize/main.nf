@@ -10,6 +10,7 @@ process TFVOCAB_NORMALIZE {
 
     output:
     tuple val(meta), path("normalized.h5"), emit: normalized
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -18,6 +19,7 @@ process TFVOCAB_NORMALIZE {
     script:
     def args = task.ext.args ?: ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab normalize --signal ${signal} --outdir . ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -28,7 +30,7 @@ process TFVOCAB_NORMALIZE {
 
     stub:
     """
-    touch normalized.h5
+    touch normalized.h5 normalize.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -6,12 +6,14 @@ process TFVOCAB_PAIRS {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(coexpression), path(promoters)
+    tuple val(meta), path(coexpression)
+    tuple val(meta2), path(promoters)
 
     output:
     tuple val(meta), path("pairs.tsv"), emit: pairs
     tuple val(meta), path("pairs.report.json"), emit: report
     tuple val(meta), path("pairs.tsv.json"), optional: true, emit: json
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -20,6 +22,7 @@ process TFVOCAB_PAIRS {
     script:
     def args = task.ext.args ?: ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab pairs --coexpression ${coexpression} --promoters ${promoters} --outdir . ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -30,7 +33,7 @@ process TFVOCAB_PAIRS {
 
     stub:
     """
-    touch pairs.tsv pairs.tsv.json pairs.report.json
+    touch pairs.tsv pairs.tsv.json pairs.report.json pairs.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -1,5 +1,5 @@
 process TFVOCAB_PREDICT {
-    tag "${meta.id}"
+    tag "${meta.id} fold ${meta.fold}"
     label 'process_medium'
 
     conda "${moduleDir}/environment.yml"
@@ -22,6 +22,7 @@ process TFVOCAB_PREDICT {
     def args = task.ext.args ?: ''
     def pairs_opt = pairs ? "--pairs ${pairs}" : ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab predict --model ${model} --tokens ${tokens} --normalized ${normalized} --outdir . ${pairs_opt} ${args}
 
     cat <<-END_VERSIONS > versions.yml

@@ -22,6 +22,7 @@ process TFVOCAB_PROMOTERS {
     script:
     def args = task.ext.args ?: ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab promoters --gff ${gff} --fasta ${fasta} --outdir . ${args}
 
     cat <<-END_VERSIONS > versions.yml

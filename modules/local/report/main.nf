@@ -6,10 +6,11 @@ process TFVOCAB_REPORT {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(tokenize, stageAs: 'tokenize/*'), path(pairs, stageAs: 'pairs/*'), path(train, stageAs: 'train/*'), path(evaluate, stageAs: 'evaluate/*'), path(interpret, stageAs: 'interpret/*'), path(predict, stageAs: 'predict/*')
+    tuple val(meta), path(tokenize, stageAs: 'tokenize/*'), path(pairs, stageAs: 'pairs/*'), path(train, stageAs: 'train/*'), path(evaluate, stageAs: 'evaluate/*'), path(summarize, stageAs: 'summarize/*'), path(interpret, stageAs: 'interpret/*'), path(predict, stageAs: 'predict/*')
 
     output:
-    tuple val(meta), path("report.html"), emit: html
+    tuple val(meta), path("*.html"), emit: html
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -17,8 +18,11 @@ process TFVOCAB_REPORT {
 
     script:
     def args = task.ext.args ?: ''
+    def prefix = task.ext.prefix ?: 'report'
     """
-    tfvocab report --outdir . ${args} tokenize pairs train evaluate interpret predict
+    export OMP_NUM_THREADS=${task.cpus}
+    tfvocab report --outdir . ${args} tokenize pairs train evaluate summarize interpret predict
+    if [ "${prefix}" != report ]; then mv report.html "${prefix}.html"; fi
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
@@ -27,8 +31,9 @@ process TFVOCAB_REPORT {
     """
 
     stub:
+    def prefix = task.ext.prefix ?: 'report'
     """
-    touch report.html
+    touch ${prefix}.html report.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

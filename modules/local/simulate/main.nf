@@ -23,6 +23,7 @@ process TFVOCAB_SIMULATE {
     script:
     def args = task.ext.args ?: ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab simulate --preset ${meta.preset} --seed ${meta.seed} --outdir . ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -34,9 +35,8 @@ process TFVOCAB_SIMULATE {
     stub:
     """
     mkdir -p bigwig truth
-    touch genome.fa genome.fa.fai annotation.gff3 coexpression.tsv coexpression.tsv.json bigwig/TF1.bw bigwig/input.bw
     printf 'tf,bigwig,control\\nTF1,bigwig/TF1.bw,bigwig/input.bw\\n' > samplesheet.csv
-    touch truth/modules.tsv truth/grammar.json truth/sites.tsv truth/pairs.tsv truth/params.json
+    touch genome.fa genome.fa.fai annotation.gff3 coexpression.tsv coexpression.tsv.json bigwig/TF1.bw bigwig/input.bw truth/modules.tsv truth/grammar.json truth/sites.tsv truth/pairs.tsv truth/params.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

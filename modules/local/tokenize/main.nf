@@ -13,6 +13,7 @@ process TFVOCAB_TOKENIZE {
     tuple val(meta), path("vocabulary.tsv"), emit: vocabulary
     tuple val(meta), path("vocabulary.png"), optional: true, emit: png
     tuple val(meta), path("vocabulary.tsv.json"), optional: true, emit: json
+    tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
     when:
@@ -21,6 +22,7 @@ process TFVOCAB_TOKENIZE {
     script:
     def args = task.ext.args ?: ''
     """
+    export OMP_NUM_THREADS=${task.cpus}
     tfvocab tokenize --normalized ${normalized} --outdir . ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -31,7 +33,7 @@ process TFVOCAB_TOKENIZE {
 
     stub:
     """
-    touch tokens.h5 vocabulary.tsv vocabulary.tsv.json vocabulary.png
+    touch tokens.h5 vocabulary.tsv vocabulary.tsv.json vocabulary.png tokenize.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -14,9 +14,11 @@ from ..defaults import default
 @click.option("--seed", type=int, default=default("seed"), show_default=True, help="Random seed for every step.")
 @click.option("--epochs", type=int, default=None,
               help="Override the training epochs of the preset (tiny: 4, small: 30).")
-def cli(preset, outdir, seed, epochs):
+@click.option("--resume", is_flag=True,
+              help="Skip the steps that finished with the same arguments (their folders complete).")
+def cli(preset, outdir, seed, epochs, resume):
     """Run every step (simulate -> ... -> report) in-process on simulated data."""
     from ..demo import run
 
-    paths = run(preset=preset, outdir=outdir, seed=seed, epochs=epochs)
+    paths = run(preset=preset, outdir=outdir, seed=seed, epochs=epochs, resume=resume)
     click.echo(f"report: {paths['report_html']}")

@@ -8,20 +8,31 @@ import click
 from ..defaults import default
 
 
-@click.command("extract", help="Mean and max bigWig signal over promoter windows (default 50 bp "
+@click.command("extract", help="Mean and max bigWig (or peak) signal over promoter windows (default 50 bp "
                "every 50 bp, -2000..+500 bp around the start codon, 5'->3' in gene orientation). "
                "Bases without data count as 0 (deepTools --missingDataAsZero); windows on "
                "chromosomes absent from the bigWig or off the chromosome are NaN + mask. Writes "
-               "DIR/signal.<tf>.h5 per bigWig.")
+               "DIR/signal.<tf>.h5 per track.")
 @click.option("--promoters", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="promoters.tsv from `tfvocab promoters`.")
-@click.option("--bigwig", "bigwig", required=True, multiple=True,
+@click.option("--bigwig", "bigwig", multiple=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="DAP-seq bigWig (repeatable); one output file per bigWig.")
+@click.option("--peaks", "peaks", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="DAP-seq peak calls instead of a bigWig (repeatable): narrowPeak, broadPeak or BED, "
+              ".gz ok; each peak's signalValue (BED: score) over its interval, 0 elsewhere.")
+@click.option("--samplesheet", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Extract every track of a samplesheet (tf,bigwig|peaks,control) in one call: each "
+              "TF's bigWig or peaks file and each distinct control (instead of --bigwig/--peaks).")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (created); receives signal.<tf>.h5.")
 @click.option("--tf", "tf", multiple=True,
-              help="TF name per --bigwig, in the same order (repeatable) [default: bigWig file stem].")
+              help="TF name per track (repeatable): the --bigwig files first, then the --peaks files, "
+              "in the order given  [default: file stem].")
+@click.option("--peak-value", type=click.Choice(["auto", "signal", "score", "pvalue", "one"]),
+              default="auto", show_default=True,
+              help="Value a peak contributes over its interval: 'auto' = signalValue (narrowPeak/"
+              "broadPeak) or the BED score (1 when constant or absent); 'one' = presence.")
 @click.option("--window", type=click.IntRange(min=1), default=default("window"), show_default=True,
               help="Window width (bp).")
 @click.option("--stride", type=click.IntRange(min=1), default=default("stride"), show_default=True,
@@ -39,13 +50,16 @@ from ..defaults import default
               help="bigWigs processed at once in worker processes; 0 = the CPUs this process may "
               "use (capped at the number of bigWigs). Memory ~ jobs x (20 bytes x records of the "
               "largest chromosome + 9 bytes x promoters x windows); outputs are identical for any value.")
-def cli(promoters, bigwig, outdir, tf, window, stride, chrom_alias, reader, mask_uncovered, jobs):
+def cli(promoters, bigwig, peaks, samplesheet, outdir, tf, peak_value, window, stride, chrom_alias,
+        reader, mask_uncovered, jobs):
     from tfvocab.extract import available_cpus, run
 
     if jobs == 0:
-        jobs = max(1, min(available_cpus(), len(bigwig)))
+        n = len(bigwig) + len(peaks)
+        jobs = available_cpus() if samplesheet else max(1, min(available_cpus(), n))
     paths = run(promoters=promoters, bigwig=list(bigwig), outdir=outdir, tf=list(tf) or None,
                 window=window, stride=stride, chrom_alias=chrom_alias, reader=reader,
-                mask_uncovered=mask_uncovered, jobs=jobs)
+                mask_uncovered=mask_uncovered, jobs=jobs, peaks=list(peaks),
+                samplesheet=samplesheet, peak_value=peak_value)
     for name, path in paths.items():
         click.echo(f"{name}\t{path}")

@@ -64,14 +64,17 @@ def _d(v):
 @click.option("--pair-features", type=click.Choice(["full", "similarity", "cosine"]), default=None,
               help=f"Pair head: MLP on [vA+vB, |vA-vB|, vA*vB], MLP on [|vA-vB|, vA*vB], or a*cos(vA,vB)+b ({_d(_M.pair_features)}).")
 @click.option("--activation", type=click.Choice(["gelu", "relu"]), default=None, help=f"Activation ({_d(_M.activation)}).")
-@click.option("--resume", is_flag=True, help="Continue from OUTDIR/checkpoint.pt (written every epoch).")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint.pt of --checkpoint-dir (written every epoch); "
+              "refused when the options or inputs differ from the interrupted run's.")
+@click.option("--checkpoint-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder of checkpoint.pt (default: --outdir), e.g. on storage that survives a preempted job.")
 @click.option("--seed", type=int, default=None, help=f"Random seed for initialisation, shuffling, dropout ({_d(TRAIN_DEFAULTS['seed'])}).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
               help="auto = CUDA if available, else CPU (default: auto). Use torchrun for several GPUs.")
-def cli(tokens, normalized, pairs, genes, outdir, config, input_, resume, **options):
+def cli(tokens, normalized, pairs, genes, outdir, config, input_, resume, checkpoint_dir, **options):
     """Train the Siamese transformer of one fold; writes model.pt and train_log.tsv."""
     from ..train import run
 
     paths = run(tokens=tokens, normalized=normalized, pairs=pairs, genes=genes, outdir=outdir, config=config,
-                resume=resume, input=input_, **options)
+                resume=resume, checkpoint_dir=checkpoint_dir, input=input_, **options)
     click.echo(paths["model"] if "model" in paths else outdir)
