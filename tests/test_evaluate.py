@@ -121,7 +121,7 @@ def test_evaluate_step_writes_the_universe_contract(folds_world, tmp_path):
     assert ctrl["shuffled_label"]["auprc"] < tr["auprc"]
     assert len(out["bootstrap"]["auprc"]["transformer"]) == 50
     assert out["sampled"]["models"]["transformer"]["n_pos"] == n_pos
-    top = pd.read_csv(tmp_path / "top_pairs.tsv", sep="\t")
+    top = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
     assert len(top) == min(1000, n * (n - 1) // 2) and {"label", "truth", "score_transformer"} <= set(top.columns)
     assert top["score_transformer"].is_monotonic_decreasing
     assert (tmp_path / "pr_curve.png").read_bytes()[:4] == b"\x89PNG"

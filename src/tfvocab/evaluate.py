@@ -16,7 +16,7 @@ universe metrics (every run) and, with ``control_model``, a model trained on shu
 A secondary table (``sampled``) gives the metrics on sampled pairs (positives + 3 degree-matched
 negatives each, drawn from the same universe), as round-1 reports computed them.
 
-Writes ``metrics.json`` (docs/evaluation.md), ``top_pairs.tsv`` (the transformer's best pairs
+Writes ``metrics.json`` (docs/evaluation.md), ``predictions.tsv`` (the transformer's best pairs
 with every model's score), ``pr_curve.png`` and ``roc_curve.png``.
 """
 from __future__ import annotations
@@ -417,11 +417,11 @@ def run(model=None, tokens=None, normalized=None, pairs=None, outdir=".", *, gen
     u = result["universe"]
     with step_outputs(outdir, "evaluate", params) as out:
         write_json(out.path("metrics.json"), M.strict_json(result))
-        write_table(out.path("top_pairs.tsv"), top, prov)
+        write_table(out.path("predictions.tsv"), top, prov)
         plot_curves({k: {**v, "curve": curves[k]} for k, v in u.items()}, u[TRANSFORMER]["prevalence"],
                     out.path("pr_curve.png"), out.path("roc_curve.png"),
                     f"fold {fold} universe ({u[TRANSFORMER]['n_pairs']:,} pairs)")
-    paths = {k: outdir / f for k, f in (("metrics", "metrics.json"), ("top_pairs", "top_pairs.tsv"),
+    paths = {k: outdir / f for k, f in (("metrics", "metrics.json"), ("predictions", "predictions.tsv"),
                                          ("pr_curve", "pr_curve.png"), ("roc_curve", "roc_curve.png"))}
     for name, m in u.items():
         log.info("%-18s universe AUPRC %.4f [%.4f, %.4f]  AUROC %.4f  (prevalence %.4f)", name, m["auprc"],
