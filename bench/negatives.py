@@ -92,7 +92,7 @@ def report(res: dict, title: str) -> dict:
                 for f in folds]
         rows[name] = {"listed": S.summarize_models(fake)[name], "truth": S.summarize_models(fake, "truth_universe",
                                                                                             "bootstrap_truth")[name],
-                      "reps": [np.asarray(f["bootstrap"]["auprc"]["transformer"]) for f in folds],
+                      "reps": [np.asarray(f["bootstrap"]["auprc"]["transformer"], dtype=float) for f in folds],
                       "per_fold": [f["universe"]["transformer"]["auprc"] for f in folds]}
     best = max(rows, key=lambda n: rows[n]["listed"]["auprc"]["mean"])
     print(f"\n== {title}: transformer trained with each scheme; fold means [95% CI]")

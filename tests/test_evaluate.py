@@ -235,7 +235,8 @@ def test_small_preset_universe_over_five_folds(small_folds):
         assert tr["auprc"]["mean"] >= wc["auprc"]["mean"] + 0.05, key
         assert tr["auroc"]["mean"] >= wc["auroc"]["mean"], key
     import tfvocab.summarize as S
-    reps = [np.asarray(f["bootstrap"]["auprc"]["transformer"]) - np.asarray(f["bootstrap"]["auprc"]["window_correlation"])
+    reps = [np.asarray(f["bootstrap"]["auprc"]["transformer"], dtype=float)
+            - np.asarray(f["bootstrap"]["auprc"]["window_correlation"], dtype=float)
             for f in small_folds["metrics"]]
     assert S.hierarchical_mean_ci(reps)[0] > 0
     assert m["transformer"]["auprc"]["mean"] > 20 * m["transformer"]["prevalence"]["mean"]

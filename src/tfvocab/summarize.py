@@ -25,6 +25,7 @@ from . import metrics as M
 from .errors import TfvocabError
 from .io import atomic_path, provenance, write_json, write_table
 from .log import get_logger
+from .publish import step_outputs
 
 log = get_logger("summarize")
 
@@ -141,8 +142,8 @@ def summarize(folds: list[dict], seed: int = 0, min_pos: int = M.MIN_POSITIVES) 
         out["best_baseline"] = best
         for metric, name in (("auprc", "difference"), ("auroc", "difference_auroc")):
             per = [_value(f["universe"][TRANSFORMER], metric) - _value(f["universe"][best], metric) for f in folds]
-            reps = [np.asarray(f["bootstrap"][metric][TRANSFORMER]) - np.asarray(f["bootstrap"][metric][best])
-                    for f in folds]
+            reps = [np.asarray(f["bootstrap"][metric][TRANSFORMER], dtype=np.float64)
+                    - np.asarray(f["bootstrap"][metric][best], dtype=np.float64) for f in folds]
             out[name] = {"metric": metric, "against": best, "mean": float(np.mean(per)),
                          "ci": hierarchical_mean_ci(reps, seed=seed), "per_fold": per}
         d = out["difference"]
@@ -227,12 +228,13 @@ def run(metrics, outdir=".", *, seed: int = 0) -> dict[str, Path]:
     """``tfvocab summarize``: read the folds' metrics.json, write summary.json/.tsv/.png."""
     folds = read_metrics(metrics)
     summary = summarize(folds, seed=seed)
-    prov = provenance("summarize", {"metrics": [str(p) for p in metrics], "seed": seed})
+    params = {"metrics": [str(p) for p in metrics], "seed": seed}
+    prov = provenance("summarize", params)
     summary["provenance"] = prov
     outdir = Path(outdir)
-    paths = {"summary": write_json(outdir / "summary.json", M.strict_json(summary)),
-             "table": write_table(outdir / "summary.tsv", summary_table(summary), prov, float_format="%.6g"),
-             "plot": outdir / "summary.png"}
-    plot_summary(summary, paths["plot"])
+    with step_outputs(outdir, "summarize", params) as out:
+        write_json(out.path("summary.json"), M.strict_json(summary))
+        write_table(out.path("summary.tsv"), summary_table(summary), prov, float_format="%.6g")
+        plot_summary(summary, out.path("summary.png"))
     log.info("%d folds: %s", summary["n_folds"], summary["verdict"])
-    return paths
+    return {"summary": outdir / "summary.json", "table": outdir / "summary.tsv", "plot": outdir / "summary.png"}
