@@ -79,7 +79,7 @@ def test_demo_outputs_are_consistent(tiny_demo):
     with h5py.File(tiny_demo / "tokenize" / "tokens.h5") as f:
         assert [g.decode() for g in f["genes"][()]] == genes
         assert f["tokens"].shape[0] == len(genes)
-    metrics = json.loads((tiny_demo / "evaluate" / "metrics.json").read_text())
+    metrics = json.loads((tiny_demo / "evaluate" / "fold_0" / "metrics.json").read_text())
     text = json.dumps(metrics)
     for row in ("transformer", "cosine_profile", "logreg_profile", "bag_of_tokens", "oracle"):
         assert row in text, row

@@ -24,7 +24,7 @@ log = get_logger("demo")
 
 #: the steps, in the order ``workflows/tfvocab.nf`` runs them
 PIPELINE = ("simulate", "promoters", "extract", "merge", "normalize", "tokenize", "pairs",
-            "train", "evaluate", "interpret", "predict", "report")
+            "train", "evaluate", "summarize", "interpret", "predict", "report")
 
 #: per-preset settings of the steps (everything else: the step's own defaults, as in the pipeline)
 PRESET_PARAMS = {
@@ -97,7 +97,7 @@ def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
     is complete (:func:`tfvocab.publish.folder_complete`); from the first step that runs again,
     every later step runs too. An interrupted demo continues where it stopped.
     """
-    from . import evaluate, interpret, predict, report, simulate, train
+    from . import evaluate, formats, interpret, predict, report, simulate, summarize, train
 
     if preset not in PRESET_PARAMS:
         raise TfvocabError(f"unknown demo preset '{preset}'", hint=f"use one of {sorted(PRESET_PARAMS)}")
@@ -119,11 +119,16 @@ def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
 
     skipping = [resume]        # once a step runs again, every later step runs too
 
+    def complete(folder: Path) -> bool:
+        """A step's folder is complete, or (train, evaluate) each of its fold_<k>/ subfolders is."""
+        folds = sorted(folder.glob("fold_*"))
+        return folder_complete(folder) or (bool(folds) and all(folder_complete(f) for f in folds))
+
     def step(name, fn, **kwargs):
         n = PIPELINE.index(name) + 1
         key = _key(kwargs, out)
         rec = state["steps"].get(name)
-        if skipping[0] and rec and rec.get("args") == key and folder_complete(d[name]):
+        if skipping[0] and rec and rec.get("args") == key and complete(d[name]):
             log.info("[%d/%d] %s: complete in %s, skipped (--resume)", n, len(PIPELINE), name, d[name])
             timings[name] = 0.0
             return None
@@ -144,10 +149,23 @@ def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
     f = data_steps(sim, out, seed=seed, vocab_size=p["vocab_size"], step=step)
     prom_tsv, pairs_tsv, truth = f["promoters"], f["pairs"], f["truth"]
     data = {"tokens": f["tokens"], "normalized": f["normalized"]}
-    step("train", train.run, pairs=pairs_tsv, epochs=p["epochs"], seed=seed, **data)
-    model = d["train"] / "model.pt"
-    step("evaluate", evaluate.run, model=model, pairs=pairs_tsv, promoters=prom_tsv,
-         truth=truth, seed=seed, **data)
+    # one model per fold of genes.tsv (the pipeline scatters the folds): train/fold_<k>/,
+    # evaluate/fold_<k>/; summarize gathers them; interpret and predict use the fold-0 model
+    n_folds = int(formats.read_genes(pairs_tsv.with_name("genes.tsv"))["fold"].max()) + 1
+    models = [d["train"] / f"fold_{k}" / "model.pt" for k in range(n_folds)]
+
+    def train_folds(outdir, **kwargs):
+        return [train.run(outdir=Path(outdir) / f"fold_{k}", fold=k, **kwargs) for k in range(n_folds)]
+
+    def evaluate_folds(outdir, **kwargs):
+        return [evaluate.run(model=models[k], outdir=Path(outdir) / f"fold_{k}", **kwargs)
+                for k in range(n_folds)]
+
+    step("train", train_folds, pairs=pairs_tsv, epochs=p["epochs"], seed=seed, **data)
+    step("evaluate", evaluate_folds, pairs=pairs_tsv, promoters=prom_tsv, truth=truth, seed=seed, **data)
+    step("summarize", summarize.run, metrics=[d["evaluate"] / f"fold_{k}" / "metrics.json" for k in range(n_folds)],
+         seed=seed)
+    model = models[0]
     step("interpret", interpret.run, model=model, pairs=pairs_tsv, promoters=prom_tsv,
          truth=truth, n_pairs=p["n_pairs"], seed=seed, **data)
     step("predict", predict.run, model=model, top_k=p["top_k"], seed=seed, **data)
