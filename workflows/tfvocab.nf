@@ -27,7 +27,7 @@ workflow TFVOCAB {
     ch_samplesheet    // channel: samplesheet.csv (tf,bigwig|peaks,control)
     ch_gff            // channel: [meta, gff3]
     ch_fasta          // channel: [meta, fasta, fai or []]
-    ch_coexpression   // channel: [meta, coexpression.tsv]
+    ch_coexpression   // channel: [meta, co-expression list / ATTED-II folder or zip, Entrez->AGI map or []]
 
     main:
     ch_versions = channel.empty()
@@ -37,7 +37,7 @@ workflow TFVOCAB {
         ch_versions     = ch_versions.mix(TFVOCAB_SIMULATE.out.versions)
         ch_gff          = TFVOCAB_SIMULATE.out.gff
         ch_fasta        = TFVOCAB_SIMULATE.out.fasta
-        ch_coexpression = TFVOCAB_SIMULATE.out.coexpression
+        ch_coexpression = TFVOCAB_SIMULATE.out.coexpression.map { meta, tsv -> [meta, tsv, []] }
         ch_truth        = TFVOCAB_SIMULATE.out.truth.map { _meta, truth -> truth }
         ch_samplesheet  = TFVOCAB_SIMULATE.out.samplesheet.map { _meta, csv, _bigwigs -> csv }
         // the same rules as for --input; the simulated samplesheet's paths are relative to its folder
@@ -84,6 +84,7 @@ workflow TFVOCAB {
     TFVOCAB_PAIRS(ch_coexpression, ch_promoters)
     ch_versions = ch_versions.mix(TFVOCAB_PAIRS.out.versions)
     ch_pairs = TFVOCAB_PAIRS.out.pairs.map { _meta, tsv -> tsv }
+    ch_genes = TFVOCAB_PAIRS.out.genes.map { _meta, tsv -> tsv }
 
     //
     // TRAIN and EVALUATE: scattered, one task per fold (meta.fold); SUMMARIZE gathers the folds
@@ -92,7 +93,8 @@ workflow TFVOCAB {
         .combine(TFVOCAB_TOKENIZE.out.tokens)
         .combine(ch_normalized)
         .combine(ch_pairs)
-        .map { fold, meta, tokens, normalized, pairs -> [meta + [fold: fold, n_folds: params.folds], tokens, normalized, pairs] }
+        .combine(ch_genes)
+        .map { fold, meta, tokens, normalized, pairs, genes -> [meta + [fold: fold, n_folds: params.folds], tokens, normalized, pairs, genes] }
     TFVOCAB_TRAIN(ch_train_in)
     ch_versions = ch_versions.mix(TFVOCAB_TRAIN.out.versions.first())
 
@@ -102,7 +104,11 @@ workflow TFVOCAB {
     ch_model_pairs = ch_model_data
         .combine(ch_pairs)
         .combine(ch_prom_tsv)
-    TFVOCAB_EVALUATE(ch_model_pairs, ch_truth)
+    ch_model_eval = ch_model_data
+        .combine(ch_pairs)
+        .combine(ch_genes)
+        .combine(ch_prom_tsv)
+    TFVOCAB_EVALUATE(ch_model_eval, ch_truth)
     ch_versions = ch_versions.mix(TFVOCAB_EVALUATE.out.versions.first())
 
     // every fold's metrics.json, in fold order: staged as metrics.fold1.json .. metrics.fold<K>.json

@@ -18,9 +18,11 @@ from pipeline import ROOT, config_params, modules_config_blocks, procs, schema_p
 NOT_SHARED = {
     "n_tfs": "SIMULATE override of the preset's size (null = the preset's)",
     "n_genes": "SIMULATE override of the preset's size (null = the preset's)",
+    "coexpression_threshold": "optional filter of the co-expression list (null = keep every listed pair)",
+    "coexpression_top_n": "optional filter of the co-expression list (null = no per-gene cap)",
 }
 #: shared by the pipeline and the CLI but not yet in defaults.py (checked once it is)
-AWAITING_DEFAULTS = {"folds"}
+AWAITING_DEFAULTS: set[str] = set()
 PARAM_IDS = sorted(OPTIONS)
 
 

@@ -53,19 +53,19 @@ def test_samplesheet_tracks_are_meta_and_track_pairs():
 
 
 @pytest.mark.parametrize("old, new, expected", [
-    # a too-short tuple: TRAIN declares [meta, tokens, normalized, pairs]
-    ("-> [meta + [fold: fold, n_folds: params.folds], tokens, normalized, pairs] }",
-     "-> [meta + [fold: fold, n_folds: params.folds], tokens, normalized] }",
-     "TFVOCAB_TRAIN input 1 gets 3-element items, TFVOCAB_TRAIN declares 4"),
-    # a combine forgotten: EVALUATE and INTERPRET lose promoters.tsv
-    ("        .combine(ch_prom_tsv)\n", "",
-     "TFVOCAB_EVALUATE input 1 gets 5-element items, TFVOCAB_EVALUATE declares 6"),
+    # a too-short tuple: TRAIN declares [meta, tokens, normalized, pairs, genes]
+    ("-> [meta + [fold: fold, n_folds: params.folds], tokens, normalized, pairs, genes] }",
+     "-> [meta + [fold: fold, n_folds: params.folds], tokens, normalized, pairs] }",
+     "TFVOCAB_TRAIN input 1 gets 4-element items, TFVOCAB_TRAIN declares 5"),
+    # a combine forgotten: EVALUATE loses genes.tsv
+    ("        .combine(ch_genes)\n        .combine(ch_prom_tsv)\n", "        .combine(ch_prom_tsv)\n",
+     "TFVOCAB_EVALUATE input 1 gets 6-element items, TFVOCAB_EVALUATE declares 7"),
     # a wrong number of inputs
     ("TFVOCAB_MERGE(ch_signals, ch_samplesheet)", "TFVOCAB_MERGE(ch_signals)",
      "TFVOCAB_MERGE takes 2 input channel(s), called with 1"),
-    # a closure destructuring 4 elements of the 5-element fold x data tuple
-    (".map { fold, meta, tokens, normalized, pairs ->", ".map { fold, meta, tokens, pairs ->",
-     "destructures 4 elements of a 5-element tuple"),
+    # a closure destructuring 5 elements of the 6-element fold x data tuple
+    (".map { fold, meta, tokens, normalized, pairs, genes ->", ".map { fold, meta, tokens, pairs, genes ->",
+     "destructures 5 elements of a 6-element tuple"),
     # the simulate branch giving a [meta, truth] tuple where the real-data branch has a path
     ("TFVOCAB_SIMULATE.out.truth.map { _meta, truth -> truth }", "TFVOCAB_SIMULATE.out.truth",
      "ch_truth is a 1-element channel, but the branch makes it 2-element"),

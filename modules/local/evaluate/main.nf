@@ -6,7 +6,7 @@ process TFVOCAB_EVALUATE {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(model), path(tokens), path(normalized), path(pairs), path(promoters)
+    tuple val(meta), path(model), path(tokens), path(normalized), path(pairs), path(genes), path(promoters)
     path(truth)
 
     output:
@@ -25,7 +25,7 @@ process TFVOCAB_EVALUATE {
     def truth_opt = truth ? "--truth ${truth}" : ''
     """
     export OMP_NUM_THREADS=${task.cpus}
-    tfvocab evaluate --model ${model} --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --promoters ${promoters} --outdir . ${truth_opt} ${args}
+    tfvocab evaluate --model ${model} --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --genes ${genes} --promoters ${promoters} --outdir . ${truth_opt} ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -6,13 +6,14 @@ process TFVOCAB_PAIRS {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(coexpression)
+    tuple val(meta), path(coexpression), path(id_map)
     tuple val(meta2), path(promoters)
 
     output:
     tuple val(meta), path("pairs.tsv"), emit: pairs
+    tuple val(meta), path("genes.tsv"), emit: genes
     tuple val(meta), path("pairs.report.json"), emit: report
-    tuple val(meta), path("pairs.tsv.json"), optional: true, emit: json
+    tuple val(meta), path("{pairs,genes}.tsv.json"), optional: true, emit: json
     tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
@@ -21,9 +22,10 @@ process TFVOCAB_PAIRS {
 
     script:
     def args = task.ext.args ?: ''
+    def id_map_opt = id_map ? "--id-map ${id_map}" : ''
     """
     export OMP_NUM_THREADS=${task.cpus}
-    tfvocab pairs --coexpression ${coexpression} --promoters ${promoters} --outdir . ${args}
+    tfvocab pairs --coexpression ${coexpression} --promoters ${promoters} --outdir . ${id_map_opt} ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
@@ -33,7 +35,7 @@ process TFVOCAB_PAIRS {
 
     stub:
     """
-    touch pairs.tsv pairs.tsv.json pairs.report.json pairs.manifest.json
+    touch pairs.tsv pairs.tsv.json genes.tsv genes.tsv.json pairs.report.json pairs.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

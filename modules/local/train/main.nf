@@ -6,7 +6,7 @@ process TFVOCAB_TRAIN {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(tokens), path(normalized), path(pairs)
+    tuple val(meta), path(tokens), path(normalized), path(pairs), path(genes)
 
     output:
     tuple val(meta), path("model.pt"), emit: model
@@ -31,7 +31,7 @@ process TFVOCAB_TRAIN {
     }
     """
     export OMP_NUM_THREADS=${task.cpus}
-    tfvocab train --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --fold ${meta.fold} --outdir . ${device} ${checkpoint} ${resume} ${args}
+    tfvocab train --tokens ${tokens} --normalized ${normalized} --pairs ${pairs} --genes ${genes} --fold ${meta.fold} --outdir . ${device} ${checkpoint} ${resume} ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

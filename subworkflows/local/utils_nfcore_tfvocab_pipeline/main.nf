@@ -54,14 +54,15 @@ workflow PIPELINE_INITIALISATION {
     ch_samplesheet  = params.simulate ? channel.empty() : channel.value(sheet)
     ch_gff          = params.simulate ? channel.empty() : channel.value([run_meta, file(params.gff, checkIfExists: true)])
     ch_fasta        = params.simulate ? channel.empty() : channel.value([run_meta, file(params.fasta, checkIfExists: true)] + fastaIndex(params.fasta))
-    ch_coexpression = params.simulate ? channel.empty() : channel.value([run_meta, file(params.coexpression, checkIfExists: true)])
+    ch_coexpression = params.simulate ? channel.empty() : channel.value([run_meta, file(params.coexpression, checkIfExists: true),
+                                                                         params.id_map ? file(params.id_map, checkIfExists: true) : []])
 
     emit:
     tracks       = ch_tracks        // channel: [meta(id, kind: bigwig|peaks|control, control), track] per EXTRACT task
     samplesheet  = ch_samplesheet   // channel: samplesheet.csv
     gff          = ch_gff           // channel: [meta, gff3]
     fasta        = ch_fasta         // channel: [meta, fasta, fai or []]
-    coexpression = ch_coexpression  // channel: [meta, coexpression.tsv]
+    coexpression = ch_coexpression  // channel: [meta, co-expression list (file, folder or zip), id map or []]
 }
 
 workflow PIPELINE_COMPLETION {
