@@ -170,13 +170,15 @@ def print_result(res: dict, title: str) -> None:
 
 # --------------------------------------------------------------------------- scale
 def make_scale_inputs(workdir: Path, G: int, T: int, seed: int = 0) -> dict[str, str]:
-    """normalized.h5 / tokens.h5 (G x 50 x T), pairs.tsv at ATTED-II density, genes.tsv with
-    2 folds, an untrained default model.pt (written once)."""
-    import h5py
+    """normalized.h5 / tokens.h5 (G x 50 x T, through tfvocab.formats), promoters.tsv, pairs.tsv
+    at ATTED-II density (1 M pairs among 27,000 genes), genes.tsv with 2 folds, an untrained
+    default model.pt (written once)."""
     import pandas as pd
     import torch
 
-    from tfvocab.io import sha256_array, write_strings
+    from tfvocab import formats
+    from tfvocab.data import load_gene_data
+    from tfvocab.io import provenance
     from tfvocab.model import ModelConfig, SiameseTransformer
     from tfvocab.train import TRAIN_DEFAULTS, save_model
 
@@ -184,37 +186,38 @@ def make_scale_inputs(workdir: Path, G: int, T: int, seed: int = 0) -> dict[str,
     d = workdir / f"g{G}_t{T}"
     d.mkdir(parents=True, exist_ok=True)
     p = {k: d / n for k, n in (("normalized", "normalized.h5"), ("tokens", "tokens.h5"), ("pairs", "pairs.tsv"),
-                               ("genes", "genes.tsv"), ("model", "model.pt"), ("test_genes", "test_genes.txt"))}
+                               ("genes", "genes.tsv"), ("model", "model.pt"), ("test_genes", "test_genes.txt"),
+                               ("promoters", "promoters.tsv"))}
     genes = [f"AT{1 + i // 9000}G{i % 9000:05d}0" for i in range(G)]
     tfs = [f"TF{i:03d}" for i in range(T)]
-    ws = (-2000 + 50 * np.arange(W)).astype(np.int64)
+    geometry = formats.Geometry(upstream=2000, downstream=50 * W - 2001)
+    prov = provenance("bench_evaluation", {"genes": G, "tfs": T, "seed": seed})
     rng = np.random.default_rng(seed)
+    prom = pd.DataFrame({"gene_id": genes, "chrom": "Chr1", "start": 3000 * np.arange(G),
+                         "end": 3000 * np.arange(G) + 2501, "strand": "+", "start_codon": 3000 * np.arange(G) + 2000,
+                         "transcript_id": [g + ".1" for g in genes], "gc": 0.35, "clipped": False})
+    lineage = {"promoters": formats.promoters_digest(prom)}
     if not (p["normalized"].exists() and p["tokens"].exists()):
+        formats.write_promoters(p["promoters"], prom, prov, upstream=2000, downstream=500)
         K = 64
         tok = np.empty((G, W), np.int32)
-        with h5py.File(str(p["normalized"]) + ".tmp", "w") as h5:
-            write_strings(h5, "genes", genes)
-            write_strings(h5, "tfs", tfs)
-            h5["window_start"] = ws
-            ch = (min(G, 256), W, T)
-            sig = h5.create_dataset("signal", (G, W, T), np.float32, chunks=ch)
-            msk = h5.create_dataset("mask", (G, W, T), bool, chunks=ch)
+        stats = {"tfs": tfs, "arrays": {"mean": np.zeros(T), "std": np.ones(T)}, "attrs": {"synthetic": True}}
+        with formats.NormalizedWriter(p["normalized"], genes=genes, tfs=tfs, geometry=geometry, stats=stats,
+                                      lineage=lineage, prov=prov) as w:
             for s in range(0, G, 256):
                 n = min(256, G - s)
                 x = rng.standard_normal((n, W, T), dtype=np.float32)
                 m = np.repeat((rng.random((n, W)) < 0.02)[:, :, None], T, axis=2)
                 x[m] = np.nan
-                sig[s:s + n], msk[s:s + n] = x, m
-                tok[s:s + n] = np.where(m[:, :, 0], 0, rng.integers(1, K, (n, W)))
-        os.replace(str(p["normalized"]) + ".tmp", p["normalized"])
+                w.write(s, x, m)
+                tok[s:s + n] = np.where(m[:, :, 0], 0, rng.integers(2, K, (n, W)))
+        with formats.NormalizedFile(p["normalized"]) as nf:
+            norm_id, stats_id = nf.artifact_id, nf.stats_digest
         codebook = np.random.default_rng(1).standard_normal((K, T)).astype(np.float32)
-        with h5py.File(str(p["tokens"]) + ".tmp", "w") as h5:
-            write_strings(h5, "genes", genes)
-            write_strings(h5, "tfs", tfs)
-            h5["window_start"] = ws
-            h5["tokens"], h5["codebook"] = tok, codebook
-            h5.attrs.update({"mask_token": 0, "null_token": 1, "n_tokens": K, "vocab_hash": sha256_array(codebook)})
-        os.replace(str(p["tokens"]) + ".tmp", p["tokens"])
+        formats.write_tokens(p["tokens"], genes=genes, tfs=tfs, geometry=geometry, tokens=tok, codebook=codebook,
+                             arrays={"center": np.zeros(T), "scale": np.ones(T), "bound": np.ones(T)},
+                             attrs={"mask_token": 0, "null_token": 1, "null_threshold": 1.0, "top_score": 0.5},
+                             lineage={**lineage, "normalized": norm_id, "stats": stats_id}, prov=prov)
     if not p["pairs"].exists():
         n_pairs = int(round(1_000_000 * G * (G - 1) / (27_000 * 26_999)))
         a = rng.integers(0, G, 2 * n_pairs)
@@ -223,21 +226,20 @@ def make_scale_inputs(workdir: Path, G: int, T: int, seed: int = 0) -> dict[str,
         lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
         key = np.unique(lo.astype(np.int64) * G + hi)[:n_pairs]
         g = np.array(genes, dtype=object)
-        pd.DataFrame({"gene_a": g[key // G], "gene_b": g[key % G], "label": 1, "source": "positive",
-                      "split": "cross"}).to_csv(p["pairs"], sep="\t", index=False)
+        formats.write_pairs(p["pairs"], pd.DataFrame({"gene_a": g[key // G], "gene_b": g[key % G], "label": 1,
+                                                      "source": "positive", "split": "cross"}), prov, lineage)
         fold = rng.permutation(np.arange(G) % 2)
         val = np.where((fold == 1) & (rng.random(G) < 0.15), 0, -1)
-        pd.DataFrame({"gene_id": genes, "chrom": "Chr1", "fold": fold, "val_fold": val, "degree": 0}).to_csv(
-            p["genes"], sep="\t", index=False)
+        formats.write_genes(p["genes"], pd.DataFrame({"gene_id": genes, "chrom": "Chr1", "fold": fold,
+                                                      "val_fold": val, "degree": 0}), prov, lineage)
         (p["test_genes"]).write_text("\n".join(np.array(genes)[fold == 0]) + "\n")
     if not p["model"].exists():
-        with h5py.File(p["tokens"], "r") as h5:
-            vh = str(h5.attrs["vocab_hash"])
+        data = load_gene_data(p["tokens"], p["normalized"], "continuous", stream=True)
         torch.manual_seed(0)
         model = SiameseTransformer(ModelConfig(input="continuous", n_tfs=T, n_windows=W)).eval()
-        meta = argparse.Namespace(vocab_hash=vh, tfs=tfs, window_start=ws)
-        save_model(p["model"], model, {**TRAIN_DEFAULTS, "fold": 0, "n_folds": 2}, meta, 0, 0.0,
+        save_model(p["model"], model, {**TRAIN_DEFAULTS, "fold": 0, "n_folds": 2}, data, 0, 0.0,
                    fold=0, n_folds=2)
+        data.values.reader.close()
     return {k: str(v) for k, v in p.items()}
 
 
@@ -286,6 +288,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--setting", choices=sorted(SETTINGS), default="default")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--only-folds", type=int, nargs="+", default=None, help="train/evaluate these folds only")
     ap.add_argument("--no-control", action="store_true", help="skip the shuffled-label models")
     ap.add_argument("--train", default="{}", help="JSON overrides of the train defaults (e.g. '{\"epochs\": 10}')")
     ap.add_argument("--scale", action="store_true", help="time the universe evaluation at scale instead")
@@ -300,7 +303,7 @@ def main() -> None:
     for s in a.seeds:
         data = Path(a.data) / (f"seed{s}" if len(a.seeds) > 1 else "") if a.data else out / f"seed{s}" / "chain"
         chain = build_chain(data, seed=s, setting=a.setting, folds=a.folds)
-        res = run_folds(chain, out / f"seed{s}", seed=s, control=not a.no_control,
+        res = run_folds(chain, out / f"seed{s}", seed=s, control=not a.no_control, folds=a.only_folds,
                         train_options=json.loads(a.train))
         print_result(res, f"small preset, setting {a.setting}, seed {s}")
         verdicts.append(res["summary"]["verdict_kind"])

@@ -43,14 +43,33 @@ def _evaluation_module():
     return mod
 
 
-def compare(chain: dict, outdir: Path, schemes, folds, seed: int = 0, train_options: dict | None = None) -> dict:
-    """Train every (scheme, fold); returns ``{scheme: [fold result dicts]}`` and seconds."""
+def _load(path, data, load_model):
+    """The fold model at ``path`` (a model.pt of this version, or of the pre-formats layout)."""
+    import torch
+
+    from tfvocab.errors import TfvocabError
+    from tfvocab.model import ModelConfig, SiameseTransformer
+
+    try:
+        return load_model(path, data)
+    except TfvocabError:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+        net = SiameseTransformer(ModelConfig.from_dict(obj["config"]))
+        net.load_state_dict(obj["state_dict"])
+        return net.eval(), obj
+
+
+def compare(chain: dict, outdir: Path, schemes, folds, seed: int = 0, train_options: dict | None = None,
+            reuse: bool = False) -> dict:
+    """Train every (scheme, fold) (``reuse``: keep a model an earlier run trained); returns
+    ``{"folds": {scheme: [fold result dicts]}, "seconds": {scheme: training seconds}}``."""
     import pandas as pd
     import torch
 
     from tfvocab import evaluate, train
     from tfvocab.data import load_gene_data, read_pairs
     from tfvocab.folds import fold_split, read_genes_table
+    from tfvocab.inference import load_model
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     data = load_gene_data(chain["tokens"], chain["normalized"], "both")
@@ -62,11 +81,16 @@ def compare(chain: dict, outdir: Path, schemes, folds, seed: int = 0, train_opti
         out[name], seconds[name] = [], 0.0
         for k in folds:
             t0 = time.perf_counter()
-            m = train.run(tokens=chain["tokens"], normalized=chain["normalized"], pairs=chain["pairs"],
-                          outdir=outdir / name / f"fold{k}", fold=k, seed=seed,
-                          **{**(train_options or {}), **SCHEMES[name]})
-            seconds[name] += time.perf_counter() - t0
-            net, obj = train.load_model(m["model"], data)
+            model = outdir / name / f"fold{k}" / "model.pt"
+            if reuse and model.exists():           # a model of an earlier run of this bench
+                net, obj = _load(model, data, load_model)
+                seconds[name] += float(pd.read_csv(model.with_name("train_log.tsv"), sep="\t")["seconds"].sum())
+            else:
+                m = train.run(tokens=chain["tokens"], normalized=chain["normalized"], pairs=chain["pairs"],
+                              outdir=outdir / name / f"fold{k}", fold=k, seed=seed,
+                              **{**(train_options or {}), **SCHEMES[name]})
+                seconds[name] += time.perf_counter() - t0
+                net, obj = load_model(m["model"], data)
             split = fold_split(df, data.index, table, k)
             r = evaluate.evaluate_fold(data, split, net, obj["config"]["input"], truth=truth, seed=seed,
                                        n_boot=100, n_perm=1, baselines=False)
@@ -117,6 +141,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train", default="{}", help="JSON overrides of the train defaults")
+    ap.add_argument("--reuse", action="store_true", help="evaluate the models an earlier run left in --outdir")
     a = ap.parse_args()
     ev = _evaluation_module()
     out = Path(a.outdir)
@@ -125,7 +150,7 @@ def main() -> None:
         data = Path(a.data) / setting if a.data else out / setting / "chain"
         chain = ev.build_chain(data, seed=a.seed, setting=setting)
         print(f"\nsetting {setting} ({ev.SETTINGS[setting] or 'the small preset'}), folds {a.folds}")
-        res = compare(chain, out / setting, a.schemes, a.folds, a.seed, json.loads(a.train))
+        res = compare(chain, out / setting, a.schemes, a.folds, a.seed, json.loads(a.train), a.reuse)
         summary[setting] = report(res, f"setting {setting}")
     (out / "negatives.json").write_text(json.dumps(summary, indent=1, default=float))
 

@@ -44,7 +44,7 @@ OPTIONS: dict[str, Option] = {o.param: o for o in (
            "How genes are grouped into folds (all gene-disjoint)."),
     Option("neg_ratio", 10.0, "--neg-ratio", ("train",),
            "Negative pairs drawn per positive pair (per epoch)."),
-    Option("negatives", "universe", "--negatives", ("train",),
+    Option("negatives", "mixed", "--negatives", ("train",),
            "Negative sampling scheme (docs/evaluation.md)."),
     Option("model_input", "continuous", "--input", ("train",),
            "Tower input: tokens, continuous window signal, or both."),

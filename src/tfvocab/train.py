@@ -52,7 +52,7 @@ from .model import ModelConfig, SiameseTransformer
 
 log = get_logger("train")
 
-# Defaults tuned on the `small` preset (bench/small_acceptance.py, seeds 0-2): large batches of
+# Defaults tuned on the `small` preset (bench/evaluation.py, bench/negatives.py): large batches of
 # pairs, strong regularisation (the tower sees ~1,000 training genes) and early stopping.
 TRAIN_DEFAULTS = {
     "input": default("model_input"),
