@@ -338,3 +338,68 @@ def plant_motifs(rng: np.random.Generator, seqs: dict, sites: pd.DataFrame, pfms
             sel = (grp.chrom.to_numpy() == c) & (left >= 0) & (left + L <= len(seqs[c]))
             pos = left[sel][:, None] + np.arange(L)[None, :]
             seqs[c][pos.ravel()] = inst[sel].ravel()
+
+
+def site_windows(sites: pd.DataFrame, promoters: pd.DataFrame, genes: list[str],
+                 window_start: np.ndarray, width: int, tfs: list[str], reach: int = 60
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Where the planted sites fall on a window grid: ``holding`` and ``near`` bool (G, W, T).
+
+    ``holding[g, w, t]``: a site of TF ``t`` has its centre in window ``w`` of gene ``g``;
+    ``near``: a site of ``t`` has its centre within ``reach`` bp of the window (window extended by
+    ``reach`` on both sides). Every site of ``sites`` counts (module, decoy, background,
+    genome-wide ones), mapped through each gene's start codon and strand (``promoters``:
+    gene_id, chrom, strand, start_codon), so overlapping promoters share their sites.
+    ``window_start`` (W,) offsets, ``width`` bp.
+    """
+    G, W, T = len(genes), len(window_start), len(tfs)
+    holding = np.zeros((G, W, T), bool)
+    near = np.zeros((G, W, T), bool)
+    tix = {t: i for i, t in enumerate(tfs)}
+    s = sites[sites.tf.isin(list(tix))]
+    centre = ((s.start.to_numpy() + s.end.to_numpy()) // 2).astype(np.int64)
+    tcol = s.tf.map(tix).to_numpy()
+    chrom = s.chrom.to_numpy()
+    p = promoters.set_index("gene_id").loc[list(genes)]
+    ws = np.asarray(window_start, np.int64)
+    lo_off, hi_off = int(ws.min()) - reach, int(ws.max()) + width + reach
+    for c in np.unique(p.chrom.to_numpy()):
+        sel = chrom == c
+        order = np.argsort(centre[sel], kind="stable")
+        cc, tt = centre[sel][order], tcol[sel][order]
+        for gi in np.flatnonzero(p.chrom.to_numpy() == c):
+            sc, minus = int(p.start_codon.iloc[gi]), p.strand.iloc[gi] == "-"
+            a, b = ((sc - hi_off, sc - lo_off) if minus else (sc + lo_off, sc + hi_off))
+            i0, i1 = np.searchsorted(cc, [a, b + 1])
+            if i0 == i1:
+                continue
+            off = (sc - cc[i0:i1]) if minus else (cc[i0:i1] - sc)
+            t = tt[i0:i1]
+            inside = (off[:, None] >= ws[None, :]) & (off[:, None] < ws[None, :] + width)
+            close = (off[:, None] >= ws[None, :] - reach) & (off[:, None] < ws[None, :] + width + reach)
+            k, w = np.nonzero(inside)
+            holding[gi, w, t[k]] = True
+            k, w = np.nonzero(close)
+            near[gi, w, t[k]] = True
+    return holding, near
+
+
+def call_accuracy(on: np.ndarray, holding: np.ndarray, near: np.ndarray) -> dict:
+    """Precision / recall of per-TF window calls ``on`` (G, W, T) against planted sites
+    (:func:`site_windows`), at the call level and the window level.
+
+    * ``call_precision``: calls (w, t) with a site of t within reach of w; ``call_recall``:
+      (w, t) holding a site of t that are called;
+    * ``window_precision``: bound windows (any call) in which *every* called TF has a site
+      within reach; ``window_recall``: windows holding a planted site (any TF) that are bound;
+    * ``bound_frac``: fraction of windows bound; ``holding_frac``: fraction holding a site.
+    """
+    bound = on.any(axis=2)
+    hold_any = holding.any(axis=2)
+    return {"call_precision": float(near[on].mean()) if on.any() else float("nan"),
+            "call_recall": float(on[holding].mean()) if holding.any() else float("nan"),
+            "window_precision": float(((on & ~near).sum(axis=2) == 0)[bound].mean())
+            if bound.any() else float("nan"),
+            "window_recall": float(bound[hold_any].mean()) if hold_any.any() else float("nan"),
+            "bound_frac": float(bound.mean()), "holding_frac": float(hold_any.mean()),
+            "calls_per_window": float(on.sum() / max(1, bound.size))}
