@@ -44,11 +44,12 @@ DECOY_KINDS = {"reversed": "decoy_order", "spaced": "decoy_spaced"}
 
 # ----------------------------------------------------------------------------- data chain
 def build_chain(root: Path, seed: int = 0, stride: int = 50, vocab_size: int = 128,
-                preset: str = "grammar") -> dict:
+                preset: str = "grammar", transform: str = "enrichment") -> dict:
     """simulate (``root/simulate``), promoters (``root/promoters``), then per stride
-    ``root/s<stride>/{extract,merge,normalize,tokenize}`` and ``com.npy`` (G, W, T) float32:
-    each window's signal centre of mass in bp from its 5' end (gene orientation, NaN without
-    signal). Steps whose output exists are skipped."""
+    ``root/s<stride>/{extract,merge,normalize,tokenize}`` (``s<stride>_logz/{normalize,tokenize}``
+    for the logz transform). ``com`` names ``com.npy`` (G, W, T) float32, each window's signal
+    centre of mass in bp from its 5' end (gene orientation, NaN without signal), written on first
+    use by :func:`gene_inputs`. Steps whose output exists are skipped."""
     from tfvocab import extract, merge, normalize, promoters, simulate, vocabulary
     from tfvocab.demo import samplesheet_tracks
 
@@ -59,24 +60,24 @@ def build_chain(root: Path, seed: int = 0, stride: int = 50, vocab_size: int = 1
     prom = root / "promoters" / "promoters.tsv"
     if not prom.exists():
         promoters.run(gff=sim / "annotation.gff3", fasta=sim / "genome.fa", outdir=root / "promoters")
-    d = root / f"s{stride}"
+    base = d = root / f"s{stride}"
+    if transform != "enrichment":              # same extract/merge, another normalize/tokenize
+        d = root / f"s{stride}_{transform}"
     tracks = samplesheet_tracks(sim / "samplesheet.csv")
-    if not (d / "merge" / "signal.h5").exists():
+    if not (base / "merge" / "signal.h5").exists():
         for name, bw in tracks:
-            extract.run(promoters=prom, bigwig=[bw], tf=[name], outdir=d / "extract", stride=stride)
-        merge.run(signal=sorted((d / "extract").glob("signal.*.h5")), outdir=d / "merge",
+            extract.run(promoters=prom, bigwig=[bw], tf=[name], outdir=base / "extract", stride=stride)
+        merge.run(signal=sorted((base / "extract").glob("signal.*.h5")), outdir=base / "merge",
                   samplesheet=sim / "samplesheet.csv")
     if not (d / "normalize" / "normalized.h5").exists():
-        normalize.run(signal=d / "merge" / "signal.h5", outdir=d / "normalize")
+        normalize.run(signal=base / "merge" / "signal.h5", outdir=d / "normalize", transform=transform)
     if not (d / "tokenize" / "tokens.h5").exists():
         vocabulary.run(normalized=d / "normalize" / "normalized.h5", outdir=d / "tokenize",
                        vocab_size=vocab_size, seed=seed)
-    com_path = d / "com.npy"
-    if not com_path.exists():
-        np.save(com_path, centre_of_mass(prom, dict(tracks), d / "merge" / "signal.h5", stride))
     return {"root": root, "sim": sim, "truth": sim / "truth", "promoters": prom,
-            "signal": d / "merge" / "signal.h5", "normalized": d / "normalize" / "normalized.h5",
-            "tokens": d / "tokenize" / "tokens.h5", "com": com_path, "stride": stride}
+            "signal": base / "merge" / "signal.h5", "normalized": d / "normalize" / "normalized.h5",
+            "tokens": d / "tokenize" / "tokens.h5", "com": base / "com.npy", "stride": stride,
+            "bigwigs": dict(tracks)}
 
 
 def centre_of_mass(promoters_tsv: Path, bigwigs: dict, signal_h5: Path, stride: int) -> np.ndarray:
@@ -242,6 +243,9 @@ def gene_inputs(chain: dict, features: tuple = ("mean",), mode: str = "continuou
             chans.append(vals)
             names += list(data.tfs)
         elif f == "com":
+            if not chain["com"].exists():          # computed once, on first use
+                np.save(chain["com"], centre_of_mass(chain["promoters"], chain["bigwigs"],
+                                                     chain["signal"], chain["stride"]))
             chans.append(com_feature(np.load(chain["com"]), vals))
             names += [f"{t}:com" for t in data.tfs]
         elif f == "events":                  # z at binding events only (tfvocab.grammar.events)
@@ -335,21 +339,32 @@ def ordered_pairs_scorer(data, pairs: pd.DataFrame, seed: int):
     return lambda a, b: lr.decision_function(bag[a] * bag[b])
 
 
-#: model variants: (stride, value features, input mode, tfvocab.train overrides)
+#: model variants: (stride, value features, input mode, tfvocab.train overrides[, normalize
+#: transform]); the baselines use the stride-50 enrichment chain
 VARIANTS = {
     "default": (50, ("mean",), "continuous", {}),
     "grammar": (50, ("mean",), "continuous", {"grammar_bag": 1024}),
     "grammar_sim": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "similarity"}),
     "sim": (50, ("mean",), "continuous", {"pair_features": "similarity"}),
+    "grammar_cos": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "cosine"}),
+    "cos": (50, ("mean",), "continuous", {"pair_features": "cosine"}),
     "s25_grammar_sim": (25, ("mean",), "continuous",
                         {"grammar_bag": 1024, "pair_features": "similarity", "window_stride": 25}),
     "com": (50, ("mean", "com"), "continuous", {}),
     "relbias_grammar_sim": (50, ("mean",), "continuous",
                             {"grammar_bag": 1024, "pair_features": "similarity", "rel_bias": 8}),
-    # input modes of the chosen model (tokens cannot carry the grammar bag: it reads values)
-    "tokens": (50, ("mean",), "tokens", {"pair_features": "similarity"}),
-    "continuous": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "similarity"}),
-    "both": (50, ("mean",), "both", {"grammar_bag": 1024, "pair_features": "similarity"}),
+    # input modes of the chosen model, grammar_cos (tokens cannot carry the grammar bag: it reads
+    # the values); continuous = grammar_cos
+    "tokens": (50, ("mean",), "tokens", {"pair_features": "cosine"}),
+    "both": (50, ("mean",), "both", {"grammar_bag": 1024, "pair_features": "cosine"}),
+    "tokens_sim": (50, ("mean",), "tokens", {"pair_features": "similarity"}),
+    "both_sim": (50, ("mean",), "both", {"grammar_bag": 1024, "pair_features": "similarity"}),
+    # the previous normalisation (log2 + z-score, tokens on robust thresholds) as model input
+    "default_logz": (50, ("mean",), "continuous", {}, "logz"),
+    "grammar_sim_logz": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "similarity"},
+                         "logz"),
+    "grammar_cos_logz": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "cosine"},
+                         "logz"),
 }
 BASELINES = ("cosine_profile", "logreg_profile", "bag_of_tokens", "window_corr", "ordered_pairs_lr")
 
@@ -360,20 +375,22 @@ def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene
     rows = []
     chains, splits, inputs = {}, {}, {}
     workdir = Path(workdir or data_root / "train")
-    need = {VARIANTS[v][0] for v in variants} | ({50} if baselines else set())
-    for stride in sorted(need):
-        chains[stride] = build_chain(data_root / f"seed{seed}", seed=seed, stride=stride, preset=preset)
-        splits[stride] = make_split(chains[stride], split, seed)
+    key = lambda v: (VARIANTS[v][0], VARIANTS[v][4] if len(VARIANTS[v]) > 4 else "enrichment")  # noqa: E731
+    need = {key(v) for v in variants} | ({(50, "enrichment")} if baselines else set())
+    for ck in sorted(need):
+        chains[ck] = build_chain(data_root / f"seed{seed}", seed=seed, stride=ck[0], preset=preset,
+                                 transform=ck[1])
+        splits[ck] = make_split(chains[ck], split, seed)
 
-    def inp(stride, feats, mode):
-        key = (stride, feats, mode)
-        if key not in inputs:
-            inputs[key] = gene_inputs(chains[stride], feats, mode)
-        return inputs[key]
+    def inp(ck, feats, mode):
+        k = (ck, feats, mode)
+        if k not in inputs:
+            inputs[k] = gene_inputs(chains[ck], feats, mode)
+        return inputs[k]
 
-    ref = inp(50, ("mean",), "continuous") if baselines else None
+    ref = inp((50, "enrichment"), ("mean",), "continuous") if baselines else None
     if baselines:
-        sp, ch = splits[50], chains[50]
+        sp, ch = splits[(50, "enrichment")], chains[(50, "enrichment")]
         uni = universe(ref.genes, sp["assign"], sp["positives"], ch["truth"])
         dec = decoy_pairs(ref.genes, sp["assign"], ch["truth"])
         scorers = baseline_scorers(ref, sp["pairs"], seed)
@@ -382,9 +399,9 @@ def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene
             rows.append({"seed": seed, "split": split, "model": name, "kind": "baseline",
                          **score_metrics(fn, uni, dec)})
     for v in variants:
-        stride, feats, mode, cfg = VARIANTS[v]
-        data = inp(stride, feats, mode)
-        sp, ch = splits[stride], chains[stride]
+        stride, feats, mode, cfg = VARIANTS[v][:4]
+        data = inp(key(v), feats, mode)
+        sp, ch = splits[key(v)], chains[key(v)]
         uni = universe(data.genes, sp["assign"], sp["positives"], ch["truth"])
         dec = decoy_pairs(data.genes, sp["assign"], ch["truth"])
         t0 = time.perf_counter()
