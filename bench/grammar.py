@@ -325,12 +325,14 @@ def ordered_pairs_scorer(data, pairs: pd.DataFrame, seed: int):
     vals = torch.from_numpy(data.base_values)
     stride = int(np.diff(data.window_start).min())
     T = vals.shape[-1]
-    ev, pos = grammar.events(vals, grammar.default_threshold(T), stride)
+    thr = grammar.default_threshold(T)
+    ev, pos = grammar.events(vals, thr, stride)
     p = grammar.ordered_pairs(ev, pos, vals, stride)
+    w = grammar.pair_weights(p, vals, pos, thr)
     size = T * (T - 1) // 2
     idx, sign = grammar.pair_index(p["first"], p["second"], T, size)
     bag = np.zeros((len(vals), size), np.float32)
-    np.add.at(bag, (p["gene"].numpy(), idx.numpy()), (p["weight"] * sign).numpy())
+    np.add.at(bag, (p["gene"].numpy(), idx.numpy()), (w * sign).detach().numpy())
     bag = np.sign(bag) * np.log1p(np.abs(bag))
     tr = index_pairs(pairs[pairs.split == "train"], data.genes)
     ia, ib = tr.ia.to_numpy(), tr.ib.to_numpy()

@@ -137,6 +137,9 @@ def test_events_and_ordered_pairs_by_hand():
     p = grammar.ordered_pairs(ev, pos, z, stride=50)
     assert p["first"].tolist() == [0] and p["second"].tolist() == [1] and p["gene"].tolist() == [0]
     assert 0 < p["weight"].item() < math.log1p(12) ** 2
+    w = grammar.pair_weights(p, z, pos, 3.0)
+    assert w.item() == pytest.approx(p["weight"].item(), rel=1e-5)   # both well above threshold
+    assert grammar.pair_weights(p, z, pos, 11.5).item() < w.item()  # ramps in above the threshold
     idx, sign = grammar.pair_index(p["first"], p["second"], 3, 100)
     rev_idx, rev_sign = grammar.pair_index(p["second"], p["first"], 3, 100)
     assert idx.item() == rev_idx.item() == 0 and sign.item() == 1 and rev_sign.item() == -1
@@ -166,6 +169,11 @@ def test_grammar_bag_is_antisymmetric_in_order():
         ext = (vab[:, 8:] * vab[:, 8:]).sum() * 2      # grammar term gap at init (weights 1)
     assert torch.equal(m.score(vab, vba), m.score(vba, vab))
     assert same - other > 0.5 * ext
+    # the pair weights are differentiable in the values (gradient attributions see the bag)
+    x = _peak(30, 3, [(0, 10.2), (1, 10.8)]).requires_grad_(True)
+    bag = m.grammar_bag(x, mask)
+    bag.abs().sum().backward()
+    assert x.grad[0, 10, 0] != 0 and x.grad[0, 11, 1] != 0 and x.grad[0, 22].abs().sum() == 0
 
 
 @pytest.mark.parametrize("pooling", ["cls", "flatten"])

@@ -204,17 +204,17 @@ class SiameseTransformer(nn.Module):
             x = v if x is None else x + v
         return x
 
-    @torch.no_grad()
     def grammar_bag(self, values, mask):
-        """Signed bag of ordered TF pairs (B, bag_dim) of a batch (module docstring)."""
+        """Signed bag of ordered TF pairs (B, bag_dim) of a batch (module docstring); the pairs
+        are found without gradient, their weights are differentiable in ``values``."""
         B = values.shape[0]
         v = values.masked_fill(mask[..., None], 0.0)
         ev, pos = grammar.events(v, self.event_z, self.config.window_stride)
-        p = grammar.ordered_pairs(ev, pos, v, self.config.window_stride)
+        p = grammar.ordered_pairs(ev, pos.detach(), v.detach(), self.config.window_stride)
+        wgt = grammar.pair_weights(p, v, pos, self.event_z)
         idx, sign = grammar.pair_index(p["first"], p["second"], self.config.n_tfs, self.bag_dim)
-        bag = torch.zeros(B * self.bag_dim, dtype=torch.float32, device=values.device)
-        bag.index_add_(0, p["gene"] * self.bag_dim + idx, p["weight"] * sign)
-        bag = bag.view(B, self.bag_dim)
+        bag = torch.zeros(B * self.bag_dim, dtype=wgt.dtype, device=values.device)
+        bag = bag.index_add(0, p["gene"] * self.bag_dim + idx, wgt * sign).view(B, self.bag_dim)
         return torch.sign(bag) * torch.log1p(bag.abs())
 
     def encode(self, tokens=None, values=None, mask=None, return_attention: bool = False):
