@@ -1,4 +1,6 @@
 """The Siamese transformer: exact pair symmetry, masking, attention weights, configuration checks."""
+import math
+
 import pytest
 import torch
 
@@ -108,3 +110,81 @@ def test_sinusoidal_positions_shape_and_range():
     pe = sinusoidal_positions(50, 16)
     assert pe.shape == (50, 16) and pe.abs().max() <= 1.0
     assert not torch.equal(pe[0], pe[1])
+
+
+# ------------------------------------------------------------------ ordered TF pairs (grammar)
+
+def _peak(W, T, sites, height=12.0, sd=1.0):
+    """Enrichment-like z (1, W, T): Gaussian bumps (window units) at (tf, centre window) sites."""
+    z = torch.zeros(1, W, T)
+    w = torch.arange(W, dtype=torch.float32)
+    for t, c in sites:
+        z[0, :, t] += height * torch.exp(-0.5 * ((w - c) / sd) ** 2)
+    return z
+
+
+def test_events_and_ordered_pairs_by_hand():
+    """TF0 at 10.3 windows, TF1 at 10.8 (25 bp downstream at stride 50), TF2 far away: one event
+    per peak, placed between windows by the centroid; one ordered pair (TF0 then TF1)."""
+    from tfvocab import grammar
+
+    z = _peak(30, 3, [(0, 10.3), (1, 10.8), (2, 22.0)])
+    ev, pos = grammar.events(z, threshold=3.0, stride=50)
+    assert ev[0, :, 0].nonzero().flatten().tolist() == [10]
+    assert ev[0, :, 1].nonzero().flatten().tolist() == [11]
+    assert ev[0, :, 2].nonzero().flatten().tolist() == [22]
+    assert pos[0, 10, 0] < pos[0, 11, 1] and abs(pos[0, 10, 0] - (10.3 * 50 + 25)) < 12
+    p = grammar.ordered_pairs(ev, pos, z, stride=50)
+    assert p["first"].tolist() == [0] and p["second"].tolist() == [1] and p["gene"].tolist() == [0]
+    assert 0 < p["weight"].item() < math.log1p(12) ** 2
+    w = grammar.pair_weights(p, z, pos, 3.0)
+    assert w.item() == pytest.approx(p["weight"].item(), rel=1e-5)   # both well above threshold
+    assert grammar.pair_weights(p, z, pos, 11.5).item() < w.item()  # ramps in above the threshold
+    idx, sign = grammar.pair_index(p["first"], p["second"], 3, 100)
+    rev_idx, rev_sign = grammar.pair_index(p["second"], p["first"], 3, 100)
+    assert idx.item() == rev_idx.item() == 0 and sign.item() == 1 and rev_sign.item() == -1
+    assert grammar.pair_index(torch.tensor([1]), torch.tensor([2]), 3, 100)[0].item() == 2
+    hashed, hs = grammar.pair_index(torch.tensor([5, 7]), torch.tensor([7, 5]), 300, 64)
+    assert hashed[0] == hashed[1] and hs[0] == -hs[1] and (hashed < 64).all()
+
+
+def test_grammar_bag_is_antisymmetric_in_order():
+    """The bag of A-then-B is minus the bag of B-then-A; a spaced-out pair (> 60 bp) gives no
+    pair; with the grammar term a promoter scores higher with its own order than with the
+    reversed one (positive initial weights)."""
+    torch.manual_seed(0)
+    m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=3, n_windows=30, d_model=8,
+                                       n_heads=2, grammar_bag=64, pooling="mean")).eval()
+    mask = torch.zeros(1, 30, dtype=torch.bool)
+    ab = m.grammar_bag(_peak(30, 3, [(0, 10.2), (1, 10.8)]), mask)
+    ba = m.grammar_bag(_peak(30, 3, [(1, 10.2), (0, 10.8)]), mask)
+    far = m.grammar_bag(_peak(30, 3, [(0, 10.2), (1, 15.0)]), mask)
+    assert m.bag_dim == 3 and ab.abs().sum() > 0
+    assert torch.allclose(ab, -ba) and far.abs().sum() == 0
+    with torch.no_grad():
+        vab = m.encode(None, _peak(30, 3, [(0, 10.2), (1, 10.8)]), mask)
+        vba = m.encode(None, _peak(30, 3, [(1, 10.2), (0, 10.8)]), mask)
+        assert vab.shape[1] == m.out_dim == 8 + 3
+        same, other = m.score(vab, vab), m.score(vab, vba)
+        ext = (vab[:, 8:] * vab[:, 8:]).sum() * 2      # grammar term gap at init (weights 1)
+    assert torch.equal(m.score(vab, vba), m.score(vba, vab))
+    assert same - other > 0.5 * ext
+    # the pair weights are differentiable in the values (gradient attributions see the bag)
+    x = _peak(30, 3, [(0, 10.2), (1, 10.8)]).requires_grad_(True)
+    bag = m.grammar_bag(x, mask)
+    bag.abs().sum().backward()
+    assert x.grad[0, 10, 0] != 0 and x.grad[0, 11, 1] != 0 and x.grad[0, 22].abs().sum() == 0
+
+
+@pytest.mark.parametrize("pooling", ["cls", "flatten"])
+def test_grammar_and_relative_bias_keep_symmetry_and_masking(pooling):
+    model = _model(input="continuous", pooling=pooling, grammar_bag=16, rel_bias=4)
+    tok, val, m = _inputs()
+    val = val.abs() * 4                                  # some windows above the event threshold
+    val2 = val.clone()
+    val2[m] = 50.0
+    with torch.no_grad():
+        v = model.encode(tok, val, m)
+        assert torch.equal(model.score(v, v.flip(0)), model.score(v.flip(0), v))
+        assert torch.allclose(v, model.encode(tok, val2, m), atol=1e-6, rtol=0)
+        assert model.rel is not None and v.shape[1] == model.out_dim

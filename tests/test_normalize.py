@@ -1,6 +1,9 @@
-"""tfvocab.normalize: hand-computed tiny arrays, invertibility, masking, file layout, bad input."""
+"""tfvocab.normalize: the background model and enrichment transform (calibration on simulated
+counts, a track without binding, depth scaling that ignores peaks), the logz chain on hand-computed
+tiny arrays, invertibility, masking, file layout, bad input."""
 from __future__ import annotations
 
+import json
 import math
 
 import h5py
@@ -55,8 +58,9 @@ def _tiny():
 
 def test_depth_scale_by_hand():
     sig, mask = _tiny()
-    st = nz.fit_stats(sig, mask, depth=True, log=False, zscore=False)
-    # depth: TF0 = (1+3+0)/3 observed windows = 4/3, TF1 = 8/4 = 2; reference = median = 5/3
+    st = nz.fit_stats(sig, mask, depth=True, log=False, zscore=False, transform="logz")
+    # background level (no window is an outlier, nothing trimmed): TF0 = (1+3+0)/3 observed
+    # windows = 4/3, TF1 = 8/4 = 2; reference = median = 5/3
     assert st.reference_depth == pytest.approx(5 / 3)
     np.testing.assert_allclose(st.scale, [0.8, 1.2])
     x, m = nz.apply(sig, mask, st)
@@ -67,7 +71,8 @@ def test_depth_scale_by_hand():
 
 def test_log_zscore_by_hand():
     sig, mask = _tiny()
-    st = nz.fit_stats(sig, mask, depth=False, log=True, zscore=True, pseudocount=1.0)
+    st = nz.fit_stats(sig, mask, depth=False, log=True, zscore=True, pseudocount=1.0,
+                      transform="logz")
     # TF0 log2(x+1) over observed windows = [1, 2, 0] -> mean 1, population std sqrt(2/3);
     # the masked 1000 does not enter the statistics.
     assert st.mean[0] == pytest.approx(1.0)
@@ -84,13 +89,16 @@ def test_log_zscore_by_hand():
 
 
 def test_control_subtraction_by_hand_and_clip_not_invertible():
-    # TF0 = [4, 2] (depth 3), TF1 = [1, 1] (depth 1) -> reference 2, scales 1.5 / 0.5
+    # TF0 = [4, 2], TF1 = [1, 1]. Background: TF1 (no control) mean 1; TF0 = kappa * local
+    # control, local control = max(window, +-100/250 bp means = 4, median 4) = [4, 6], kappa =
+    # 6 / 10 -> background [2.4, 3.6], mean 3. Reference 2, scales 1.5 / 0.5
     sig = np.array([[[4, 1], [2, 1]]], np.float32)          # (G=1, W=2, T=2)
     mask = np.zeros_like(sig, bool)
     ctl = np.array([[[2], [6]]], np.float32)                 # control depth 4 -> scale 2
     tf_control = np.array([0, -1])
     st = nz.fit_stats(sig, mask, ctl, np.zeros_like(ctl, bool), tf_control,
-                      log=False, zscore=False)
+                      log=False, zscore=False, transform="logz")
+    assert st.kappa[0] == pytest.approx(0.6) and st.background[0] == pytest.approx(3.0)
     np.testing.assert_allclose(st.scale, [1.5, 0.5])
     assert st.control_scale[0] == pytest.approx(2.0) and np.isnan(st.control_scale[1])
     x, _ = nz.apply(sig, mask, st, ctl, np.zeros_like(ctl, bool))
@@ -106,7 +114,7 @@ def test_missing_control_masks_window():
     sig = np.ones((1, 2, 1), np.float32)
     ctl = np.array([[[0.5], [np.nan]]], np.float32)
     st = nz.fit_stats(sig, np.zeros_like(sig, bool), ctl, np.isnan(ctl), np.array([0]),
-                      depth=False, log=False, zscore=False)
+                      depth=False, log=False, zscore=False, transform="logz")
     x, m = nz.apply(sig, np.zeros_like(sig, bool), st, ctl, np.isnan(ctl))
     assert x[0, 0, 0] == pytest.approx(0.5)
     assert m[0, 1, 0] and np.isnan(x[0, 1, 0])
@@ -116,7 +124,7 @@ def test_invert_roundtrip_without_control():
     rng = np.random.default_rng(0)
     sig = rng.gamma(0.5, 4.0, size=(7, 5, 3)).astype(np.float32)
     mask = rng.random(sig.shape) < 0.1
-    st = nz.fit_stats(sig, mask, pseudocount=0.5)
+    st = nz.fit_stats(sig, mask, pseudocount=0.5, transform="logz")
     z, m = nz.apply(sig, mask, st)
     back = nz.invert(z, st)
     np.testing.assert_allclose(back[~m], sig[~m], rtol=1e-4, atol=1e-4)
@@ -131,11 +139,12 @@ def test_low_signal_reported_and_dropped():
     sig = np.zeros((4, 5, 3), np.float32)
     sig[..., 0] = 1.0
     sig[0, 0, 1] = 5.0                      # TF1 active in 1/20 = 5 % of windows
-    st = nz.fit_stats(sig, np.zeros_like(sig, bool), min_active_frac=0.1)
+    st = nz.fit_stats(sig, np.zeros_like(sig, bool), min_active_frac=0.1, transform="logz")
     np.testing.assert_allclose(st.active_frac, [1.0, 0.05, 0.0])
     assert list(st.low_signal) == [False, True, True]
     assert st.kept.all()                   # reported only
-    st2 = nz.fit_stats(sig, np.zeros_like(sig, bool), min_active_frac=0.1, drop_low_signal=True)
+    st2 = nz.fit_stats(sig, np.zeros_like(sig, bool), min_active_frac=0.1, drop_low_signal=True,
+                       transform="logz")
     assert list(st2.kept) == [True, False, False]
 
 
@@ -148,7 +157,7 @@ def test_run_layout_and_stats_reuse(tmp_path):
     mask = rng.random(sig.shape) < 0.05
     ctl = rng.gamma(2.0, 1.0, size=(30, 4, 1)).astype(np.float32)
     src = write_signal(tmp_path / "signal.h5", sig, mask, control=ctl, tf_control=[0, 0, -1])
-    out = nz.run(src, tmp_path / "a", drop_low_signal=True)["normalized"]
+    out = nz.run(src, tmp_path / "a", drop_low_signal=True, transform="logz")["normalized"]
     with h5py.File(out, "r") as f:
         assert read_strings(f["tfs"]) == ["TF0", "TF1"]
         assert read_strings(f["dropped_tfs"]) == ["TF2"]
@@ -170,7 +179,7 @@ def test_run_layout_and_stats_reuse(tmp_path):
     with h5py.File(out2, "r") as f:
         np.testing.assert_array_equal(f["signal"][()], full[5:12])
     # deterministic: a second run is byte-identical in content
-    out3 = nz.run(src, tmp_path / "c", drop_low_signal=True)["normalized"]
+    out3 = nz.run(src, tmp_path / "c", drop_low_signal=True, transform="logz")["normalized"]
     with h5py.File(out3, "r") as f:
         np.testing.assert_array_equal(f["signal"][()], full)
 
@@ -178,7 +187,8 @@ def test_run_layout_and_stats_reuse(tmp_path):
 def test_switches_recorded(tmp_path):
     sig = np.arange(1, 13, dtype=np.float32).reshape(2, 3, 2)
     src = write_signal(tmp_path / "s.h5", sig)
-    out = nz.run(src, tmp_path / "o", depth=False, log=False, zscore=False)["normalized"]
+    out = nz.run(src, tmp_path / "o", depth=False, log=False, zscore=False,
+                 transform="logz")["normalized"]
     with h5py.File(out, "r") as f:
         np.testing.assert_allclose(f["signal"][()], sig)    # every step off = identity
         assert f["stats"].attrs["applied"] == ""
@@ -200,7 +210,7 @@ def test_all_masked_tf(tmp_path):
     src = write_signal(tmp_path / "s.h5", sig, mask, tfs=["ok", "ghost"])
     with pytest.raises(TfvocabError, match="ghost.*all masked"):
         nz.run(src, tmp_path / "o")
-    out = nz.run(src, tmp_path / "o", drop_low_signal=True)["normalized"]
+    out = nz.run(src, tmp_path / "o", drop_low_signal=True, transform="logz")["normalized"]
     with h5py.File(out, "r") as f:
         assert read_strings(f["tfs"]) == ["ok"]
 
@@ -224,7 +234,107 @@ def test_cli_bad_input_exit_2_one_line(tmp_path):
 def test_cli_ok(tmp_path):
     src = write_signal(tmp_path / "s.h5", np.arange(8, dtype=np.float32).reshape(2, 2, 2) + 1)
     res = CliRunner().invoke(main, ["normalize", "--signal", str(src), "--outdir",
-                                    str(tmp_path / "o"), "--no-zscore", "--pseudocount", "2"])
+                                    str(tmp_path / "o"), "--transform", "logz", "--no-zscore",
+                                    "--pseudocount", "2"])
     assert res.exit_code == 0, res.output
     with h5py.File(tmp_path / "o" / "normalized.h5", "r") as f:
         assert f["stats/pseudocount"][0] == 2.0 and not f["stats"].attrs["zscore"]
+
+
+# ------------------------------------------------------------------ background model, enrichment
+
+def _counts(seed=0, G=1500, W=40, depth=(0.1, 0.25, 1.0, 4.0, 1.0, 0.25), peaks=(4, 5), n_peaks=1200):
+    """Window means of Poisson coverage (5 bins of 10 bp per window) on a shared bias (sticky
+    regions x10-40, as in the input control); TFs in ``peaks`` also get Gaussian peaks (sd 50 bp,
+    heights lognormal around 25 x depth). Returns signal (G, W, T), control (G, W, 1), peak
+    windows bool (G, W, T)."""
+    rng = np.random.default_rng(seed)
+    T = len(depth)
+    bias = np.ones((G, W))
+    for g in rng.choice(G, G // 25, replace=False):
+        w0 = rng.integers(0, W - 10)
+        bias[g, w0:w0 + 10] = rng.uniform(10, 40)
+    ctl = rng.poisson(5 * 0.5 * bias)[..., None] / 5.0
+    lam = 0.3 * np.asarray(depth)[None, None, :] * bias[..., None]
+    sig = rng.poisson(5 * lam) / 5.0
+    at = np.zeros(sig.shape, bool)
+    for t in peaks:
+        for _ in range(n_peaks):
+            g, w = rng.integers(G), rng.integers(2, W - 2)
+            h = rng.lognormal(np.log(25), 0.9) * depth[t]
+            prof = h * np.exp(-0.5 * (np.arange(-2, 3) * 50 / 50.0) ** 2)
+            sig[g, w - 2:w + 3, t] += rng.poisson(5 * prof) / 5
+            at[g, w, t] = True
+    return sig.astype(np.float32), ctl.astype(np.float32), at
+
+
+def test_background_only_tracks_stay_background_and_are_named(caplog):
+    """Tracks without binding (depth 0.1-4x, sparse to deep), background on the input control's
+    bias: after normalisation each is enriched in no more windows than the calling error rate
+    alpha / T, and the warning names exactly them; the tracks with peaks are enriched at their
+    peaks and not named."""
+    sig, ctl, at = _counts()
+    T = sig.shape[-1]
+    with caplog.at_level("WARNING", logger="tfvocab.normalize"):
+        st = nz.fit_stats(sig, np.zeros(sig.shape, bool), ctl, np.zeros(ctl.shape, bool),
+                          np.zeros(T, np.int64), tfs=[f"bg{i}" for i in range(4)] + ["pk4", "pk5"])
+    rate = st.alpha / T
+    assert (st.active_frac[:4] <= rate).all(), (st.active_frac, rate)
+    assert list(st.low_signal) == [True] * 4 + [False] * 2
+    msg = " ".join(r.getMessage() for r in caplog.records)
+    assert all(f"bg{i}" in msg for i in range(4)) and "pk4" not in msg and "pk5" not in msg
+    z, m = nz.apply(sig, np.zeros(sig.shape, bool), st, ctl, np.zeros(ctl.shape, bool))
+    called = z >= st.z_threshold
+    assert called[..., 4:][at[..., 4:]].mean() > 0.9            # peaks found
+    assert (z[..., :4] == 0).mean() > 0.45 and z.min() >= 0      # one-sided: background ~ 0
+
+
+def test_enrichment_is_calibrated_without_control():
+    """Pure Poisson background (no bias, no control): the fraction of windows called at
+    p < alpha / T is close to alpha / T at every depth, so every track is named."""
+    rng = np.random.default_rng(3)
+    depth = np.array([0.2, 1.0, 5.0])
+    sig = (rng.poisson(5 * 0.3 * depth[None, None, :], size=(4000, 30, 3)) / 5.0).astype(np.float32)
+    st = nz.fit_stats(sig, np.zeros(sig.shape, bool), alpha=0.3)
+    rate = 0.3 / 3
+    assert ((st.active_frac > 0.3 * rate) & (st.active_frac < 1.5 * rate)).all(), st.active_frac
+    assert st.low_signal.all()
+    np.testing.assert_allclose(st.background, 0.3 * depth, rtol=0.03)
+    np.testing.assert_allclose(st.dispersion, 0.2, rtol=0.1)     # Poisson window mean of 5 bins
+
+
+def test_depth_scale_ignores_peaks():
+    """The depth scale comes from the background: adding strong peaks to a track leaves its
+    scale unchanged (the old mean-signal scale divided it down), and a track without binding at
+    a quarter of the depth is scaled by its background ratio, 0.25 - not up to the others."""
+    sig, ctl, _ = _counts(depth=(1.0, 1.0, 0.25), peaks=(1,), n_peaks=3000)
+    st = nz.fit_stats(sig, np.zeros(sig.shape, bool), ctl, np.zeros(ctl.shape, bool),
+                      np.zeros(3, np.int64))
+    assert st.scale[1] == pytest.approx(st.scale[0], rel=0.03)
+    assert st.scale[2] / st.scale[0] == pytest.approx(0.25, rel=0.05)
+    old = np.nanmean(sig, axis=(0, 1))                           # the previous depth estimate
+    assert old[1] / old[0] > 1.5
+
+
+def test_enrichment_run_layout_and_reuse(tmp_path):
+    """normalize.run (default transform): z-scores >= 0, stats group with the background model,
+    reused stats on a gene subset give the same rows, and invert refuses."""
+    sig, ctl, _ = _counts(G=300, W=20, depth=(1.0, 0.5, 2.0), peaks=(0, 2), n_peaks=300)
+    src = write_signal(tmp_path / "signal.h5", sig, control=ctl, tf_control=[0, 0, 0])
+    out = nz.run(src, tmp_path / "a")["normalized"]
+    with h5py.File(out, "r") as f:
+        x = f["signal"][()]
+        g = f["stats"]
+        assert g.attrs["applied"] == "depth,control,enrichment" and g.attrs["transform"] == "enrichment"
+        for name in ("background", "dispersion", "kappa", "control_floor", "n_enriched", "p_enrichment"):
+            assert g[name].shape == (3,)
+        assert g.attrs["z_threshold"] == pytest.approx(nz.read_stats(out).z_threshold)
+        assert (x >= 0).all() and x.max() > 5
+        assert json.loads(f.attrs["low_signal_tfs"]) == ["TF1"]
+    sub = write_signal(tmp_path / "sub.h5", sig[50:90], control=ctl[50:90], tf_control=[0, 0, 0],
+                       genes=[f"AT1G{i:05d}" for i in range(50, 90)])
+    out2 = nz.run(sub, tmp_path / "b", stats=out)["normalized"]
+    with h5py.File(out2, "r") as f:
+        np.testing.assert_array_equal(f["signal"][()], x[50:90])
+    with pytest.raises(ValueError, match="cannot be inverted"):
+        nz.invert(x, nz.read_stats(out))

@@ -307,3 +307,49 @@ def test_jaspar_motifs_planted_at_sites(tmp_path):
         hits += max(fwd, rev) > 0.3 * best
         total += 1
     assert total >= 10 and hits / total > 0.8
+
+
+def test_grammar_preset_roles_and_decoys(tmp_path):
+    """--preset grammar: every module is an ordered TF pair 20-40 bp apart in its band, members
+    split ~1:1 between instances inside one 50 bp window and across a window boundary; one
+    reversed decoy (same band, mirrored) and one spaced decoy (same order, 150-300 bp apart) per
+    member; truth/roles.tsv lists every member and decoy with its kind and window relation."""
+    run(preset="grammar", seed=2, outdir=tmp_path, n_genes=400, n_tfs=12, n_modules=4)
+    grammar = json.loads((tmp_path / "truth" / "grammar.json").read_text())
+    rules = {r["module"]: r for r in grammar["modules"]}
+    assert all(len(r["tfs"]) == 2 and 20 <= r["spacing"][1] <= 40 for r in rules.values())
+    roles = _read(tmp_path, "truth/roles.tsv")
+    assert list(roles.columns) == sgr.ROLE_COLUMNS
+    modules = _read(tmp_path, "truth/modules.tsv")
+    members = roles[roles.role == "member"]
+    assert set(members.gene_id) == set(modules.gene_id) and (members.kind == "module").all()
+    counts = roles.groupby(["module", "kind"]).size().unstack()
+    assert (counts["decoy_order"] == counts["module"]).all()
+    assert (counts["decoy_spaced"] == counts["module"]).all()
+    assert roles.gene_id.is_unique                               # one role per gene
+    for row in roles.itertuples():
+        r = rules[row.module]
+        tfs = row.tfs.split(",")
+        off = [int(o) for o in row.offsets.split(",")]
+        if row.kind == "module":
+            assert tfs == r["tfs"] and off[1] - off[0] == r["spacing"][1]
+            assert r["band"][0] <= off[0] and off[1] <= r["band"][1]
+            assert row.window_relation in ("shared", "straddle")
+        elif row.kind == "decoy_order":
+            assert tfs == r["tfs"][::-1] and off[1] - off[0] == r["spacing"][1]
+            assert r["band"][0] <= off[0] and off[1] <= r["band"][1]
+        else:
+            assert row.kind == "decoy_spaced" and tfs == r["tfs"] and 150 <= off[1] - off[0] <= 300
+            assert row.window_relation == "apart"
+    rel = members.window_relation.value_counts(normalize=True)
+    assert abs(rel["shared"] - 0.5) < 0.15
+    # the decoys are in no module and in no true pair
+    truth = _read(tmp_path, "truth/pairs.tsv")
+    decoys = set(roles.gene_id[roles.role == "decoy"])
+    assert not decoys & (set(truth.gene_a) | set(truth.gene_b))
+
+
+def test_window_relation():
+    assert sgr.window_relation([-2000, -1951]) == "shared"
+    assert sgr.window_relation([-1960, -1940]) == "straddle"
+    assert sgr.window_relation([-1960, -1840]) == "apart"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from tfvocab import normalize as nz
 from tfvocab import vocabulary as vb
-from tfvocab.formats import Geometry, NormalizedWriter, read_tokens
+from tfvocab.formats import Geometry, NormalizedWriter, SignalWriter, read_tokens
 from tfvocab.tokens import run as tokenize_run
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
@@ -82,7 +82,8 @@ def planted_norm():
 def test_planted_combinations_recovered(planted_norm):
     z, m, combos = planted_norm
     T = z.shape[-1]
-    vocab = vb.fit_vocabulary(z.reshape(-1, T), m.reshape(-1, T), vocab_size=64, seed=0)
+    vocab = vb.fit_vocabulary(z.reshape(-1, T), m.reshape(-1, T), vocab_size=64, seed=0,
+                              calibrated=True, n_windows=z.shape[1])
     assert vocab.n_tokens == 66
     assert recall(vocab, combos) >= RECALL
     # single-TF decoys give single-TF tokens too, so the top-TF sets are not all combinations
@@ -93,9 +94,10 @@ def test_planted_combinations_recovered(planted_norm):
 def test_tokens_seeded_and_deterministic(planted_norm):
     z, m, _ = planted_norm
     X, M = z.reshape(-1, z.shape[-1]), m.reshape(-1, z.shape[-1])
-    a = vb.fit_vocabulary(X, M, vocab_size=32, seed=3)
-    b = vb.fit_vocabulary(X, M, vocab_size=32, seed=3)
-    c = vb.fit_vocabulary(X, M, vocab_size=32, seed=4)
+    kw = dict(calibrated=True, n_windows=z.shape[1])
+    a = vb.fit_vocabulary(X, M, vocab_size=32, seed=3, **kw)
+    b = vb.fit_vocabulary(X, M, vocab_size=32, seed=3, **kw)
+    c = vb.fit_vocabulary(X, M, vocab_size=32, seed=4, **kw)
     assert a.vocab_hash == b.vocab_hash and a.vocab_hash != c.vocab_hash
     np.testing.assert_array_equal(vb.assign(X, M, a), vb.assign(X, M, b))
 
@@ -117,6 +119,50 @@ def test_null_and_mask_tokens_by_hand():
     tok = vb.assign(X, None, v)
     assert list(tok[:5]) == [vb.NULL_TOKEN, vb.MASK_TOKEN, 2, 3, 4]
     assert tok[5] in (3, 4) and tok[6] == vb.NULL_TOKEN
+
+
+def test_summit_rule_by_hand():
+    """Calibrated scores (z): a call needs z >= threshold and >= summit_frac of the highest z of
+    that TF within summit_reach windows of the same gene; other genes' windows do not count."""
+    z = np.array([[0, 4, 10, 6, 3.5, 0],       # gene 0, TF a: a peak at window 2, tails at 1, 3, 4
+                  [0, 0, 0, 3.5, 0, 0]],       # gene 1: a weak isolated peak at window 3
+                 np.float32)[..., None]
+    X = z.reshape(-1, 1)
+    M = np.zeros_like(X, bool)
+    on = vb.calls(X, M, np.zeros(1), np.ones(1), 3.0, n_windows=6, summit_frac=0.7, summit_reach=2)
+    # gene 0: 4 < 7, 10 ok, 6 < 7, 3.5 < 7; gene 1: 3.5 is its own summit
+    assert list(np.flatnonzero(on[:, 0])) == [2, 9]
+    plain = vb.calls(X, M, np.zeros(1), np.ones(1), 3.0)
+    assert list(np.flatnonzero(plain[:, 0])) == [1, 2, 3, 4, 9]
+
+
+def test_calibrated_run_uses_stats_and_binding_vectors(tmp_path):
+    """normalized.h5 from the enrichment transform: tokenize reads its stats (calibrated, alpha,
+    stride), records the call rule in tokens.h5, and the codebook rows are binding vectors
+    (TFs never called in the fit windows have centroid 0)."""
+    sig, mask, _ = planted(G=120, W=40, T=12, n_mod=5)
+    src_sig = tmp_path / "signal.h5"
+    geo = Geometry(upstream=2000, downstream=-1, window=50, stride=50)
+    assert geo.n_windows == 40
+    sig = np.where(mask, np.nan, sig).astype(np.float32)
+    with SignalWriter(src_sig, genes=[f"G{i}" for i in range(120)],
+                      tfs=[f"tf{i}" for i in range(12)], geometry=geo, controls=[],
+                      tf_control=None, lineage={"promoters": "p"}) as w:
+        w.write(0, signal=sig, max=sig, mask=mask)
+    norm = nz.run(src_sig, tmp_path / "n")["normalized"]
+    paths = tokenize_run(norm, tmp_path / "t", vocab_size=16, seed=0)
+    with h5py.File(paths["tokens"], "r") as f:
+        assert f.attrs["calibrated"] and f.attrs["summit_frac"] == vb.SUMMIT_FRAC
+        assert f.attrs["summit_reach"] == 2 and f.attrs["n_windows"] == 40
+        assert f.attrs["null_threshold"] == pytest.approx(vb.auto_null_threshold(12, 0.05))
+        cb = f["codebook"][()]
+    vocab = vb.vocabulary_from_tokens(read_tokens(paths["tokens"]))
+    assert vocab.calibrated and (cb[vb.NULL_TOKEN] == 0).all() and (cb >= 0).all()
+    with h5py.File(norm, "r") as f:
+        z, m = f["signal"][()], f["mask"][()]
+    on = vb.vocab_calls(z.reshape(-1, 12), m.reshape(-1, 12), vocab)
+    tok = vb.assign(z.reshape(-1, 12), m.reshape(-1, 12), vocab)
+    np.testing.assert_array_equal(tok >= vb.N_SPECIAL, on.any(1) & ~m.reshape(-1, 12).all(1))
 
 
 def test_masked_nearest_matches_brute_force():
@@ -185,7 +231,12 @@ def test_run_outputs(tmp_path, planted_norm):
     assert tok.min() >= 0 and tok.max() < 26
     tab = pd.read_csv(paths["vocabulary"], sep="\t", keep_default_na=False)
     assert list(tab.columns) == ["token", "kind", "count", "frequency", "top_tfs", "top_weights",
-                                 "mean_offset", "offset_hist"]
+                                 "mean_offset", "offset_hist", "enriched_frac", "top_tfs_called"]
+    enr = pd.to_numeric(tab.enriched_frac, errors="coerce")
+    top = pd.to_numeric(tab.top_tfs_called, errors="coerce")
+    assert (enr[tab.kind == "cluster"].dropna() == 1).all()                    # clusters = calls
+    assert enr[1] == 0                                                        # null = no call
+    assert top[tab.kind == "cluster"].dropna().between(0, 1).all()
     assert list(tab.kind[:3]) == ["mask", "unbound", "cluster"]
     assert tab["count"].sum() == tok.size and tab["count"][0] == 5
     np.testing.assert_array_equal(tab["count"], np.bincount(tok.ravel(), minlength=26))
@@ -241,3 +292,25 @@ def test_small_preset_combinations_are_tokens(small_chain):
     tab = pd.read_csv(small_chain["tokens"].parent / "vocabulary.tsv", sep="\t", keep_default_na=False)
     listed = {frozenset(s.split(",")) for s in tab.top_tfs if s}
     assert np.mean([frozenset(c) in listed for c in combos]) >= RECALL
+
+
+def test_small_preset_bound_windows_match_planted_sites(small_chain):
+    """Bound windows against the planted truth (bench/binding.py): >= 80 % of bound windows have
+    every called TF within 60 bp of a planted site of that TF, and >= 95 % of the windows holding
+    a planted site are bound."""
+    from tfvocab.formats import NormalizedFile, read_promoters
+    from tfvocab.simulate_grammar import call_accuracy, site_windows
+
+    vocab = vb.vocabulary_from_tokens(read_tokens(small_chain["tokens"]))
+    with NormalizedFile(small_chain["normalized"]) as nf:
+        X, M = nf.block(0, nf.shape[0])
+        genes, tfs, ws = nf.genes, nf.tfs, nf.geometry.window_start
+    G, W, T = X.shape
+    assert vocab.calibrated and vocab.n_windows == W
+    on = vb.vocab_calls(X.reshape(-1, T), M.reshape(-1, T), vocab).reshape(G, W, T)
+    sites = pd.read_csv(small_chain["truth"] / "sites.tsv", sep="\t", keep_default_na=False,
+                        na_values=[""])
+    holding, near = site_windows(sites, read_promoters(small_chain["promoters"]), genes, ws, 50, tfs)
+    acc = call_accuracy(on, holding, near)
+    assert acc["window_precision"] >= 0.8 and acc["window_recall"] >= 0.95, acc
+    assert acc["bound_frac"] < 0.6

@@ -6,6 +6,17 @@ Tower input (per gene, W windows of 50 bp, 5'->3'):
 * ``values`` (B, W, T) float32 — normalised TF signal through a linear projection T -> d_model;
 * ``both`` — the sum of the two;
 
+with ``grammar_bag`` H > 0 (continuous / both input; values must be ``tfvocab normalize``'s
+enrichment z-scores) the tower also reads the promoter's **ordered TF pairs**
+(:mod:`tfvocab.grammar`: binding events 5'->3', pairs of TFs <= 60 bp apart) as a signed bag:
+one coordinate per unordered TF pair {A, B} (hashed into H buckets when there are more pairs
+than H), holding ``sum of weight x (+1 if A comes first, -1 if B does)``, compressed by
+``sign * log1p(|.|)``. It is appended to the embedding (D += H) and enters the score as
+``sum_h u_h bagA_h bagB_h``, added to the head's logit: two promoters with the same ordered pair
+score up, the same pair in opposite orders score down, a pair against no pair adds nothing.
+(A learned low-rank pair embedding read by the transformer was tried first and did not learn
+order on the grammar preset: bench/README.md);
+
 plus learned or sinusoidal window positions. ``mask`` (B, W) bool is True for missing windows:
 they are excluded as attention keys and from mean pooling, so a masked window's content cannot
 change the output. Pooling is a prepended CLS vector (``cls``), the masked mean (``mean``), or
@@ -28,6 +39,8 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
+
+from . import grammar
 
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
 
@@ -55,6 +68,14 @@ class ModelConfig:
     activation: str = "gelu"        # gelu | relu
     pair_features: str = "full"     # full: [vA+vB, |vA-vB|, vA*vB]; similarity: [|vA-vB|, vA*vB];
                                     # cosine: logit = a * cos(vA, vB) + b (no MLP)
+    grammar_bag: int = 0            # H > 0: signed bag of ordered TF pairs (tfvocab.grammar), D += H
+                                    # (continuous / both input; ignored with tokens input)
+    grammar_init: float = 1.0       # initial weight u of every bag coordinate in the score
+    grammar_gain: float = 1.0       # u = gain * parameter: an optimizer step moves u gain x faster
+    event_threshold: float = 0.0    # z calling binding events; 0 = Phi^-1(1 - 0.05 / n_tfs)
+    window_stride: int = 50         # bp between window starts (event positions)
+    rel_bias: int = 0               # > 0: learned per-head attention bias by window distance
+                                    # (clipped at rel_bias windows; ALiBi-like), on top of positions
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -106,11 +127,18 @@ class EncoderLayer(nn.Module):
                                 nn.Linear(d_ff, d_model))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, key_padding_mask, need_weights: bool = False):
-        """``x`` (B, L, D); ``key_padding_mask`` (B, L) True = ignore. Returns x, attn (B, H, L, L) | None."""
+    def forward(self, x, key_padding_mask, need_weights: bool = False, attn_bias=None):
+        """``x`` (B, L, D); ``key_padding_mask`` (B, L) True = ignore; ``attn_bias`` (B*H, L, L)
+        float added to the attention logits, or None. Returns x, attn (B, H, L, L) | None."""
         h = self.norm1(x)
-        a, w = self.attn(h, h, h, key_padding_mask=key_padding_mask, need_weights=need_weights,
-                         average_attn_weights=False)
+        kpm = key_padding_mask
+        if attn_bias is not None:      # one float mask (PyTorch wants both masks of one kind)
+            H = self.attn.num_heads
+            kpm_f = torch.zeros_like(kpm, dtype=attn_bias.dtype).masked_fill(kpm, float("-inf"))
+            attn_bias = attn_bias + kpm_f.repeat_interleave(H, 0)[:, None, :]
+            kpm = None
+        a, w = self.attn(h, h, h, key_padding_mask=kpm, attn_mask=attn_bias,
+                         need_weights=need_weights, average_attn_weights=False)
         x = x + self.drop(a)
         x = x + self.drop(self.ff(self.norm2(x)))
         return x, w
@@ -131,6 +159,11 @@ class SiameseTransformer(nn.Module):
         d = c.d_model
         self.tok_emb = nn.Embedding(c.n_tokens, d) if c.input in ("tokens", "both") else None
         self.val_proj = nn.Linear(c.n_tfs, d) if c.input in ("continuous", "both") else None
+        self.bag_dim = 0
+        if c.grammar_bag and self.val_proj is not None:
+            self.bag_dim = min(int(c.grammar_bag), c.n_tfs * (c.n_tfs - 1) // 2) or 1
+            self.grammar_w = nn.Parameter(torch.full((self.bag_dim,), float(c.grammar_init) / c.grammar_gain))
+            self.event_z = c.event_threshold or grammar.default_threshold(c.n_tfs)
         n_pos = c.n_windows + (1 if c.pooling == "cls" else 0)
         if c.positions == "learned":
             self.pos = nn.Parameter(torch.zeros(n_pos, d))
@@ -141,13 +174,15 @@ class SiameseTransformer(nn.Module):
         if self.cls is not None:
             nn.init.normal_(self.cls, std=0.02)
         self.in_drop = nn.Dropout(c.dropout)
+        self.rel = nn.Parameter(torch.zeros(c.n_heads, c.rel_bias + 1)) if c.rel_bias else None
         d_ff = c.d_ff or 4 * d
         self.layers = nn.ModuleList(EncoderLayer(d, c.n_heads, d_ff, c.dropout, c.attn_dropout, c.activation)
                                     for _ in range(c.n_layers))
         self.norm = nn.LayerNorm(d)
         self.pool_proj = nn.Linear(d, c.pool_dim) if c.pooling == "flatten" else None
-        self.out_dim = c.n_windows * c.pool_dim if c.pooling == "flatten" else d
-        head, width_in = [], (3 if c.pair_features == "full" else 2) * self.out_dim
+        self.tower_dim = c.n_windows * c.pool_dim if c.pooling == "flatten" else d
+        self.out_dim = self.tower_dim + self.bag_dim
+        head, width_in = [], (3 if c.pair_features == "full" else 2) * self.tower_dim
         for _ in range(c.head_layers):
             head += [nn.Linear(width_in, c.head_width), ACTIVATIONS[c.activation](), nn.Dropout(c.head_dropout)]
             width_in = c.head_width
@@ -169,6 +204,19 @@ class SiameseTransformer(nn.Module):
             x = v if x is None else x + v
         return x
 
+    def grammar_bag(self, values, mask):
+        """Signed bag of ordered TF pairs (B, bag_dim) of a batch (module docstring); the pairs
+        are found without gradient, their weights are differentiable in ``values``."""
+        B = values.shape[0]
+        v = values.masked_fill(mask[..., None], 0.0)
+        ev, pos = grammar.events(v, self.event_z, self.config.window_stride)
+        p = grammar.ordered_pairs(ev, pos.detach(), v.detach(), self.config.window_stride)
+        wgt = grammar.pair_weights(p, v, pos, self.event_z)
+        idx, sign = grammar.pair_index(p["first"], p["second"], self.config.n_tfs, self.bag_dim)
+        bag = torch.zeros(B * self.bag_dim, dtype=wgt.dtype, device=values.device)
+        bag = bag.index_add(0, p["gene"] * self.bag_dim + idx, wgt * sign).view(B, self.bag_dim)
+        return torch.sign(bag) * torch.log1p(bag.abs())
+
     def encode(self, tokens=None, values=None, mask=None, return_attention: bool = False):
         """Promoter embeddings (B, D) (D = d_model, or W * pool_dim with ``flatten`` pooling).
 
@@ -180,6 +228,7 @@ class SiameseTransformer(nn.Module):
         B, W, _ = x.shape
         if mask is None:
             mask = torch.zeros(B, W, dtype=torch.bool, device=x.device)
+        bag = self.grammar_bag(values, mask) if self.bag_dim else None
         # a promoter with every window missing would give NaN attention: let it attend to its
         # (zeroed) windows, i.e. positions only.
         mask = mask & ~mask.all(dim=1, keepdim=True)
@@ -190,9 +239,18 @@ class SiameseTransformer(nn.Module):
         else:
             kpm = mask
         x = self.in_drop(x + self.pos[: x.shape[1]].to(x.dtype))
+        bias = None
+        if self.rel is not None:            # (H, L, L) by clipped window distance; CLS row/col 0
+            L = x.shape[1]
+            off = 1 if self.cls is not None else 0
+            idx = torch.arange(L - off, device=x.device)
+            dist = (idx[:, None] - idx[None, :]).abs().clamp_max(self.config.rel_bias)
+            b = torch.zeros(self.config.n_heads, L, L, dtype=x.dtype, device=x.device)
+            b[:, off:, off:] = self.rel[:, dist].to(x.dtype)
+            bias = b.repeat(B, 1, 1)
         attn = []
         for layer in self.layers:
-            x, w = layer(x, kpm, need_weights=return_attention)
+            x, w = layer(x, kpm, need_weights=return_attention, attn_bias=bias)
             if return_attention:
                 attn.append(w)
         x = self.norm(x)
@@ -203,6 +261,8 @@ class SiameseTransformer(nn.Module):
         else:
             keep = (~kpm).to(x.dtype)[..., None]
             v = (x * keep).sum(1) / keep.sum(1).clamp_min(1.0)
+        if bag is not None:
+            v = torch.cat([v, bag.to(v.dtype)], dim=-1)
         return (v, attn) if return_attention else v
 
     # ---------------------------------------------------------------- pair head
@@ -214,12 +274,20 @@ class SiameseTransformer(nn.Module):
         return torch.cat([va + vb, (va - vb).abs(), va * vb], dim=-1)
 
     def score(self, va, vb):
-        """Pair logits (B,) from embeddings (B, D) x 2; exactly symmetric in its arguments."""
+        """Pair logits (B,) from embeddings (B, D) x 2; exactly symmetric in its arguments.
+
+        With a grammar bag the last ``bag_dim`` coordinates are the bags: their term
+        ``(bagA * bagB) @ u`` is added to the head's logit."""
+        extra = 0.0
+        if self.bag_dim:
+            T = self.tower_dim
+            extra = (va[..., T:] * vb[..., T:]) @ (self.config.grammar_gain * self.grammar_w).to(va.dtype)
+            va, vb = va[..., :T], vb[..., :T]
         if self.head is None:
             num = (va * vb).sum(-1)
             den = (va.norm(dim=-1) * vb.norm(dim=-1)).clamp_min(1e-6)
-            return self.cos_scale * num / den + self.cos_bias
-        return self.head(self.pair_features(va, vb)).squeeze(-1)
+            return self.cos_scale * num / den + self.cos_bias + extra
+        return self.head(self.pair_features(va, vb)).squeeze(-1) + extra
 
     def forward(self, tokens, values, mask, inv_a, inv_b):
         emb = self.encode(tokens, values, mask)

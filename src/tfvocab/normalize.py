@@ -1,33 +1,58 @@
 """Per-TF normalisation of promoter-window DAP-seq signal (blueprint III.B.3, V.A).
 
 Input is the ``signal.h5`` tensor of ``merge``: ``signal`` float32 (G, W, T), NaN where missing,
-with a boolean ``mask`` (G, W, T) that is True there. The transform, applied per TF ``t`` in this
-order (each step can be switched off), is
+with a boolean ``mask`` (G, W, T) that is True there, and optionally input-control tracks
+(``control_signal`` (G, W, C) with ``tf_control`` (T,) naming each TF's control column).
 
-1. **Depth scaling** (blueprint III.B.3.1, "effective library size": signal over the features of
-   interest rather than all reads). ``depth_t`` = mean signal per *observed* promoter window
-   (= total signal over all promoter windows / number of observed windows, so missing windows do
-   not lower a TF's depth). ``reference`` = median of ``depth_t`` over TFs with signal.
-   ``scale_t = depth_t / reference`` and the signal is divided by ``scale_t``: every TF ends up at
-   the median TF's depth. A TF with zero total signal keeps ``scale_t = 1``.
-2. **Input-control subtraction** (III.B.3.2). The control track of TF ``t`` (``control_signal``
-   column ``tf_control[t]``) is scaled the same way (``control_scale_t`` = control depth /
-   ``reference``) and subtracted; negative results are clipped to 0. Where the control is missing
-   for an observed TF window the corrected value is unknown, so that window becomes masked.
-   Clipping is **not invertible** (everything below the control maps to 0).
-3. **log2(x + c)** with pseudocount ``c`` (III.B.3.4). Negative values (only possible without
-   control subtraction, e.g. a signed track) are clipped to 0 first (not invertible; counted).
-4. **z-score** per TF across all promoters (III.B.3.3): ``(x - mean_t) / std_t`` with mean/std
-   over observed windows only (``std_t = 1`` when the TF is constant).
+**Background model** (fitted per TF, :func:`fit_background`). A window's signal ``x`` (mean
+coverage over its bases) is modelled under "no binding" as Gamma-distributed with mean ``mu``
+and variance ``a * mu`` (quasi-Poisson: ``a`` is the track's dispersion in its own units, so the
+model holds for counts, RPM or any scaled coverage, at any depth):
+
+* with a control, ``mu_w = kappa * c_w`` where ``c_w`` is the control's *local* level: the largest
+  of the control's window value, its means over +-100 bp and +-250 bp, and its promoter-wide
+  median (MACS's local lambda); ``kappa`` (TF per unit control) is the ratio of TF to control
+  signal over background windows;
+* without one, ``mu = beta``, the mean of the track's background windows.
+
+Background windows are found by iterative trimming: fit on all observed windows, drop every
+window within +-100 bp of one whose background p-value is below 1e-3 (peaks and their tails),
+refit, until stable. The fit uses a seeded sample of at most ``max_fit_genes`` genes.
+
+**Transforms** (``transform``):
+
+* ``enrichment`` (default): the value is the one-sided enrichment z-score
+  ``z = Phi^-1(1 - p)``, ``p = P(background >= x)`` (the Wilson-Hilferty normal approximation of
+  the Gamma tail, :func:`gamma_z`), clipped to ``[0, Z_MAX]``. Under the
+  background every track gives the same null distribution whatever its depth, so a track without
+  binding stays near 0 instead of being stretched to look like one with peaks, and binding is
+  measured in the same units (significance) in every track. A TF is *enriched* (called) in a
+  window when ``p < alpha / T`` (``z >= Phi^-1(1 - alpha/T)``): Bonferroni over the T TFs, so a
+  window with no binding at all has at most an ``alpha`` chance of any call (default 5%).
+  Not invertible (:func:`invert` refuses).
+* ``logz`` (the previous chain, each step switchable): depth scaling, control subtraction
+  (``control_scale_t`` = control depth / reference, negatives clipped to 0, windows with a missing
+  control masked), ``log2(x + c)``, z-score per TF over all observed windows.
+
+**Depth scaling** (``scale_t``; used by ``logz``, reported by both): ``scale_t`` =
+``background_t / reference``, the track's fitted background level per window over the median
+background level of the TFs. The background is estimated with the peaks trimmed, so a track's
+scale does not depend on how much it binds: the earlier "mean signal per window" scale divided
+strongly binding tracks down and multiplied a track without binding up (4.7x in one real-genome
+case) until its noise looked like binding. Scaling from signal in enriched regions was rejected
+because it is undefined for a track without enrichment and noisy for one with few peaks.
+
+**Low-signal tracks.** ``active_frac`` is the fraction of observed windows in which the TF is
+enriched (``logz``: signal > 0 after depth scaling / control subtraction, as before). A TF has
+*no enrichment* when its number of enriched windows is not above what the calling error rate
+alone gives (one-sided binomial test of ``n_enriched`` against ``n_observed * alpha / T``,
+p > 1e-3) or when ``active_frac < min_active_frac``: such TFs are named by the warning, recorded in
+the ``stats`` attrs (``low_signal_tfs``) and dropped with ``drop_low_signal``.
 
 Missing windows stay NaN + mask through every step and never contribute to any statistic.
-A TF is *active* in a window when its depth-scaled (and control-subtracted) signal is > 0;
-TFs active in fewer than ``min_active_frac`` of their observed windows are reported as
-low-signal (log + ``stats`` attrs) and dropped with ``drop_low_signal``.
-
 :func:`fit_stats` learns the per-TF :class:`Stats`, :func:`apply` applies them (to new genes as
-well), :func:`invert` undoes z-score, log and depth scaling (exactly, up to float rounding) for
-values that were not clipped.
+well); for ``logz``, :func:`invert` undoes z-score, log and depth scaling (exactly, up to float
+rounding) for values that were not clipped.
 """
 from __future__ import annotations
 
@@ -47,7 +72,15 @@ from .log import get_logger, progress, timed
 
 logger = get_logger("normalize")
 
-STEPS = ("depth", "control", "log", "zscore")
+STEPS = ("depth", "control", "log", "zscore", "enrichment")
+TRANSFORMS = ("enrichment", "logz")
+Z_MAX = 40.0                 # enrichment z-scores are clipped to [0, Z_MAX]
+TRIM_P = 1e-3                # background fit: windows below this p-value (and neighbours) trimmed
+INIT_QUANTILE = 0.75         # background fit starts from the windows at or below this quantile
+                             # (raised above the share of windows at the track's minimum)
+GUARD_BP = 100               # ... within this many bp of such a window
+CONTROL_REACH_BP = (100, 250)    # local control level: means over +- these many bp
+NO_ENRICHMENT_P = 1e-3       # binomial test of a TF's enriched-window count against chance
 CHUNK_GENES = 256
 
 
@@ -61,7 +94,10 @@ class Stats:
     ``pseudocount``: c of log2(x + c). ``mean``/``std``: z-score parameters in log units.
     ``kept``: False for TFs dropped as low-signal. ``active_frac``: fraction of observed windows
     with signal > 0 after depth scaling / control subtraction. ``n_observed``: observed windows.
-    ``steps``: which of depth/control/log/zscore were applied.
+    ``steps``: which of depth/control/log/zscore/enrichment were applied; ``transform``
+    ``enrichment`` or ``logz``; ``alpha``: per-window error rate of enrichment calls. Background
+    model (module docstring): ``kappa``, ``background``, ``dispersion``, ``control_floor``,
+    ``reach``; ``n_enriched`` / ``p_enrichment``: calls per TF and their binomial p-value.
     """
 
     tfs: list[str]
@@ -77,11 +113,33 @@ class Stats:
     steps: dict[str, bool]
     reference_depth: float = 1.0
     min_active_frac: float = 0.0
+    transform: str = "logz"
+    alpha: float = 0.05
+    kappa: np.ndarray | None = None          # (T,) TF signal per unit local control (NaN: none)
+    background: np.ndarray | None = None     # (T,) fitted background level per window (raw units)
+    dispersion: np.ndarray | None = None     # (T,) a: background variance = a * mean
+    quantum: np.ndarray | None = None        # (T,) signal resolution (continuity correction)
+    control_floor: np.ndarray | None = None  # (T,) promoter-wide median level of the TF's control
+    reach: tuple = (2, 5)                    # local control reach (windows, from CONTROL_REACH_BP)
+    n_enriched: np.ndarray | None = None     # (T,) observed windows with a call (enrichment)
+    p_enrichment: np.ndarray | None = None   # (T,) binomial p of n_enriched under chance alone
+
+    @property
+    def z_threshold(self) -> float:
+        """Calling threshold on enrichment z-scores: ``Phi^-1(1 - alpha / T)``."""
+        from scipy.stats import norm
+
+        return float(norm.isf(self.alpha / max(1, len(self.tfs))))
 
     @property
     def low_signal(self) -> np.ndarray:
-        """Bool (T,): TFs active in fewer than ``min_active_frac`` of their observed windows."""
-        return self.active_frac < self.min_active_frac
+        """Bool (T,): TFs without enrichment - calls not above chance (``p_enrichment`` >
+        ``NO_ENRICHMENT_P``, when known), active in no window, or active in fewer than
+        ``min_active_frac`` of their observed windows."""
+        low = (self.active_frac < self.min_active_frac) | (self.active_frac <= 0)
+        if self.p_enrichment is not None:
+            low = low | (np.asarray(self.p_enrichment) > NO_ENRICHMENT_P)
+        return low
 
     def subset(self, order: np.ndarray) -> "Stats":
         """The same stats for TFs reordered/selected by integer index array ``order``."""
@@ -139,6 +197,156 @@ def pre_log(signal: np.ndarray, mask: np.ndarray, stats: Stats,
     return x, m
 
 
+def reach_windows(stride: int, reach_bp=CONTROL_REACH_BP) -> tuple[int, ...]:
+    """Window counts (at least 1) spanning ``reach_bp`` at window ``stride`` (bp)."""
+    return tuple(max(1, int(round(r / max(1, int(stride))))) for r in reach_bp)
+
+
+def box_mean(x: np.ndarray, k: int) -> np.ndarray:
+    """Mean over windows ``w - k .. w + k`` (clipped to the promoter) of (g, W) ``x``."""
+    g, W = x.shape
+    cs = np.zeros((g, W + 1))
+    np.cumsum(x, axis=1, out=cs[:, 1:])
+    lo = np.clip(np.arange(W) - k, 0, W)
+    hi = np.clip(np.arange(W) + k + 1, 0, W)
+    return (cs[:, hi] - cs[:, lo]) / (hi - lo)
+
+
+def local_control(control: np.ndarray, reach: tuple, floor: float | None = None) -> np.ndarray:
+    """Local level of a control track: the maximum of the window value, its means over
+    ``reach`` windows either side, and ``floor`` (promoter-wide median of the widest mean; computed
+    from ``control`` when None). ``control`` (g, W), NaN = missing (read as 0). Returns float64
+    (g, W) and the floor used."""
+    c = np.nan_to_num(np.asarray(control, np.float64))
+    parts = [c] + [box_mean(c, k) for k in reach]
+    if floor is None:
+        floor = float(np.median(parts[-1])) if parts[-1].size else 0.0
+    return np.maximum(np.maximum.reduce(parts), floor), float(floor)
+
+
+def gamma_z(x: np.ndarray, mu: np.ndarray, dispersion: float) -> np.ndarray:
+    """Normal deviate of the upper tail of the background Gamma at ``x`` (Wilson-Hilferty):
+    X ~ Gamma with mean ``mu`` and variance ``a * mu`` (shape ``k = mu / a``) has
+    ``(X / mu)^(1/3)`` close to normal with mean ``1 - 1/(9k)`` and variance ``1/(9k)``, so
+    ``z = ((x / mu)^(1/3) - 1 + 1/(9k)) * 3 sqrt(k)`` ~ N(0, 1) under the background
+    (|z error| < 0.1 at p = 1e-3 to 1e-4 for k >= 0.1; slightly conservative further out).
+    float64, broadcast shape of ``x`` and ``mu``.
+    """
+    mu = np.maximum(np.asarray(mu, np.float64), 1e-12)
+    a = max(float(dispersion), 1e-12)
+    k = mu / a
+    y = np.cbrt(np.maximum(np.asarray(x, np.float64), 0.0) / mu)
+    return (y - 1.0 + 1.0 / (9.0 * k)) * 3.0 * np.sqrt(k)
+
+
+def enrichment_z(x: np.ndarray, mu: np.ndarray, dispersion: float) -> np.ndarray:
+    """One-sided enrichment z-score of window signal ``x`` over its background (mean ``mu``,
+    variance ``dispersion * mu``): :func:`gamma_z` clipped to ``[0, Z_MAX]``. float64."""
+    return np.clip(np.nan_to_num(gamma_z(x, mu, dispersion), nan=0.0), 0.0, Z_MAX)
+
+
+def dilate(b: np.ndarray, k: int) -> np.ndarray:
+    """(g, W) bool: True within ``k`` windows (same promoter) of a True."""
+    out = b.copy()
+    for s in range(1, int(k) + 1):
+        out[:, s:] |= b[:, :-s]
+        out[:, :-s] |= b[:, s:]
+    return out
+
+
+def fit_background(x: np.ndarray, obs: np.ndarray, ctl: np.ndarray | None, guard: int = 2,
+                   trim_p: float = TRIM_P, max_iter: int = 30, tol: float = 1e-3) -> dict:
+    """Fit one TF's background model on (g, W) window signal ``x`` (observed where ``obs``).
+
+    ``ctl``: (g, W) local control level (:func:`local_control`) or None. Iterates: ``mu`` =
+    ``kappa * ctl`` (``kappa`` = sum of x / sum of ctl over the kept windows) or the kept mean
+    ``beta``; dispersion ``a = sum (x - mu)^2 / sum mu`` over kept windows; then every window
+    within ``guard`` windows of one with background p-value < ``trim_p`` (:func:`gamma_z`) is
+    dropped, until fewer than ``tol`` of the observed windows change. Returns ``kappa`` (NaN without control), ``beta`` (mean background per
+    observed window), ``dispersion`` and ``kept_frac``.
+    """
+    from scipy.stats import norm
+
+    z_trim = float(norm.isf(trim_p))
+    x = np.where(obs, np.nan_to_num(np.asarray(x, np.float64)), 0.0)
+    kappa = np.nan
+    if not obs.any():
+        return {"kappa": kappa, "beta": 0.0, "dispersion": 1.0, "kept_frac": 0.0}
+    # start from the windows at or below the INIT_QUANTILE of signal per unit control (heavy
+    # binding must not inflate the first dispersion estimate, or nothing is ever trimmed), or
+    # 10% above the share of windows at the minimum for sparse tracks (mostly zeros)
+    r = x if ctl is None else x / np.maximum(ctl, 1e-300)
+    ro = r[obs]
+    q0 = min(1.0, max(INIT_QUANTILE, float(np.mean(ro <= ro.min())) + 0.1))
+    keep = obs & (r <= np.quantile(ro, q0))
+    quantum = data_quantum(x[obs])
+    for _ in range(max_iter):
+        if not keep.any():
+            keep = obs.copy()
+        if ctl is None:
+            mu = np.full(x.shape, x[keep].mean())
+        else:
+            kappa = float(x[keep].sum() / max(ctl[keep].sum(), 1e-300))
+            mu = kappa * ctl
+        mu = np.maximum(mu, 1e-12)
+        a = float(np.sum((x[keep] - mu[keep]) ** 2) / max(np.sum(mu[keep]), 1e-300))
+        # a >= the data resolution: counts in units of q have variance >= q * mean
+        a = max(a, quantum, 1e-9 * max(float(mu[keep].mean()), 1e-12))
+        new = obs & ~dilate(gamma_z(x - 0.5 * quantum, mu, a) > z_trim, guard)
+        changed = int((new != keep).sum())
+        keep = new
+        if changed <= tol * obs.sum():
+            break
+    return {"kappa": kappa, "beta": float(mu[obs].mean()), "dispersion": a, "quantum": quantum,
+            "kept_frac": float(keep.sum() / max(obs.sum(), 1))}
+
+
+def data_quantum(x: np.ndarray, max_values: int = 100_000) -> float:
+    """The signal's resolution: smallest positive gap between distinct values (of at most
+    ``max_values`` of them), e.g. 0.2 for means of 5 integer-coverage bins; 0 when the values
+    are continuous (more than ``max_values`` distinct) or all equal. Used as a continuity
+    correction: a window's tail probability is evaluated at ``x - quantum / 2``."""
+    u = np.unique(np.asarray(x, np.float64))
+    if len(u) < 2 or len(u) > max_values:
+        return 0.0
+    return float(np.diff(u).min())
+
+
+def background_mean(stats: Stats, control: np.ndarray | None, g: int, W: int) -> np.ndarray:
+    """Background mean ``mu`` (g, W, T) of every TF under ``stats`` (``control`` (g, W, C))."""
+    T = len(stats.tfs)
+    mu = np.broadcast_to(np.asarray(stats.background, np.float64), (g, W, T)).copy()
+    if stats.steps.get("control") and control is not None:
+        for col in np.unique(stats.tf_control[stats.tf_control >= 0]):
+            tf = np.flatnonzero(stats.tf_control == col)
+            c, _ = local_control(control[..., col], stats.reach, float(stats.control_floor[tf[0]]))
+            mu[..., tf] = c[..., None] * np.asarray(stats.kappa, np.float64)[tf]
+    return mu
+
+
+def enrichment(signal: np.ndarray, mask: np.ndarray, stats: Stats,
+               control: np.ndarray | None = None,
+               control_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Enrichment z-scores (G, W, T) float32 (NaN where masked) and the mask, under ``stats``'
+    background model (``stats.transform == "enrichment"``). A window whose control is missing is
+    masked for the TFs using that control."""
+    G, W, T = signal.shape
+    m = np.array(mask, dtype=bool, copy=True)
+    ctl = None
+    if stats.steps.get("control") and control is not None:
+        _, cm = _control_columns(control, control_mask, stats.tf_control)
+        m |= cm
+        ctl = control
+    mu = background_mean(stats, ctl, G, W)
+    x = np.where(m, 0.0, np.nan_to_num(signal.astype(np.float64)))
+    z = np.empty((G, W, T), np.float32)
+    q = np.zeros(T) if stats.quantum is None else np.asarray(stats.quantum, np.float64)
+    for t in range(T):
+        z[..., t] = enrichment_z(x[..., t] - 0.5 * q[t], mu[..., t], float(stats.dispersion[t]))
+    z[m] = np.nan
+    return z, m
+
+
 def _log_and_z(x: np.ndarray, m: np.ndarray, stats: Stats) -> np.ndarray:
     if stats.steps.get("log"):
         x = np.log2(x + stats.pseudocount.astype(np.float32))
@@ -156,7 +364,10 @@ def apply(signal: np.ndarray, mask: np.ndarray, stats: Stats,
 
     ``control``/``control_mask``: (G, W, C) control tracks (used when ``stats.steps['control']``).
     Returns ``(normalized float32 (G, W, T), mask bool (G, W, T))``; NaN where masked.
+    ``enrichment`` transform: :func:`enrichment`; ``logz``: :func:`pre_log` then log / z-score.
     """
+    if stats.transform == "enrichment":
+        return enrichment(signal, mask, stats, control, control_mask)
     x, m = pre_log(signal, mask, stats, control, control_mask)
     return _log_and_z(x, m, stats), m
 
@@ -166,8 +377,11 @@ def invert(normalized: np.ndarray, stats: Stats) -> np.ndarray:
 
     Exact (up to float rounding) where nothing was clipped. With control subtraction the result
     is ``max(signal - control * scale / control_scale, 0)`` (the control-corrected signal in the
-    TF's raw units): the clipped part cannot be recovered. NaN stays NaN.
+    TF's raw units): the clipped part cannot be recovered. NaN stays NaN. The ``enrichment``
+    transform is not invertible (a p-value does not give back the signal): ValueError.
     """
+    if stats.transform == "enrichment":
+        raise ValueError("enrichment z-scores cannot be inverted to signal (use transform='logz')")
     x = normalized.astype(np.float64)
     if stats.steps.get("zscore"):
         x = x * stats.std + stats.mean
@@ -184,34 +398,56 @@ ChunkSource = Callable[[], Iterable[tuple]]
 def fit_stats_chunks(chunks: ChunkSource, tfs: list[str], *, tf_control: np.ndarray | None = None,
                      depth: bool = True, control: bool = True, log: bool = True,
                      zscore: bool = True, pseudocount: float = 1.0,
-                     min_active_frac: float = 0.01, drop_low_signal: bool = False,
+                     min_active_frac: float = 0.0, drop_low_signal: bool = False,
+                     transform: str = "enrichment", alpha: float = 0.05, stride: int = 50,
+                     n_genes: int | None = None, max_fit_genes: int = 2000, seed: int = 0,
                      path: str | None = None) -> Stats:
     """Fit :class:`Stats` streaming over gene chunks (two passes).
 
     ``chunks()`` yields ``(signal, mask, control, control_mask)`` tuples of (g, W, T) /
-    (g, W, C) arrays (control entries may be None); it is called once per pass.
+    (g, W, C) arrays (control entries may be None); it is called once per pass. Pass 1 keeps
+    a seeded sample of at most ``max_fit_genes`` genes (``n_genes``: total genes, None = keep all)
+    for the background model and sums the control depth (``logz``); pass 2 counts enriched
+    windows (and, for ``logz``, the z-score moments). ``stride``: bp between window starts
+    (sets the control reach and the trimming guard in windows).
     """
+    from scipy.stats import binom
+
+    if transform not in TRANSFORMS:
+        raise TfvocabError(f"unknown transform {transform!r}", hint=f"use one of {', '.join(TRANSFORMS)}")
+    if not 0 < alpha < 1:
+        raise TfvocabError(f"alpha must be in (0, 1) (got {alpha})")
     T = len(tfs)
     tf_control = np.full(T, -1, np.int64) if tf_control is None else np.asarray(tf_control, np.int64)
     has_control = bool((tf_control >= 0).any())
     if control and not has_control:
-        logger.info("no control tracks: control subtraction skipped")
+        logger.info("no control tracks: background from each track's own off-peak windows")
+    enrich = transform == "enrichment"
     steps = {"depth": bool(depth), "control": bool(control and has_control),
-             "log": bool(log), "zscore": bool(zscore)}
+             "log": bool(log) and not enrich, "zscore": bool(zscore) and not enrich,
+             "enrichment": enrich}
+    reach = reach_windows(stride)
+    guard = reach_windows(stride, (GUARD_BP,))[0]
+    rate = 1.0 if not n_genes else min(1.0, max_fit_genes / max(1, n_genes))
+    rng = np.random.default_rng(seed)
 
-    # pass 1: per-TF and per-control depth
-    s_sum = np.zeros(T)
+    # pass 1: gene sample for the background model; control depth (logz)
     s_n = np.zeros(T, np.int64)
     c_sum = c_n = None
+    sample = []
     for sig, msk, ctl, cmsk in chunks():
-        a, b = depth_totals(sig, msk)
-        s_sum += a
-        s_n += b
-        if steps["control"] and ctl is not None:
+        s_n += (~msk).sum(axis=(0, 1))
+        cm = None
+        if ctl is not None:
             cm = cmsk if cmsk is not None else np.isnan(ctl)
-            a, b = depth_totals(ctl, cm)
-            c_sum = a if c_sum is None else c_sum + a
-            c_n = b if c_n is None else c_n + b
+            if steps["control"]:
+                a_, b_ = depth_totals(ctl, cm)
+                c_sum = a_ if c_sum is None else c_sum + a_
+                c_n = b_ if c_n is None else c_n + b_
+        take = rng.random(len(sig)) < rate
+        if take.any():
+            sample.append((sig[take], msk[take], None if ctl is None else ctl[take],
+                           None if cm is None else cm[take]))
     empty = s_n == 0
     if empty.any():
         names = [tfs[i] for i in np.flatnonzero(empty)]
@@ -220,26 +456,51 @@ def fit_stats_chunks(chunks: ChunkSource, tfs: list[str], *, tf_control: np.ndar
                                path=path, hint="check extract/merge for that TF, or pass "
                                "--drop-low-signal to drop it")
         logger.warning("all-masked TF(s) dropped: %s", ", ".join(names))
-    tf_depth = np.where(empty, 0.0, s_sum / np.maximum(s_n, 1))
-    positive = tf_depth > 0
-    reference = float(np.median(tf_depth[positive])) if positive.any() else 1.0
-    scale = np.where(positive, tf_depth / reference, 1.0) if steps["depth"] else np.ones(T)
+    if not sample:
+        raise TfvocabError("no genes to fit the normalisation on", path=path)
+    sig = np.concatenate([x[0] for x in sample])
+    msk = np.concatenate([x[1] for x in sample])
+    ctl = np.concatenate([x[2] for x in sample]) if steps["control"] and sample[0][2] is not None else None
+    cmk = np.concatenate([x[3] for x in sample]) if ctl is not None else None
+    del sample
+    kappa = np.full(T, np.nan)
+    beta = np.zeros(T)
+    disp = np.ones(T)
+    quantum = np.zeros(T)
+    floor = np.full(T, np.nan)
+    local = {}
+    if ctl is not None:
+        for col in np.unique(tf_control[tf_control >= 0]):
+            local[int(col)] = local_control(np.where(cmk[..., col], np.nan, ctl[..., col]), reach)
+    for t in range(T):
+        obs = ~msk[..., t]
+        col = int(tf_control[t])
+        lc = None
+        if col >= 0 and col in local:
+            lc, floor[t] = local[col]
+            obs = obs & ~cmk[..., col]
+        fit = fit_background(sig[..., t], obs, lc, guard=guard)
+        kappa[t], beta[t], disp[t] = fit["kappa"], fit["beta"], fit["dispersion"]
+        quantum[t] = fit.get("quantum", 0.0)
+    positive = beta > 0
+    reference = float(np.median(beta[positive])) if positive.any() else 1.0
+    scale = np.where(positive, beta / reference, 1.0) if steps["depth"] else np.ones(T)
     control_scale = np.full(T, np.nan)
     if steps["control"] and c_sum is not None:
         c_depth = c_sum / np.maximum(c_n, 1)
         per_tf = c_depth[np.maximum(tf_control, 0)]
-        if steps["depth"]:
-            cs = np.where(per_tf > 0, per_tf / reference, 1.0)
-        else:
-            cs = np.ones(T)
+        cs = np.where(per_tf > 0, per_tf / reference, 1.0) if steps["depth"] else np.ones(T)
         control_scale = np.where(tf_control >= 0, cs, np.nan)
     pc = np.full(T, float(pseudocount))
     stats = Stats(tfs=list(tfs), scale=scale, control_scale=control_scale, tf_control=tf_control,
                   pseudocount=pc, mean=np.zeros(T), std=np.ones(T), kept=~empty,
                   active_frac=np.zeros(T), n_observed=s_n, steps=steps,
-                  reference_depth=reference, min_active_frac=float(min_active_frac))
+                  reference_depth=reference, min_active_frac=float(min_active_frac),
+                  transform=transform, alpha=float(alpha), kappa=kappa, background=beta,
+                  dispersion=disp, quantum=quantum, control_floor=floor,
+                  reach=tuple(int(r) for r in reach))
 
-    # pass 2: activity and z-score moments of the log-transformed values
+    # pass 2: enriched windows; logz: activity and z-score moments of the log-transformed values
     zsteps = dict(steps, zscore=False)
     tmp = dataclasses.replace(stats, steps=zsteps)
     n = np.zeros(T, np.int64)
@@ -247,7 +508,13 @@ def fit_stats_chunks(chunks: ChunkSource, tfs: list[str], *, tf_control: np.ndar
     m1 = np.zeros(T)
     m2 = np.zeros(T)
     shift = None
+    zt = stats.z_threshold
     for sig, msk, ctl, cmsk in chunks():
+        if enrich:
+            z, m = enrichment(sig, msk, stats, ctl, cmsk)
+            active += ((z >= zt) & ~m).sum(axis=(0, 1))
+            n += (~m).sum(axis=(0, 1))
+            continue
         x, m = pre_log(sig, msk, tmp, ctl, cmsk)
         active += ((x > 0) & ~m).sum(axis=(0, 1))
         y = _log_and_z(x, m, tmp).astype(np.float64)
@@ -260,22 +527,28 @@ def fit_stats_chunks(chunks: ChunkSource, tfs: list[str], *, tf_control: np.ndar
         n += obs.sum(axis=(0, 1))
         m1 += d.sum(axis=(0, 1))
         m2 += (d * d).sum(axis=(0, 1))
-    shift = np.zeros(T) if shift is None else shift
     nn = np.maximum(n, 1)
-    mean = shift + m1 / nn
-    var = np.maximum(m2 / nn - (m1 / nn) ** 2, 0.0)
-    std = np.sqrt(var)
-    const = ~(std > 1e-12)
-    std[const] = 1.0
     stats.n_observed = n
     stats.active_frac = active / nn
-    if steps["zscore"]:
-        stats.mean, stats.std = mean, std
+    if enrich:
+        stats.n_enriched = active
+        p_false = alpha / max(1, T)
+        stats.p_enrichment = np.where(n > 0, binom.sf(active - 1, nn, p_false), 1.0)
+    else:
+        shift = np.zeros(T) if shift is None else shift
+        mean = shift + m1 / nn
+        var = np.maximum(m2 / nn - (m1 / nn) ** 2, 0.0)
+        std = np.sqrt(var)
+        std[~(std > 1e-12)] = 1.0
+        if steps["zscore"]:
+            stats.mean, stats.std = mean, std
     low = stats.low_signal & ~empty
     if low.any():
-        names = ", ".join(tfs[i] for i in np.flatnonzero(low))
-        logger.warning("low-signal TF(s) (active in < %.3g%% of windows): %s%s",
-                    100 * min_active_frac, names, " -> dropped" if drop_low_signal else "")
+        why = (f"enriched windows not above the {100 * alpha:g}% calling error rate"
+               if enrich else f"active in < {100 * min_active_frac:.3g}% of windows")
+        names = ", ".join(f"{tfs[i]} ({100 * stats.active_frac[i]:.3g}%)" for i in np.flatnonzero(low))
+        logger.warning("TF(s) without enrichment (%s): %s%s", why, names,
+                       " -> dropped" if drop_low_signal else "")
     if drop_low_signal:
         stats.kept = ~(low | empty)
     return stats
@@ -289,10 +562,11 @@ def fit_stats(signal: np.ndarray, mask: np.ndarray, control: np.ndarray | None =
     ``signal``/``mask``: (G, W, T); ``control``/``control_mask``: (G, W, C) or None;
     ``tf_control``: (T,) control column per TF (-1: none). Keyword options as
     :func:`fit_stats_chunks` (depth, control, log, zscore, pseudocount, min_active_frac,
-    drop_low_signal).
+    drop_low_signal, transform, alpha, stride, max_fit_genes, seed).
     """
     T = signal.shape[-1]
     tfs = list(tfs) if tfs is not None else [f"tf{i}" for i in range(T)]
+    kwargs.setdefault("n_genes", signal.shape[0])
     return fit_stats_chunks(lambda: [(signal, mask, control, control_mask)], tfs,
                             tf_control=tf_control, **kwargs)
 
@@ -310,10 +584,15 @@ def stats_record(stats: Stats) -> dict:
         if f.name == "steps":
             attrs.update({s: bool(v.get(s, False)) for s in STEPS})
             attrs["applied"] = ",".join(s for s in STEPS if v.get(s))
+        elif v is None:
+            continue                      # optional arrays of the enrichment transform
         elif isinstance(v, np.ndarray):
             arrays[f.name] = v
+        elif isinstance(v, tuple):
+            attrs[f.name] = np.asarray(v, np.int64)
         else:
             attrs[f.name] = v
+    attrs["z_threshold"] = stats.z_threshold
     attrs["low_signal_tfs"] = ",".join(t for t, low in zip(stats.tfs, stats.low_signal) if low)
     return {"tfs": list(stats.tfs), "arrays": arrays, "attrs": attrs}
 
@@ -329,10 +608,16 @@ def stats_from_record(rec: dict, path: str | None = None) -> Stats:
         elif f.name in rec["arrays"]:
             kw[f.name] = np.asarray(rec["arrays"][f.name])
         elif f.name in rec["attrs"]:
-            kw[f.name] = rec["attrs"][f.name]
+            v = rec["attrs"][f.name]
+            kw[f.name] = tuple(int(r) for r in v) if isinstance(f.default, tuple) else v
         elif f.default is dataclasses.MISSING:
             raise TfvocabError(f"the stats lack '{f.name}' (written by another tfvocab version?)",
                                path=path, hint="rerun `tfvocab normalize` to fit new stats")
+    if kw.get("transform") == "enrichment":
+        for name in ("background", "dispersion", "kappa", "control_floor"):
+            if kw.get(name) is None:
+                raise TfvocabError(f"the stats lack '{name}' (enrichment transform)", path=path,
+                                   hint="rerun `tfvocab normalize` to fit new stats")
     return Stats(**kw)
 
 
@@ -359,8 +644,9 @@ def align_stats(stats: Stats, tfs: list[str], path: str | None = None) -> Stats:
 
 def run(signal: str | Path, outdir: str | Path, *, depth: bool = True, control: bool = True,
         log: bool = True, zscore: bool = True, pseudocount: float = 1.0,
-        drop_low_signal: bool = False, min_active_frac: float = 0.01,
-        stats: str | Path | None = None) -> dict[str, Path]:
+        drop_low_signal: bool = False, min_active_frac: float = 0.0,
+        stats: str | Path | None = None, transform: str = "enrichment",
+        alpha: float = 0.05) -> dict[str, Path]:
     """Normalise ``signal.h5`` into ``outdir/normalized.h5``; returns ``{"normalized": path}``.
 
     With ``stats`` (a previous ``normalized.h5``) its statistics and steps are reused instead
@@ -373,7 +659,8 @@ def run(signal: str | Path, outdir: str | Path, *, depth: bool = True, control: 
         raise TfvocabError(f"--min-active-frac must be in [0, 1] (got {min_active_frac})")
     params = dict(signal=str(signal), depth=depth, control=control, log=log, zscore=zscore,
                   pseudocount=pseudocount, drop_low_signal=drop_low_signal,
-                  min_active_frac=min_active_frac, stats=str(stats) if stats else None)
+                  min_active_frac=min_active_frac, stats=str(stats) if stats else None,
+                  transform=transform, alpha=alpha)
     with formats.SignalFile(signal) as src:
         G, W, T = src.shape
 
@@ -395,7 +682,9 @@ def run(signal: str | Path, outdir: str | Path, *, depth: bool = True, control: 
                                       tf_control=src.tf_control, depth=depth, control=control,
                                       log=log, zscore=zscore, pseudocount=pseudocount,
                                       min_active_frac=min_active_frac,
-                                      drop_low_signal=drop_low_signal, path=str(signal))
+                                      drop_low_signal=drop_low_signal, transform=transform,
+                                      alpha=alpha, stride=src.geometry.stride,
+                                      n_genes=G, path=str(signal))
         keep = np.flatnonzero(st.kept)
         if len(keep) == 0:
             raise TfvocabError("every TF was dropped as low-signal", path=str(signal),
@@ -430,4 +719,6 @@ def run(signal: str | Path, outdir: str | Path, *, depth: bool = True, control: 
 
 
 __all__ = ["Stats", "fit_stats", "fit_stats_chunks", "apply", "invert", "pre_log", "depth_totals",
+           "enrichment", "enrichment_z", "gamma_z", "fit_background", "local_control",
+           "background_mean",
            "read_stats", "stats_record", "stats_from_record", "align_stats", "run"]

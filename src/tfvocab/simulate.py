@@ -2,7 +2,8 @@
 
 Writes (docs/formats.md, "simulate"): ``genome.fa`` (+``.fai``), ``annotation.gff3``,
 ``bigwig/<TF>.bw`` + ``bigwig/input.bw``, ``samplesheet.csv``, ``coexpression.tsv`` and
-``truth/`` (``modules.tsv``, ``grammar.json``, ``sites.tsv``, ``pairs.tsv``, ``params.json``, plus
+``truth/`` (``modules.tsv``, ``grammar.json``, ``sites.tsv``, ``roles.tsv``, ``pairs.tsv``,
+``params.json``, plus
 ``tfs.tsv`` - per-TF depth factor, peak sd and quality - and ``bias_regions.tsv`` - the input
 control's elevated regions). Non-HDF5 outputs get a ``<file>.json`` provenance sidecar.
 
@@ -16,6 +17,11 @@ site centres relative to the representative isoform's start codon (``tfvocab.coo
 genome-wide background sites have ``gene_id`` '.' and an empty offset; ``module`` is '.' for
 background sites and the mimicked module for decoys; ``height`` is the peak maximum before the
 TF's depth factor (coverage units).
+
+``roles.tsv`` (:func:`tfvocab.simulate_grammar.gene_roles`): one row per gene carrying a module
+instance (``role`` member) or a decoy (``role`` decoy; ``kind`` decoy_order = reversed,
+decoy_spaced = in order but spaced out, decoy_far, decoy_band), with the instance's TFs, offsets,
+spacing and ``window_relation`` (shared / straddle / apart on the default 50 bp grid).
 """
 from __future__ import annotations
 
@@ -85,6 +91,14 @@ class SimParams:
     # evaluation settings (sgr.label_settings): both off in every preset
     unlisted_frac: float = 0.0               # module genes absent from coexpression.tsv (all pairs withheld)
     labels_independent: bool = False         # coexpression.tsv gene IDs permuted: labels carry no track signal
+    # grammar (the `grammar` preset; the defaults reproduce the other presets' draws exactly)
+    rule_sizes: tuple = (2, 3)               # TFs per rule, drawn with probabilities rule_size_p
+    rule_size_p: tuple = (0.55, 0.45)
+    min_gap: int = 12                        # bp, smallest gap between consecutive TFs of a rule
+    decoy_spaced: float = 0.0                # decoy genes per module gene: rule order, gaps widened
+    spaced_gap: tuple = (150, 300)           # bp, gap range of decoy_spaced instances
+    balanced_windows: bool = False           # instances drawn 1:1 inside one 50 bp window / across
+                                             # a window boundary (simulate_grammar._anchor)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -95,6 +109,15 @@ PRESETS = {
     "small": SimParams(n_chroms=3, n_genes=2000, n_tfs=40, n_modules=12, module_size=(25, 40)),
     "genome": SimParams(n_chroms=5, chrom_lengths=TAIR10_LENGTHS, n_genes=27_000, n_tfs=300,
                         n_modules=60, module_size=(25, 40), bg_promoter_rate=0.1),
+    # order- and spacing-dependent grammar: every module is an ordered TF pair (A then B, 20-40 bp
+    # apart, half the instances inside one 50 bp window, half across a window boundary) in its
+    # band; per module gene one decoy gene with the pair reversed in the band and one with the
+    # pair in order but 150-300 bp apart. Decoys share the members' TFs, so a bag of TFs cannot
+    # tell them apart; only order and spacing can.
+    "grammar": SimParams(n_chroms=3, n_genes=2000, n_tfs=40, n_modules=12, module_size=(25, 40),
+                         rule_sizes=(2,), rule_size_p=(1.0,), min_gap=20, max_span=40,
+                         decoy_far=0.0, decoy_band=0.0, decoy_order=1.0, decoy_spaced=1.0,
+                         balanced_windows=True),
 }
 
 
@@ -199,7 +222,8 @@ def plant_sites(rng: np.random.Generator, gtab: pd.DataFrame, chroms: dict, tfs:
     coding = gtab[gtab.kind == "protein_coding"]
     in_module = set(modules.gene_id)
     pool = coding.loc[~coding.clipped & ~coding.gene_id.isin(in_module), "gene_id"].to_numpy()
-    gram = sgr.grammar_sites(rng, rules, modules, pool, p.decoy_far, p.decoy_band, p.decoy_order)
+    gram = sgr.grammar_sites(rng, rules, modules, pool, p.decoy_far, p.decoy_band, p.decoy_order,
+                             p.decoy_spaced, tuple(p.spaced_gap), p.balanced_windows)
     bg = sgr.background_promoter_sites(rng, coding.gene_id.to_numpy(), tfs, p.bg_promoter_rate)
     anchored = sgr.to_genomic(pd.concat([gram, bg], ignore_index=True), coding, p.site_width)
     lens = anchored.chrom.map(chroms)
@@ -259,7 +283,8 @@ def _simulate(p: SimParams, preset: str, seed: int, params: dict, out: Path) -> 
             "peak_sd": np.round(r_gram.uniform(*p.peak_sd, size=p.n_tfs), 2),
             "quality": np.where(low, 0.15, 1.0)})
         rules = sgr.make_grammar(r_gram, tfs, p.n_modules, ~low, p.band_width, p.band_range,
-                                 p.max_span, p.share_prob)
+                                 p.max_span, p.share_prob, tuple(p.rule_sizes),
+                                 tuple(p.rule_size_p), p.min_gap)
         coding = gtab[gtab.kind == "protein_coding"]
         cand = coding.loc[~coding.clipped, "gene_id"].to_numpy()
         modules = sgr.assign_modules(r_gram, cand, rules, p.module_size)
@@ -329,6 +354,7 @@ def _simulate(p: SimParams, preset: str, seed: int, params: dict, out: Path) -> 
     paths["modules"] = write_table(tdir / "modules.tsv", modules, prov)
     paths["pairs"] = write_table(tdir / "pairs.tsv", truth, prov)
     paths["sites"] = write_table(tdir / "sites.tsv", sites, prov)
+    paths["roles"] = write_table(tdir / "roles.tsv", sgr.gene_roles(sites[sites.gene_id != "."]), prov)
     paths["tfs"] = write_table(tdir / "tfs.tsv", tf_info, prov)
     paths["bias_regions"] = write_table(tdir / "bias_regions.tsv", regions, prov)
     paths["grammar"] = write_json(tdir / "grammar.json", {
@@ -338,7 +364,8 @@ def _simulate(p: SimParams, preset: str, seed: int, params: dict, out: Path) -> 
                              "of a module instance", "sites": "truth/sites.tsv"},
         "site_width": p.site_width, "max_span": p.max_span, "band_width": p.band_width,
         "decoy_rates": {"decoy_far": p.decoy_far, "decoy_band": p.decoy_band,
-                        "decoy_order": p.decoy_order}, "tfvocab_provenance": prov})
+                        "decoy_order": p.decoy_order, "decoy_spaced": p.decoy_spaced},
+        "roles": "truth/roles.tsv", "tfvocab_provenance": prov})
     summary = {"chromosomes": chroms,
                "genes": gtab.kind.value_counts().sort_index().to_dict(),
                "clipped_genes": gtab.loc[gtab.clipped, "gene_id"].tolist(),

@@ -6,12 +6,17 @@ start codon; ``tfvocab.coords``): a site at offset ``o`` has its centre at genom
 
 A *rule* is an ordered combination of 2-3 TFs with fixed spacing (``spacing[i]`` = offset of TF
 ``i`` relative to TF 0, 5'->3', total span <= 50 bp) inside a module-specific position band
-(``band = [b0, b1)`` offsets of the first TF's anchor). Site kinds:
+(``band = [b0, b1)`` offsets of the first TF's anchor). With ``balanced`` anchors every instance
+(and reversed decoy) is drawn, with probability 1/2 each, so that its first and last sites fall in
+the same default 50 bp window (``shared``) or in two adjacent ones (``straddle``): grammar that a
+window-level reader must resolve inside a window and across a window boundary. Site kinds:
 
 * ``module``: a module gene's instance of its rule (anchor jittered uniformly within the band);
 * ``decoy_far``: the rule's TFs in a non-module promoter, pairwise > 300 bp apart;
 * ``decoy_band``: the full combination (same order and spacing) > 300 bp away from the band;
 * ``decoy_order``: the combination in the band but in reversed order (mirrored spacing);
+* ``decoy_spaced``: the rule's TFs in the rule's order with the first TF's anchor in the band but
+  every gap widened to ``spaced_gap`` bp (the same pair, too far apart to act as one);
 * ``background``: random promoter sites of every TF, plus genome-wide sites (``gene_id`` '.',
   ``offset`` empty).
 """
@@ -36,11 +41,13 @@ def tf_names(n: int) -> list[str]:
 
 def make_grammar(rng: np.random.Generator, tfs: list[str], n_modules: int, usable: np.ndarray,
                  band_width: int = 150, band_range: tuple = (-1500, -50), max_span: int = 50,
-                 share_prob: float = 0.6) -> list[dict]:
+                 share_prob: float = 0.6, rule_sizes: tuple = (2, 3),
+                 rule_size_p: tuple = (0.55, 0.45), min_gap: int = 12) -> list[dict]:
     """Draw ``n_modules`` rules over the TFs flagged in ``usable`` (bool, (T,)).
 
-    Each rule: 2-3 distinct TFs (ordered), ``spacing`` (offsets of each TF relative to the first,
-    increasing, span <= ``max_span``), ``band`` [b0, b1) of width ``band_width`` inside
+    Each rule: ``rule_sizes`` distinct TFs (ordered; drawn with probabilities ``rule_size_p``),
+    ``spacing`` (offsets of each TF relative to the first, increasing, gaps >= ``min_gap`` bp,
+    span <= ``max_span``), ``band`` [b0, b1) of width ``band_width`` inside
     ``band_range``. With probability ``share_prob`` a rule reuses a TF from an earlier rule, so
     TFs are shared between modules with different partners. Combinations are unique as sets.
     """
@@ -52,7 +59,7 @@ def make_grammar(rng: np.random.Generator, tfs: list[str], n_modules: int, usabl
     rules = []
     for m in range(n_modules):
         for _attempt in range(200):
-            k = int(min(len(pool), rng.choice([2, 3], p=[0.55, 0.45])))
+            k = int(min(len(pool), rng.choice(list(rule_sizes), p=list(rule_size_p))))
             chosen: list[str] = []
             used = [t for t in pool if uses[t] > 0]
             if used and rng.random() < share_prob:
@@ -65,7 +72,7 @@ def make_grammar(rng: np.random.Generator, tfs: list[str], n_modules: int, usabl
                 break
         seen.add(frozenset(chosen))
         rng.shuffle(chosen)
-        gaps = rng.integers(12, max_span // (k - 1) + 1, size=k - 1)
+        gaps = rng.integers(min_gap, max(min_gap, max_span // (k - 1)) + 1, size=k - 1)
         spacing = np.concatenate([[0], np.cumsum(gaps)]).astype(int)
         b0 = int(rng.integers(band_range[0], band_range[1] - band_width - spacing[-1] + 1))
         for t in chosen:
@@ -98,13 +105,44 @@ def _spread(rng: np.random.Generator, k: int, lo: int, hi: int, min_gap: int) ->
     return lo + u + (min_gap + 1) * np.arange(k)
 
 
+WINDOW_GRID = (PROMOTER_RANGE[0], 50)    # the default window grid: first window start, width (bp)
+
+
+def window_index(offset) -> np.ndarray:
+    """Index of the default 50 bp window (``WINDOW_GRID``) holding each offset: int array."""
+    return (np.asarray(offset) - WINDOW_GRID[0]) // WINDOW_GRID[1]
+
+
+def window_relation(offsets) -> str:
+    """How a grammar instance's site centres sit on the default window grid: ``shared`` (one
+    window), ``straddle`` (two adjacent windows) or ``apart`` (three or more)."""
+    k = window_index(offsets)
+    n = int(k.max() - k.min())
+    return "shared" if n == 0 else "straddle" if n == 1 else "apart"
+
+
+def _anchor(rng: np.random.Generator, b0: int, b1: int, span: int, balanced: bool) -> int:
+    """Offset of an instance's first site, uniform in ``[b0, b1 - span]``; with ``balanced``,
+    first a fair coin for ``shared`` / ``straddle`` (:func:`window_relation`), then uniform over
+    the anchors giving that relation (any anchor when none does)."""
+    if not balanced:
+        return int(rng.integers(b0, b1 - span + 1))
+    cand = np.arange(b0, b1 - span + 1)
+    same = window_index(cand) == window_index(cand + span)
+    want = same if rng.random() < 0.5 else ~same
+    pick = cand[want] if want.any() else cand
+    return int(pick[rng.integers(len(pick))])
+
+
 def grammar_sites(rng: np.random.Generator, rules: list[dict], modules: pd.DataFrame,
                   pool: np.ndarray, decoy_far: float, decoy_band: float,
-                  decoy_order: float) -> pd.DataFrame:
+                  decoy_order: float, decoy_spaced: float = 0.0, spaced_gap: tuple = (150, 300),
+                  balanced: bool = False) -> pd.DataFrame:
     """Module instances and decoys: columns ``gene_id, tf, offset, module, kind``.
 
     ``pool``: gene IDs eligible as decoys (non-module, unclipped); each gets at most one decoy.
-    Decoy counts per module are ``rate * module size`` (rounded).
+    Decoy counts per module are ``rate * module size`` (rounded). ``spaced_gap``: (lo, hi) bp,
+    inclusive, of each gap of a ``decoy_spaced`` instance. ``balanced``: see :func:`_anchor`.
     """
     lo, hi = PROMOTER_RANGE[0] + 50, PROMOTER_RANGE[1] - 50
     pool = list(rng.permutation(pool))
@@ -113,11 +151,11 @@ def grammar_sites(rng: np.random.Generator, rules: list[dict], modules: pd.DataF
         tfs, sp, (b0, b1), span = r["tfs"], np.array(r["spacing"]), r["band"], r["span"]
         genes = modules.loc[modules.module == r["module"], "gene_id"].tolist()
         for g in genes:
-            p = int(rng.integers(b0, b1 - span + 1))
+            p = _anchor(rng, b0, b1, span, balanced)
             rows += [(g, t, p + int(s), r["module"], "module") for t, s in zip(tfs, sp)]
         n = len(genes)
         for kind, rate in (("decoy_far", decoy_far), ("decoy_band", decoy_band),
-                           ("decoy_order", decoy_order)):
+                           ("decoy_order", decoy_order), ("decoy_spaced", decoy_spaced)):
             for _ in range(int(round(rate * n))):
                 if not pool:
                     break
@@ -129,10 +167,37 @@ def grammar_sites(rng: np.random.Generator, rules: list[dict], modules: pd.DataF
                     allowed = np.r_[lo:max(lo, b0 - 300 - span), min(hi, b1 + 300):hi - span]
                     p = int(rng.choice(allowed))
                     rows += [(g, t, p + int(s), r["module"], kind) for t, s in zip(tfs, sp)]
-                else:
-                    p = int(rng.integers(b0, b1 - span + 1))
+                elif kind == "decoy_order":
+                    p = _anchor(rng, b0, b1, span, balanced)
                     rows += [(g, t, p + span - int(s), r["module"], kind) for t, s in zip(tfs, sp)]
+                else:
+                    gaps = rng.integers(spaced_gap[0], spaced_gap[1] + 1, size=len(tfs) - 1)
+                    off = np.concatenate([[0], np.cumsum(gaps)])
+                    p = int(rng.integers(b0, b1))
+                    p = min(p, hi - int(off[-1]))
+                    rows += [(g, t, p + int(o), r["module"], kind) for t, o in zip(tfs, off)]
     return pd.DataFrame(rows, columns=["gene_id", "tf", "offset", "module", "kind"])
+
+
+ROLE_COLUMNS = ["gene_id", "module", "role", "kind", "tfs", "offsets", "spacing", "window_relation"]
+
+
+def gene_roles(sites: pd.DataFrame) -> pd.DataFrame:
+    """One row per gene carrying a module instance or a decoy (``truth/roles.tsv``).
+
+    ``role``: ``member`` (kind ``module``) or ``decoy``; ``kind``: the site kind (decoy kind);
+    ``tfs`` / ``offsets``: the instance's TFs and site-centre offsets 5'->3' (comma-separated);
+    ``spacing``: last minus first offset (bp); ``window_relation``: :func:`window_relation`.
+    ``sites``: gene-anchored grammar sites (``gene_id, tf, offset, module, kind``).
+    """
+    gram = sites[sites.kind.isin(["module", "decoy_far", "decoy_band", "decoy_order", "decoy_spaced"])]
+    rows = []
+    for (g, m, kind), grp in gram.groupby(["gene_id", "module", "kind"], sort=True):
+        grp = grp.sort_values("offset", kind="stable")
+        off = grp.offset.to_numpy(np.int64)
+        rows.append((g, m, "member" if kind == "module" else "decoy", kind, ",".join(grp.tf),
+                     ",".join(str(int(o)) for o in off), int(off[-1] - off[0]), window_relation(off)))
+    return pd.DataFrame(rows, columns=ROLE_COLUMNS)
 
 
 def background_promoter_sites(rng: np.random.Generator, gene_ids: np.ndarray, tfs: list[str],
@@ -298,3 +363,68 @@ def plant_motifs(rng: np.random.Generator, seqs: dict, sites: pd.DataFrame, pfms
             sel = (grp.chrom.to_numpy() == c) & (left >= 0) & (left + L <= len(seqs[c]))
             pos = left[sel][:, None] + np.arange(L)[None, :]
             seqs[c][pos.ravel()] = inst[sel].ravel()
+
+
+def site_windows(sites: pd.DataFrame, promoters: pd.DataFrame, genes: list[str],
+                 window_start: np.ndarray, width: int, tfs: list[str], reach: int = 60
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Where the planted sites fall on a window grid: ``holding`` and ``near`` bool (G, W, T).
+
+    ``holding[g, w, t]``: a site of TF ``t`` has its centre in window ``w`` of gene ``g``;
+    ``near``: a site of ``t`` has its centre within ``reach`` bp of the window (window extended by
+    ``reach`` on both sides). Every site of ``sites`` counts (module, decoy, background,
+    genome-wide ones), mapped through each gene's start codon and strand (``promoters``:
+    gene_id, chrom, strand, start_codon), so overlapping promoters share their sites.
+    ``window_start`` (W,) offsets, ``width`` bp.
+    """
+    G, W, T = len(genes), len(window_start), len(tfs)
+    holding = np.zeros((G, W, T), bool)
+    near = np.zeros((G, W, T), bool)
+    tix = {t: i for i, t in enumerate(tfs)}
+    s = sites[sites.tf.isin(list(tix))]
+    centre = ((s.start.to_numpy() + s.end.to_numpy()) // 2).astype(np.int64)
+    tcol = s.tf.map(tix).to_numpy()
+    chrom = s.chrom.to_numpy()
+    p = promoters.set_index("gene_id").loc[list(genes)]
+    ws = np.asarray(window_start, np.int64)
+    lo_off, hi_off = int(ws.min()) - reach, int(ws.max()) + width + reach
+    for c in np.unique(p.chrom.to_numpy()):
+        sel = chrom == c
+        order = np.argsort(centre[sel], kind="stable")
+        cc, tt = centre[sel][order], tcol[sel][order]
+        for gi in np.flatnonzero(p.chrom.to_numpy() == c):
+            sc, minus = int(p.start_codon.iloc[gi]), p.strand.iloc[gi] == "-"
+            a, b = ((sc - hi_off, sc - lo_off) if minus else (sc + lo_off, sc + hi_off))
+            i0, i1 = np.searchsorted(cc, [a, b + 1])
+            if i0 == i1:
+                continue
+            off = (sc - cc[i0:i1]) if minus else (cc[i0:i1] - sc)
+            t = tt[i0:i1]
+            inside = (off[:, None] >= ws[None, :]) & (off[:, None] < ws[None, :] + width)
+            close = (off[:, None] >= ws[None, :] - reach) & (off[:, None] < ws[None, :] + width + reach)
+            k, w = np.nonzero(inside)
+            holding[gi, w, t[k]] = True
+            k, w = np.nonzero(close)
+            near[gi, w, t[k]] = True
+    return holding, near
+
+
+def call_accuracy(on: np.ndarray, holding: np.ndarray, near: np.ndarray) -> dict:
+    """Precision / recall of per-TF window calls ``on`` (G, W, T) against planted sites
+    (:func:`site_windows`), at the call level and the window level.
+
+    * ``call_precision``: calls (w, t) with a site of t within reach of w; ``call_recall``:
+      (w, t) holding a site of t that are called;
+    * ``window_precision``: bound windows (any call) in which *every* called TF has a site
+      within reach; ``window_recall``: windows holding a planted site (any TF) that are bound;
+    * ``bound_frac``: fraction of windows bound; ``holding_frac``: fraction holding a site.
+    """
+    bound = on.any(axis=2)
+    hold_any = holding.any(axis=2)
+    return {"call_precision": float(near[on].mean()) if on.any() else float("nan"),
+            "call_recall": float(on[holding].mean()) if holding.any() else float("nan"),
+            "window_precision": float(((on & ~near).sum(axis=2) == 0)[bound].mean())
+            if bound.any() else float("nan"),
+            "window_recall": float(bound[hold_any].mean()) if hold_any.any() else float("nan"),
+            "bound_frac": float(bound.mean()), "holding_frac": float(hold_any.mean()),
+            "calls_per_window": float(on.sum() / max(1, bound.size))}

@@ -10,6 +10,7 @@ live in :mod:`tfvocab.vocabulary`.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Iterator
 
@@ -61,16 +62,24 @@ def run(normalized: str | Path, outdir: str | Path, *, vocab_size: int = 512, se
                                          nf.tfs, path=str(codebook))
             logger.info("applying codebook %s (%d tokens)", codebook, vocab.n_tokens)
         else:
+            calib = voc.input_calibration((nf.stats or {}).get("attrs", {}), nf.geometry.stride)
             vocab = voc.fit_vocabulary_chunks(lambda: window_chunks(nf, "fit"), nf.tfs,
                                               vocab_size=vocab_size, seed=seed,
                                               null_threshold=null_threshold,
-                                              max_fit_windows=max_fit_windows)
+                                              max_fit_windows=max_fit_windows, n_windows=W, **calib)
+        vocab = dataclasses.replace(vocab, n_windows=W)
         tokens = np.empty((G, W), np.int32)
+        any_call = np.empty((G, W), bool)
+        top_called = np.empty((G, W), bool)
         with timed(f"assigning {G * W} windows to {vocab.n_tokens} tokens", logger):
             g0 = 0
             for X, M in window_chunks(nf, "assign"):
                 n = len(X) // W
-                tokens[g0:g0 + n] = voc.assign(X, M, vocab).reshape(n, W)
+                t = voc.assign(X, M, vocab)
+                a, c = voc.call_summary(t, voc.vocab_calls(X, M, vocab), vocab)
+                tokens[g0:g0 + n] = t.reshape(n, W)
+                any_call[g0:g0 + n] = a.reshape(n, W)
+                top_called[g0:g0 + n] = c.reshape(n, W)
                 g0 += n
         prov = provenance("tokenize", params)
         prov["input_provenance"] = nf.provenance
@@ -78,7 +87,8 @@ def run(normalized: str | Path, outdir: str | Path, *, vocab_size: int = 512, se
         lineage = {"promoters": nf.lineage.get("promoters"), "normalized": nf.artifact_id,
                    "stats": nf.stats_digest}
     arrays, vattrs = voc.vocabulary_arrays(vocab)
-    table, edges = voc.token_table(tokens, geometry.window_start, vocab)
+    table, edges = voc.token_table(tokens, geometry.window_start, vocab, any_call=any_call,
+                                   top_called=top_called)
     counts = table["count"].to_numpy()
     with step_outputs(outdir, "tokenize", params) as out:
         formats.write_tokens(out.path("tokens.h5"), genes=genes, tfs=vocab.tfs, geometry=geometry,

@@ -4,18 +4,34 @@ Every promoter window is a T-dim vector of normalised TF signal (``normalized.h5
 gets one integer token:
 
 * ``MASK_TOKEN = 0``: the window is missing (no TF observed there).
-* ``NULL_TOKEN = 1``: "no binding": every *observed* TF is below ``null_threshold`` robust
-  standard deviations above its background, i.e. ``(x_t - center_t) / scale_t < threshold`` for
-  all observed t, where ``center_t`` is the TF's median over windows (most windows are unbound)
-  and ``scale_t`` = 1.4826 x its median absolute deviation (falling back to the standard
-  deviation, then 1, when the MAD is 0 — e.g. a TF whose background is all zeros). The default
-  threshold is :func:`auto_null_threshold` = Phi^-1(1 - 0.05/T) (Bonferroni over the T TFs:
-  3.0 at 40 TFs, 3.6 at 300), so pure-noise windows are rarely called bound.
+* ``NULL_TOKEN = 1``: "no binding": no observed TF is *called* in the window.
 * ``2 .. K+1``: k-means clusters of the bound windows, numbered by decreasing frequency.
+
+**Calls** (which TFs bind a window). A TF is called in window w when
+
+1. it is enriched above its background at the stated error rate: ``(x_t - center_t) / scale_t
+   >= null_threshold``, default :func:`auto_null_threshold` = Phi^-1(1 - alpha/T), alpha = 0.05
+   (Bonferroni over the T TFs: 3.0 at 40 TFs, 3.6 at 300), so a window without any binding is
+   called bound with probability <= alpha; and
+2. (``summit_frac`` > 0) the window lies on the peak's summit: its score is at least
+   ``summit_frac`` of the TF's highest score within ``summit_reach`` windows (+-100 bp) in the
+   same promoter. A DAP-seq peak (fragment-length coverage, sd ~50 bp) is significant over
+   several 50 bp windows; only the windows at its summit hold the site, the others hold its
+   tails (on the simulator's truth, half of the significant windows lie > 60 bp from any site of
+   their TF without this rule, < 2 % with it).
+
+With the enrichment z-scores of ``tfvocab normalize`` (its default transform; the ``stats``
+group of normalized.h5 says so) the scores are already calibrated: ``center = 0``, ``scale = 1``,
+``alpha`` is normalize's, and ``summit_frac = SUMMIT_FRAC`` (0.7). For other inputs (e.g.
+``--transform logz``) ``center_t`` is the TF's median over windows and ``scale_t`` = 1.4826 x its
+median absolute deviation (falling back to the standard deviation when the MAD is below a quarter
+of it - the bulk is one clipped value -, then 1), and no summit rule is applied.
 
 Fitting: k-means++ seeding then Lloyd iterations (torch matmuls, float64 centroid sums) on a
 seeded uniform subsample (at most ``max_fit_windows``) of bound, fully observed windows; then
-every window is assigned to its nearest centroid in chunks. Partially masked windows use the
+every window is assigned to its nearest centroid in chunks. With calibrated inputs the k-means
+vectors are the window's *binding vectors*: the scores of the called TFs, 0 for the others (so a
+token is a combination of called TFs, not background noise). Partially masked windows use the
 distance over their observed TFs only (missing is never read as "not bound"). The number of
 clusters is clamped (with a warning) to the number of distinct bound windows.
 
@@ -27,7 +43,12 @@ half-way from background to that TF's typical bound level), by decreasing score.
 
 The codebook (K+2, T) holds the centroids in normalised units; row 0 (mask) is zeros and row 1
 (null) is the background ``center``. ``center``, ``scale``, ``bound`` and the threshold are
-stored with it in ``tokens.h5`` so ``--codebook`` tokenises new data identically.
+stored with it in ``tokens.h5`` (with the call rule: attrs ``calibrated``, ``summit_frac``,
+``summit_reach``, ``n_windows``) so ``--codebook`` tokenises new data identically.
+
+``vocabulary.tsv`` gives per token the windows it covers (``count``), the fraction of them with
+a call (``enriched_frac``) and the fraction in which every one of its top TFs is called
+(``top_tfs_called``): how faithfully the token's label describes its windows.
 """
 from __future__ import annotations
 
@@ -49,6 +70,8 @@ NULL_TOKEN = 1
 N_SPECIAL = 2
 TOP_SCORE = 0.5
 MAD_TO_SD = 1.4826
+SUMMIT_FRAC = 0.7            # calibrated inputs: a call needs >= 70% of the local summit's score
+SUMMIT_BP = 100              # ... within +- this many bp
 CHUNK_GENES = 256
 
 
@@ -59,7 +82,8 @@ class Vocabulary:
     ``codebook`` float32 (K+2, T): token i's centroid in normalised units (rows 0/1 special).
     ``center``, ``scale``, ``bound`` float32 (T,): per-TF background level, robust spread and
     mean bound level (normalised units). ``null_threshold``: robust SDs above background that
-    count as binding. ``tfs``: TF names (T,).
+    count as binding. ``tfs``: TF names (T,). ``calibrated``, ``summit_frac``,
+    ``summit_reach``, ``n_windows``: the call rule (module docstring).
     """
 
     tfs: list[str]
@@ -68,6 +92,10 @@ class Vocabulary:
     scale: np.ndarray
     bound: np.ndarray
     null_threshold: float
+    calibrated: bool = False        # scores are normalize's enrichment z (binding vectors)
+    summit_frac: float = 0.0        # call rule 2 (module docstring); 0 = off
+    summit_reach: int = 0           # windows either side
+    n_windows: int = 0              # windows per promoter (rows of a gene are consecutive)
 
     @property
     def n_tokens(self) -> int:
@@ -99,21 +127,29 @@ def top_tfs(scores: np.ndarray, threshold: float = TOP_SCORE) -> list[np.ndarray
     return out
 
 
-def background(X: np.ndarray, M: np.ndarray, null_threshold: float
+def background(X: np.ndarray, M: np.ndarray, null_threshold: float, calibrated: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-TF background ``center``, robust ``scale`` and mean ``bound`` level, each (T,).
 
     ``X``: (N, T) window vectors (any value where masked), ``M``: (N, T) bool, True = missing.
+    ``calibrated``: the values are enrichment z-scores (center 0, scale 1).
     """
     Y = np.where(M, np.nan, X).astype(np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        center = np.nanmedian(Y, axis=0)
-        scale = MAD_TO_SD * np.nanmedian(np.abs(Y - center), axis=0)
-        sd = np.nanstd(Y, axis=0)
-    center = np.nan_to_num(center)
-    sd = np.nan_to_num(sd)
-    scale = np.where(np.nan_to_num(scale) > 1e-6, scale, np.where(sd > 1e-6, sd, 1.0))
+    T = Y.shape[1]
+    if calibrated:
+        center, scale = np.zeros(T), np.ones(T)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            center = np.nanmedian(Y, axis=0)
+            scale = MAD_TO_SD * np.nanmedian(np.abs(Y - center), axis=0)
+            sd = np.nanstd(Y, axis=0)
+        center = np.nan_to_num(center)
+        sd = np.nan_to_num(sd)
+        # a MAD far below the SD means the bulk is one clipped value (e.g. log2(0 + c)):
+        # it measures nothing, use the SD
+        mad_ok = np.nan_to_num(scale) > np.maximum(1e-6, 0.25 * sd)
+        scale = np.where(mad_ok, scale, np.where(sd > 1e-6, sd, 1.0))
     on = (Y - center) / scale >= null_threshold
     n_on = on.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -123,14 +159,45 @@ def background(X: np.ndarray, M: np.ndarray, null_threshold: float
     return center.astype(np.float32), scale.astype(np.float32), bound.astype(np.float32)
 
 
+def local_max(x: np.ndarray, reach: int) -> np.ndarray:
+    """Maximum of (g, W, T) ``x`` over windows ``w - reach .. w + reach`` of the same gene."""
+    out = x.copy()
+    for s in range(1, int(reach) + 1):
+        np.maximum(out[:, s:], x[:, :-s], out=out[:, s:])
+        np.maximum(out[:, :-s], x[:, s:], out=out[:, :-s])
+    return out
+
+
+def calls(X: np.ndarray, M: np.ndarray, center: np.ndarray, scale: np.ndarray,
+          null_threshold: float, n_windows: int = 0, summit_frac: float = 0.0,
+          summit_reach: int = 0) -> np.ndarray:
+    """Per-TF calls (N, T) bool of window vectors ``X`` (N, T), mask ``M`` (N, T): enriched at
+    ``null_threshold`` and, with ``summit_frac`` > 0 and rows grouped by gene (``n_windows``
+    consecutive rows each; N a multiple of it), at >= ``summit_frac`` of the TF's highest score
+    within ``summit_reach`` windows (module docstring)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zc = np.where(M, -np.inf, (X - center) / scale)
+    on = zc >= null_threshold
+    if summit_frac > 0 and summit_reach > 0 and n_windows and len(X) % n_windows == 0 and len(X):
+        T = X.shape[1]
+        z3 = zc.reshape(-1, n_windows, T)
+        peak = local_max(z3, summit_reach).reshape(-1, T)
+        on &= zc >= summit_frac * peak
+    return on
+
+
 def window_kinds(X: np.ndarray, M: np.ndarray, center: np.ndarray, scale: np.ndarray,
-                 null_threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(missing, null)`` bool (N,) for window vectors ``X`` (N, T) with mask ``M`` (N, T)."""
+                 null_threshold: float, **rule) -> tuple[np.ndarray, np.ndarray]:
+    """``(missing, null)`` bool (N,) for window vectors ``X`` (N, T) with mask ``M`` (N, T);
+    ``rule``: the summit options of :func:`calls`."""
     missing = M.all(axis=1)
-    with np.errstate(invalid="ignore"):
-        on = ((X - center) / scale >= null_threshold) & ~M
-    null = ~missing & ~on.any(axis=1)
+    null = ~missing & ~calls(X, M, center, scale, null_threshold, **rule).any(axis=1)
     return missing, null
+
+
+def binding_vectors(X: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """The k-means vectors of calibrated inputs: ``X`` where called (``on``), else 0. (N, T)."""
+    return np.where(on, X, 0.0).astype(np.float32)
 
 
 def nearest(X: np.ndarray, centroids: np.ndarray, M: np.ndarray | None = None,
@@ -234,7 +301,7 @@ class _Sample:
         return list(self.parts[0][1:]) if self.parts else []
 
 
-def auto_null_threshold(n_tfs: int, alpha: float = 0.05) -> float:
+def auto_null_threshold(n_tfs: int, alpha: float = 0.05) -> float:  # noqa: D401
     """Default null threshold: ``Phi^-1(1 - alpha / T)`` robust SDs (3.0 at 40 TFs, 3.6 at 300).
 
     A background window whose T TFs are Gaussian noise in robust units is called bound with
@@ -250,19 +317,28 @@ WindowChunks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
 
 def fit_vocabulary_chunks(chunks: WindowChunks, tfs: list[str], *, vocab_size: int = 512,
                           seed: int = 0, null_threshold: float | None = None,
-                          max_fit_windows: int = 100_000, max_iter: int = 100) -> Vocabulary:
+                          max_fit_windows: int = 100_000, max_iter: int = 100,
+                          calibrated: bool = False, alpha: float = 0.05, n_windows: int = 0,
+                          stride: int = 50, summit_frac: float | None = None) -> Vocabulary:
     """Fit a :class:`Vocabulary` streaming over chunks of window vectors (two passes).
 
-    ``chunks()`` yields ``(X (n, T) float32, M (n, T) bool)``; it is called twice. Both passes
-    keep a seeded uniform sample (bottom-k of random keys) of at most ``max_fit_windows``
-    windows: all observed windows for the background, bound fully observed ones for k-means.
+    ``chunks()`` yields ``(X (n, T) float32, M (n, T) bool)``, rows grouped by gene
+    (``n_windows`` consecutive rows per gene); it is called twice. Both passes keep a seeded
+    uniform sample (bottom-k of random keys) of at most ``max_fit_windows`` windows: all observed
+    windows for the background, bound fully observed ones for k-means. ``calibrated``: the values
+    are enrichment z-scores (module docstring); ``alpha`` sets the default threshold; ``stride``
+    (bp) the summit reach; ``summit_frac`` None = ``SUMMIT_FRAC`` when calibrated, else 0.
     """
     if vocab_size < 2:
         raise TfvocabError(f"--vocab-size must be >= 2 (got {vocab_size})",
                            hint="it counts the learned tokens; mask and null tokens are extra")
     T = len(tfs)
     if null_threshold is None:
-        null_threshold = auto_null_threshold(T)
+        null_threshold = auto_null_threshold(T, alpha)
+    if summit_frac is None:
+        summit_frac = SUMMIT_FRAC if calibrated else 0.0
+    rule = {"n_windows": int(n_windows), "summit_frac": float(summit_frac),
+            "summit_reach": max(1, int(round(SUMMIT_BP / max(1, int(stride))))) if summit_frac else 0}
     rng = np.random.default_rng(seed)
     # pass 1: background sample
     bg = _Sample(max_fit_windows)
@@ -272,21 +348,25 @@ def fit_vocabulary_chunks(chunks: WindowChunks, tfs: list[str], *, vocab_size: i
         bg.add(keys[obs], X[obs], M[obs])
     if not bg.parts:
         raise TfvocabError("every window is masked: nothing to learn a vocabulary from")
-    center, scale, bound = background(*bg.rows(), null_threshold)
+    center, scale, bound = background(*bg.rows(), null_threshold, calibrated)
     # pass 2: sample of bound, fully observed windows
     fit = _Sample(max_fit_windows)
     n_bound = n_null = 0
     for X, M in chunks():
-        missing, null = window_kinds(X, M, center, scale, null_threshold)
+        on = calls(X, M, center, scale, null_threshold, **rule)
+        missing = M.all(axis=1)
+        null = ~missing & ~on.any(axis=1)
         n_null += int(null.sum())
         cand = ~missing & ~null & ~M.any(axis=1)
         n_bound += int((~missing & ~null).sum())
         keys = rng.random(len(X))
-        fit.add(keys[cand], X[cand])
+        fit.add(keys[cand], binding_vectors(X[cand], on[cand]) if calibrated else X[cand])
     fit_rows = fit.rows()
     fit_x = fit_rows[0].astype(np.float32) if fit_rows else np.empty((0, T), np.float32)
-    logger.info("%d bound windows, %d null windows (threshold %.3g robust SD); fitting on %d",
-                n_bound, n_null, null_threshold, len(fit_x))
+    logger.info("%d bound windows, %d null windows (threshold %.3g%s%s); fitting on %d",
+                n_bound, n_null, null_threshold, " z" if calibrated else " robust SD",
+                f", summit >= {summit_frac:g} within {rule['summit_reach']} windows" if summit_frac else "",
+                len(fit_x))
     k = vocab_size
     if len(fit_x) == 0:
         logger.warning("no bound window: the vocabulary has only the mask and null tokens")
@@ -297,7 +377,7 @@ def fit_vocabulary_chunks(chunks: WindowChunks, tfs: list[str], *, vocab_size: i
             logger.warning("only %d distinct bound windows: vocabulary size clamped from %d to %d",
                            n_distinct, vocab_size, n_distinct)
             k = n_distinct
-    rows = [np.zeros((1, T), np.float32), center[None, :]]
+    rows = [np.zeros((1, T), np.float32), (np.zeros(T, np.float32) if calibrated else center)[None, :]]
     if k:
         with timed(f"k-means: {k} clusters on {len(fit_x)} windows x {T} TFs", logger):
             C, labels = kmeans(fit_x, k, seed=int(rng.integers(2**31 - 1)), max_iter=max_iter)
@@ -305,7 +385,9 @@ def fit_vocabulary_chunks(chunks: WindowChunks, tfs: list[str], *, vocab_size: i
         rows.append(C[order])
     codebook = np.concatenate(rows).astype(np.float32)
     return Vocabulary(tfs=list(tfs), codebook=codebook, center=center, scale=scale, bound=bound,
-                      null_threshold=float(null_threshold))
+                      null_threshold=float(null_threshold), calibrated=bool(calibrated),
+                      summit_frac=rule["summit_frac"], summit_reach=rule["summit_reach"],
+                      n_windows=int(n_windows))
 
 
 def fit_vocabulary(X: np.ndarray, M: np.ndarray | None = None, tfs: list[str] | None = None,
@@ -313,7 +395,7 @@ def fit_vocabulary(X: np.ndarray, M: np.ndarray | None = None, tfs: list[str] | 
     """Fit a :class:`Vocabulary` on window vectors ``X`` (N, T) with mask ``M`` (N, T).
 
     Keyword options as :func:`fit_vocabulary_chunks` (vocab_size, seed, null_threshold,
-    max_fit_windows, max_iter).
+    max_fit_windows, max_iter, calibrated, alpha, n_windows, stride, summit_frac).
     """
     X = np.asarray(X, np.float32)
     M = np.isnan(X) if M is None else np.asarray(M, bool) | np.isnan(X)
@@ -321,25 +403,55 @@ def fit_vocabulary(X: np.ndarray, M: np.ndarray | None = None, tfs: list[str] | 
     return fit_vocabulary_chunks(lambda: [(X, M)], tfs, **kwargs)
 
 
+def vocab_calls(X: np.ndarray, M: np.ndarray, vocab: Vocabulary) -> np.ndarray:
+    """Per-TF calls (N, T) of window vectors under ``vocab``'s rule (rows grouped by gene,
+    ``vocab.n_windows`` each, for the summit rule)."""
+    return calls(X, M, vocab.center, vocab.scale, vocab.null_threshold, n_windows=vocab.n_windows,
+                 summit_frac=vocab.summit_frac, summit_reach=vocab.summit_reach)
+
+
 def assign(X: np.ndarray, M: np.ndarray | None, vocab: Vocabulary) -> np.ndarray:
-    """Tokens int32 (N,) of window vectors ``X`` (N, T) (mask ``M`` (N, T), True = missing)."""
+    """Tokens int32 (N,) of window vectors ``X`` (N, T) (mask ``M`` (N, T), True = missing).
+
+    Rows grouped by gene (``vocab.n_windows`` consecutive rows each) get the summit rule; other
+    row counts are called without it."""
     X = np.asarray(X, np.float32)
     M = np.isnan(X) if M is None else np.asarray(M, bool) | np.isnan(X)
-    missing, null = window_kinds(X, M, vocab.center, vocab.scale, vocab.null_threshold)
+    on = vocab_calls(X, M, vocab)
+    missing = M.all(axis=1)
+    null = ~missing & ~on.any(axis=1)
     tokens = np.full(len(X), NULL_TOKEN, np.int32)
     tokens[missing] = MASK_TOKEN
     bound = np.flatnonzero(~missing & ~null)
     if vocab.n_tokens > N_SPECIAL and len(bound):
-        tokens[bound] = N_SPECIAL + nearest(X[bound], vocab.codebook[N_SPECIAL:], M[bound])
+        xb = binding_vectors(X[bound], on[bound]) if vocab.calibrated else X[bound]
+        tokens[bound] = N_SPECIAL + nearest(xb, vocab.codebook[N_SPECIAL:], M[bound])
     return tokens
 
 
+def call_summary(tokens: np.ndarray, on: np.ndarray, vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+    """Per window (N,): any TF called, and every top TF of its token called (False for the
+    mask / null tokens). ``tokens`` (N,), ``on`` (N, T) calls (:func:`vocab_calls`)."""
+    tops = top_tfs(vocab.scores())
+    top_all = np.zeros(len(tokens), bool)
+    for k in np.unique(tokens):
+        if k < N_SPECIAL or not len(tops[k]):
+            continue
+        sel = tokens == k
+        top_all[sel] = on[np.ix_(sel, tops[k])].all(axis=1)
+    return on.any(axis=1), top_all
+
+
 def token_table(tokens: np.ndarray, window_start: np.ndarray, vocab: Vocabulary,
-                n_bins: int = 10) -> tuple["object", np.ndarray]:
+                n_bins: int = 10, any_call: np.ndarray | None = None,
+                top_called: np.ndarray | None = None) -> tuple["object", np.ndarray]:
     """The ``vocabulary.tsv`` rows for ``tokens`` (G, W) -> (DataFrame, bin edges (n_bins+1,)).
 
     ``offset_hist``: counts of the token per promoter-position bin (equal-width bins over the
     window start offsets, bp relative to the start codon; edges returned), ';'-separated.
+    ``any_call`` / ``top_called`` (G, W) bool (:func:`call_summary`): give the columns
+    ``enriched_frac`` (fraction of the token's windows with a call) and ``top_tfs_called``
+    (fraction in which every top TF of the token is called); NaN when not given or no window.
     """
     import pandas as pd
 
@@ -355,6 +467,14 @@ def token_table(tokens: np.ndarray, window_start: np.ndarray, vocab: Vocabulary,
     off_sum = np.bincount(flat, weights=np.tile(ws, G), minlength=K)
     scores = vocab.scores()
     tops = top_tfs(scores)
+
+    def frac(flag):
+        if flag is None:
+            return np.full(K, np.nan)
+        n = np.bincount(flat, weights=np.asarray(flag, np.float64).ravel(), minlength=K)
+        return np.where(counts > 0, n / np.maximum(counts, 1), np.nan)
+
+    enr, topc = frac(any_call), frac(top_called)
     rows = []
     for i in range(K):
         kind = "mask" if i == MASK_TOKEN else "unbound" if i == NULL_TOKEN else "cluster"
@@ -366,6 +486,8 @@ def token_table(tokens: np.ndarray, window_start: np.ndarray, vocab: Vocabulary,
             "top_weights": ",".join(f"{scores[i, j]:.3f}" for j in idx),
             "mean_offset": (off_sum[i] / counts[i]) if counts[i] else float("nan"),
             "offset_hist": ";".join(str(int(c)) for c in hist[i]),
+            "enriched_frac": enr[i],
+            "top_tfs_called": topc[i] if kind == "cluster" and len(idx) else float("nan"),
         })
     return pd.DataFrame(rows), edges
 
@@ -425,7 +547,17 @@ def align_vocabulary(vocab: Vocabulary, tfs: list[str], path: str | None = None)
     o = np.array([pos[t] for t in tfs], np.int64)
     return Vocabulary(tfs=list(tfs), codebook=vocab.codebook[:, o], center=vocab.center[o],
                       scale=vocab.scale[o], bound=vocab.bound[o],
-                      null_threshold=vocab.null_threshold)
+                      null_threshold=vocab.null_threshold, calibrated=vocab.calibrated,
+                      summit_frac=vocab.summit_frac, summit_reach=vocab.summit_reach,
+                      n_windows=vocab.n_windows)
+
+
+def input_calibration(stats_attrs: dict, stride: int) -> dict:
+    """How ``normalized.h5`` was made, for the call rule: ``calibrated`` (its stats say the values
+    are enrichment z-scores), ``alpha`` and ``stride`` (bp). ``stats_attrs``: the ``attrs`` of
+    its stats record (:func:`tfvocab.formats.read_stats`)."""
+    return {"calibrated": bool(stats_attrs.get("enrichment", False)),
+            "alpha": float(stats_attrs.get("alpha", 0.05)), "stride": int(stride)}
 
 
 # ---------------------------------------------------------------- the vocabulary of a tokens.h5
@@ -454,6 +586,9 @@ def vocabulary_from_tokens(rec: dict, path: str | None = None) -> Vocabulary:
             kw[f.name] = np.asarray(rec["arrays"][f.name], np.float32)
         elif f.name in rec and rec[f.name] is not None:
             kw[f.name] = rec[f.name]
+        elif f.name in rec.get("attrs", {}):
+            v = rec["attrs"][f.name]
+            kw[f.name] = type(f.default)(v) if f.default is not dataclasses.MISSING else v
         elif f.default is dataclasses.MISSING:
             raise TfvocabError(f"the vocabulary lacks '{f.name}' (written by another tfvocab?)",
                                path=path, hint="rerun `tfvocab tokenize`")
@@ -461,6 +596,7 @@ def vocabulary_from_tokens(rec: dict, path: str | None = None) -> Vocabulary:
 
 
 __all__ = ["Vocabulary", "MASK_TOKEN", "NULL_TOKEN", "N_SPECIAL", "TOP_SCORE", "background",
-           "window_kinds", "nearest", "kmeans", "fit_vocabulary", "fit_vocabulary_chunks",
+           "window_kinds", "calls", "vocab_calls", "binding_vectors", "call_summary",
+           "nearest", "kmeans", "fit_vocabulary", "fit_vocabulary_chunks",
            "assign", "binding_scores", "top_tfs", "token_table", "plot_vocabulary",
            "align_vocabulary", "vocabulary_arrays", "vocabulary_from_tokens"]

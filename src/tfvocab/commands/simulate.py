@@ -5,10 +5,11 @@ import click
 
 
 @click.command(name="simulate")
-@click.option("--preset", type=click.Choice(["tiny", "small", "genome"]), required=True,
+@click.option("--preset", type=click.Choice(["tiny", "small", "genome", "grammar"]), required=True,
               help="Dataset size: tiny (2 chromosomes, ~150 protein-coding genes, 8 TFs, 3 modules; "
                    "seconds), small (~2,000 genes, 40 TFs, 12 modules; < 1 min), genome (5 TAIR10-length "
-                   "chromosomes, 27,000 genes, 300 TFs).")
+                   "chromosomes, 27,000 genes, 300 TFs), grammar (small's size; every module an "
+                   "ordered TF pair, with reversed and spaced-out decoy genes; truth/roles.tsv).")
 @click.option("--seed", type=int, required=True, help="Random seed; same preset + seed gives byte-identical files.")
 @click.option("--outdir", type=click.Path(file_okay=False), required=True, help="Output folder (created).")
 @click.option("--n-tfs", type=click.IntRange(min=3), default=None,

@@ -62,7 +62,8 @@ def read_tokens(path: str | Path) -> dict:
     Returns ``genes``, ``tfs`` (lists), ``window_start`` (W,), ``geometry``, ``tokens`` int64
     (G, W), ``codebook`` float32 (K, T), ``arrays`` (the vocabulary's per-TF arrays),
     ``n_tokens``, ``mask_token``, ``null_token``, ``null_threshold``, ``top_score``,
-    ``vocab_hash``, ``lineage``, ``artifact_id``, ``provenance``. Token ids outside 0..K-1 are
+    ``vocab_hash``, ``attrs`` (every plain attribute), ``lineage``, ``artifact_id``,
+    ``provenance``. Token ids outside 0..K-1 are
     an error.
     """
     with open_h5(path, "tokens") as h5:
@@ -96,6 +97,8 @@ def read_tokens(path: str | Path) -> dict:
         out["null_threshold"] = float(_plain(h5.attrs.get("null_threshold", np.nan)))
         out["top_score"] = float(_plain(h5.attrs.get("top_score", np.nan)))
         out["vocab_hash"] = str(_plain(h5.attrs.get("vocab_hash", sha256_array(cb))))
+        out["attrs"] = {k: _plain(v) for k, v in h5.attrs.items()
+                        if k not in (ATTR_ID, ATTR_LINEAGE, PROVENANCE_ATTR)}
     K = out["n_tokens"]
     if K != cb.shape[0]:
         raise TfvocabError(f"n_tokens {K} differs from the codebook's {cb.shape[0]} rows", path=str(path),
