@@ -10,6 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from tfvocab import train as T
+from tfvocab import training
 from tfvocab.cli import main
 from tfvocab.data import load_gene_data, read_pairs, write_synthetic
 from tfvocab.errors import TfvocabError
@@ -109,12 +110,12 @@ def test_vocabulary_mismatch_fails_clearly(synth, tmp_path):
 def test_nnpu_loss_is_non_negative_risk():
     logits = torch.tensor([3.0, 2.0, -4.0, -3.0, -5.0])
     labels = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0])
-    obj, risk = T.nnpu_loss(logits, labels, prior=0.3)
+    obj, risk = training.nnpu_loss(logits, labels, prior=0.3)
     pos = torch.nn.functional.softplus(-logits[:2]).mean()
     neg = torch.nn.functional.softplus(logits[2:]).mean() - 0.3 * torch.nn.functional.softplus(logits[:2]).mean()
     assert torch.isclose(risk, 0.3 * pos + neg)
     # an over-fitted batch (unlabelled scored as negatives below the prior's share) flips to -neg
-    obj2, risk2 = T.nnpu_loss(torch.tensor([-1.0, -1.0, -9.0]), torch.tensor([1.0, 1.0, 0.0]), prior=0.9)
+    obj2, risk2 = training.nnpu_loss(torch.tensor([-1.0, -1.0, -9.0]), torch.tensor([1.0, 1.0, 0.0]), prior=0.9)
     assert float(obj2) > 0 and not torch.isclose(obj2, risk2)
 
 

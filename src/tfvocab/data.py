@@ -27,7 +27,7 @@ import pandas as pd
 
 from .errors import TfvocabError
 from . import formats
-from .io import provenance, sha256_array, write_table
+from .io import provenance, write_table
 
 INPUT_MODES = ("tokens", "continuous", "both")
 

@@ -60,7 +60,7 @@ import dataclasses
 import json
 import warnings
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import numpy as np
 

@@ -17,7 +17,7 @@ from .errors import TfvocabError
 from .io import provenance, write_json, write_table
 from .publish import step_outputs
 from .log import get_logger, timed
-from .train import resolve_params, train_model
+from .training import resolve_params, train_model
 
 log = get_logger("tune")
 

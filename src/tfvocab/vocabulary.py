@@ -55,13 +55,13 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import numpy as np
 
 from .errors import TfvocabError
 from .io import atomic_path, sha256_array
-from .log import get_logger, progress, timed
+from .log import get_logger, timed
 
 logger = get_logger("vocabulary")
 
