@@ -418,6 +418,7 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
                 steps_this_run += 1
                 if stop_after_steps is not None and steps_this_run >= stop_after_steps:
                     raise TrainingInterrupted(f"stopped after {steps_this_run} steps (test hook)")
+            t_fit = time.perf_counter() - t0
             # validation on the universe of the validation genes (every rank: same decision)
             met = validation.metrics(_universe_logits(model, data, validation.genes, device), params, pos_weight)
             lr_now = opt.param_groups[0]["lr"]
@@ -433,8 +434,11 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
             state["log"].append({"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan"),
                                  "val_loss": met["loss"], "val_auprc": met["auprc"], "val_auroc": met["auroc"],
                                  "lr": lr_now, "seconds": round(time.perf_counter() - t0, 3)})
-            log.info("epoch %d: train loss %.4f, val loss %.4f, val universe AUPRC %.4f, AUROC %.4f",
-                     epoch, state["log"][-1]["train_loss"], met["loss"], met["auprc"], met["auroc"])
+            log.info("epoch %d: train loss %.4f, val loss %.4f, val universe AUPRC %.4f, AUROC %.4f; "
+                     "%d training pairs in %.1f s (%.0f pairs/s), validation %.1f s",
+                     epoch, state["log"][-1]["train_loss"], met["loss"], met["auprc"], met["auroc"],
+                     len(order), t_fit, len(order) / max(t_fit, 1e-9),
+                     time.perf_counter() - t0 - t_fit)
             if writer:
                 formats.write_checkpoint(ckpt_path, {
                     "model": model.state_dict(), "optimizer": opt.state_dict(),
