@@ -10,6 +10,7 @@ process TFVOCAB_REPORT {
 
     output:
     tuple val(meta), path("*.html"), emit: html
+    tuple val(meta), path("report.html.json"), emit: sidecar
     tuple val(meta), path("*.manifest.json"), emit: manifest
     path "versions.yml", emit: versions
 
@@ -22,7 +23,8 @@ process TFVOCAB_REPORT {
     """
     export OMP_NUM_THREADS=${task.cpus}
     tfvocab report --outdir . ${args} tokenize pairs train evaluate summarize interpret predict
-    if [ "${prefix}" != report ]; then mv report.html "${prefix}.html"; fi
+    # a copy: report.html stays, as its manifest lists it
+    if [ "${prefix}" != report ]; then cp report.html "${prefix}.html"; fi
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
@@ -33,7 +35,7 @@ process TFVOCAB_REPORT {
     stub:
     def prefix = task.ext.prefix ?: 'report'
     """
-    touch ${prefix}.html report.manifest.json
+    touch ${prefix}.html report.html report.html.json report.manifest.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -12,6 +12,7 @@ process TFVOCAB_SUMMARIZE {
     tuple val(meta), path("summary.json"), emit: json
     tuple val(meta), path("summary.tsv"), emit: tsv
     tuple val(meta), path("summary.png"), emit: png
+    tuple val(meta), path("summary.tsv.json"), emit: sidecar
     tuple val(meta), path("*.manifest.json"), optional: true, emit: manifest
     path "versions.yml", emit: versions
 
@@ -32,7 +33,7 @@ process TFVOCAB_SUMMARIZE {
 
     stub:
     """
-    touch summary.json summary.tsv summary.png
+    touch summary.json summary.tsv summary.png summary.tsv.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
