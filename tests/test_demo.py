@@ -54,10 +54,34 @@ def test_demo_runs_the_workflow_steps_in_order():
     assert list(demo.PIPELINE) == workflow_step_order()
 
 
+def readme_demo_args() -> tuple[list[str], str]:
+    """The arguments of the README's Quick start `tfvocab demo ...` command, and its --outdir."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text()
+    quick = text[text.index("## Quick start"):]
+    m = re.search(r"tfvocab (demo [^&\n]*)", quick)
+    assert m, "the README's Quick start runs `tfvocab demo`"
+    args = shlex.split(m.group(1))
+    return args, args[args.index("--outdir") + 1]
+
+
+def test_ci_runs_the_readme_test_command():
+    text = (ROOT / "README.md").read_text()
+    quick = text[text.index("## Quick start"):]
+    m = re.search(r"# 2\. run the tests.*\n(.+)\n", quick)
+    ci = (ROOT / ".ci" / "run").read_text()
+    for part in m.group(1).split("&&"):
+        assert part.strip() in ci, part
+
+
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "out"
-    result = CliRunner().invoke(main, ["demo", "--preset", "tiny", "--outdir", str(out)])
+    """The README's own `tfvocab demo` command (its --outdir under a temporary folder)."""
+    args, outdir = readme_demo_args()
+    out = tmp_path_factory.mktemp("demo") / outdir
+    args[args.index("--outdir") + 1] = str(out)
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     return out
 
