@@ -4,7 +4,7 @@
 
 Each step runs as its own ``tfvocab <step>`` command in a child process (the functions the CLI,
 ``tfvocab demo`` and the pipeline run), one fold (fold 0 of the default folds), training capped
-at ``--epochs``. Per step the bench prints wall seconds, CPU seconds (user + system of the
+at ``--epochs`` x ``--steps`` (``tfvocab train --max-steps-per-epoch``). Per step the bench prints wall seconds, CPU seconds (user + system of the
 child, from ``os.wait4``), peak RSS of the child, and the bytes it wrote under its ``--outdir``;
 then the training throughput, the universe evaluation (every pair among the fold's held-out
 genes) and predict's all-vs-all figures, from the steps' own outputs. ``--tfs-also T`` repeats
@@ -58,7 +58,7 @@ def run_step(name: str, args: list, outdir: Path, logs: Path, threads: int) -> d
 
 
 def chain(sim: Path, work: Path, epochs: int, threads: int, jobs: int, training: bool = True,
-          rerun: tuple = ()) -> list[dict]:
+          rerun: tuple = (), max_steps: int = 0) -> list[dict]:
     """The data steps (and with ``training`` the model steps) on the simulation ``sim``. A step
     whose outputs are complete from an earlier run (manifest, and its measurement saved under
     ``logs/``) is reused unless named in ``rerun``; rerunning a step reruns every later one."""
@@ -84,8 +84,8 @@ def chain(sim: Path, work: Path, epochs: int, threads: int, jobs: int, training:
     if training:
         model = w["train"] / "fold_0" / "model.pt"
         steps += [
-            ("train", ["train", *data, *listed, "--fold", 0, "--epochs", epochs, "--outdir",
-                       w["train"] / "fold_0"], w["train"]),
+            ("train", ["train", *data, *listed, "--fold", 0, "--epochs", epochs,
+                       "--max-steps-per-epoch", max_steps, "--outdir", w["train"] / "fold_0"], w["train"]),
             ("evaluate", ["evaluate", "--model", model, *data, *listed, "--promoters",
                           w["promoters"] / "promoters.tsv", "--truth", sim / "truth", "--outdir",
                           w["evaluate"] / "fold_0"], w["evaluate"]),
@@ -171,6 +171,8 @@ def main(argv=None):
     ap.add_argument("--n-genes", type=int, default=27000)
     ap.add_argument("--n-tfs", type=int, default=300)
     ap.add_argument("--epochs", type=int, default=2, help="training cap (epochs) [2]")
+    ap.add_argument("--steps", type=int, default=40,
+                    help="training cap: steps (batches of 4,096 pairs) per epoch, 0 = all [40]")
     ap.add_argument("--threads", type=int, default=2, help="torch/BLAS threads per step [2]")
     ap.add_argument("--jobs", type=int, default=2, help="extract --jobs [2]")
     ap.add_argument("--tfs-also", type=int, default=None,
@@ -191,9 +193,10 @@ def main(argv=None):
     sim, sim_row = simulate(a.workdir, a.n_genes, a.n_tfs, a.threads)
     work = a.workdir / f"chain_{a.n_genes}x{a.n_tfs}"
     print(f"chain into {work}:")
-    rows = chain(sim, work, a.epochs, a.threads, a.jobs, training=not a.data_only, rerun=tuple(a.rerun))
+    rows = chain(sim, work, a.epochs, a.threads, a.jobs, training=not a.data_only, rerun=tuple(a.rerun),
+                 max_steps=a.steps)
     figs = figures(work)
-    result = {"n_genes": a.n_genes, "n_tfs": a.n_tfs, "epochs": a.epochs, "threads": a.threads,
+    result = {"n_genes": a.n_genes, "n_tfs": a.n_tfs, "epochs": a.epochs, "steps_per_epoch": a.steps, "threads": a.threads,
               "load_at_start": load, "load_at_end": os.getloadavg(), "simulate": sim_row,
               "steps": rows, "figures": figs}
     no_train = [r for r in rows if r["step"] != "train"]

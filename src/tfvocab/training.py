@@ -55,6 +55,7 @@ TRAIN_DEFAULTS = {
     "input": default("model_input"),
     "epochs": default("epochs"),
     "batch_size": 4096,          # pairs per step: a step encodes ~every training gene anyway (random negatives)
+    "max_steps_per_epoch": 0,    # > 0: an epoch ends after this many steps (a prefix of its shuffled pairs)
     "lr": 2e-3,
     "weight_decay": 5e-2,
     "warmup_epochs": 1.0,
@@ -336,6 +337,8 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
     opt = torch.optim.AdamW(model.parameters(), lr=float(params["lr"]), weight_decay=float(params["weight_decay"]))
     bs = int(params["batch_size"])
     steps_per_epoch = math.ceil(math.ceil(n_train / world) / bs)
+    if int(params.get("max_steps_per_epoch") or 0) > 0:
+        steps_per_epoch = min(steps_per_epoch, int(params["max_steps_per_epoch"]))
     total = steps_per_epoch * int(params["epochs"])
     warm = int(round(float(params["warmup_epochs"]) * steps_per_epoch))
     if params["scheduler"] == "cosine":
@@ -389,7 +392,8 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
             tr_y = torch.cat([torch.ones(n_pos), torch.zeros(len(na))])
             order = _epoch_order(len(tr_y), params["seed"], epoch, world, rank)
             losses = []
-            batches = range(0, len(order), bs)
+            batches = range(0, len(order), bs)[:steps_per_epoch]
+            order = order[:len(batches) * bs]
             for s in progress(batches, desc=f"epoch {epoch}", total=len(batches), unit="batch"):
                 sel = order[s:s + bs]
                 uniq, inv_a, inv_b = dedup_pairs(tr_a[sel], tr_b[sel])

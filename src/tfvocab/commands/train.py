@@ -39,6 +39,9 @@ def _d(v):
               help=f"Tower input: token embeddings, normalised window vectors, or their sum ({_d(TRAIN_DEFAULTS['input'])}).")
 @click.option("--epochs", type=int, default=None, help=f"Maximum epochs ({_d(TRAIN_DEFAULTS['epochs'])}).")
 @click.option("--batch-size", type=int, default=None, help=f"Pairs per batch ({_d(TRAIN_DEFAULTS['batch_size'])}).")
+@click.option("--max-steps-per-epoch", type=click.IntRange(0, None), default=None,
+              help="End each epoch after this many steps, on a prefix of its shuffled pairs (0 = all; "
+              "for time-boxed runs, e.g. genome-scale benchmarks on CPU).")
 @click.option("--lr", type=float, default=None, help=f"Peak AdamW learning rate ({_d(TRAIN_DEFAULTS['lr'])}).")
 @click.option("--weight-decay", type=float, default=None, help=f"AdamW weight decay ({_d(TRAIN_DEFAULTS['weight_decay'])}).")
 @click.option("--warmup-epochs", type=float, default=None, help=f"Linear warm-up length in epochs, cosine schedule only ({_d(TRAIN_DEFAULTS['warmup_epochs'])}).")
