@@ -306,7 +306,7 @@ def test_tracks_from_shifted_promoters_are_refused(chain, tmp_path):
 
 def test_tokens_of_another_run_are_refused(chain, tmp_path):
     code, out, _ = cli(["normalize", "--signal", chain["signal"], "--outdir", tmp_path / "n2",
-                        "--no-zscore"])
+                        "--transform", "logz"])
     assert code == 0, out
     msg = assert_clear_error(["train", "--tokens", chain["tokens"], "--normalized",
                               tmp_path / "n2" / "normalized.h5", "--pairs", chain["pairs"],
