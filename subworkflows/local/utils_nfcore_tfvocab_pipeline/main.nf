@@ -132,8 +132,9 @@ def schemaRows(input) {
 }
 
 // A samplesheet value: absolute paths and URLs as they are, relative paths against the sheet's folder
+// (normalized, as file() does: `ctl/input.bw` and `./ctl/input.bw` are one control)
 def sheetPath(sheet, value) {
-    return (value ==~ /^[A-Za-z][A-Za-z0-9+.-]*:\/\/.*/ || value.startsWith('/')) ? file(value) : sheet.parent.resolve(value)
+    return (value ==~ /^[A-Za-z][A-Za-z0-9+.-]*:\/\/.*/ || value.startsWith('/')) ? file(value) : sheet.parent.resolve(value).normalize()
 }
 
 // [meta, track] for EXTRACT: every TF row in order (meta.kind bigwig|peaks, meta.control = its
