@@ -68,7 +68,8 @@ TRAIN_DEFAULTS = {
     "fold": 0,                           # which fold of genes.tsv this model holds out
     "n_folds": None,                     # recorded from genes.tsv
     "max_val_genes": 1500,               # validation universe: at most this many genes (seeded subsample)
-    "shuffle_labels": False,             # control: positives' gene identities permuted among training genes
+    "shuffle_labels": False,             # control: positives' gene identities permuted among the
+                                         # training genes and among the validation genes
     "seed": default("seed"),
     "device": "auto",
 }
@@ -307,7 +308,10 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
         split = fold_split(pairs, data.index, None, int(params.get("fold") or 0))
     train_genes = split.genes("train")
     if params.get("shuffle_labels"):
+        # training AND validation positives permuted (each among its own genes): early stopping
+        # and model selection must not see the real labels either
         split = shuffle_positives(split, train_genes, int(params["seed"]))
+        split = shuffle_positives(split, split.genes("val"), int(params["seed"]) + 1)
     pa, pb = split.positives_among(train_genes)
     if len(pa) == 0:
         raise TfvocabError(f"no positive training pairs (label 1, both genes among the {len(train_genes)} "

@@ -30,8 +30,8 @@ def _d(v):
 @click.option("--neg-ratio", type=float, default=None,
               help=f"Negatives per positive pair, per epoch ({_d(TRAIN_DEFAULTS['neg_ratio'])}).")
 @click.option("--shuffle-labels", is_flag=True, default=None,
-              help="Control: permute the gene identities of the training positives (the model should then "
-                   "score the held-out genes at chance; evaluate it with `evaluate --control-model`).")
+              help="Control: permute the gene identities of the training positives and of the validation positives "
+                   "(labels independent of the promoters, model selection included; evaluate it with `evaluate --control-model`).")
 @click.option("--outdir", type=click.Path(file_okay=False), required=True, help="Output folder (model.pt, train_log.tsv, checkpoint.pt).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None,
               help="JSON hyperparameters (e.g. best_config.json from `tfvocab tune`); options given here override it.")
@@ -66,6 +66,9 @@ def _d(v):
 @click.option("--head-dropout", type=float, default=None, help=f"Pair-head dropout ({_d(_M.head_dropout)}).")
 @click.option("--pair-features", type=click.Choice(["full", "similarity", "cosine"]), default=None,
               help=f"Pair head: MLP on [vA+vB, |vA-vB|, vA*vB], MLP on [|vA-vB|, vA*vB], or a*cos(vA,vB)+b ({_d(_M.pair_features)}).")
+@click.option("--grammar-bag", type=click.IntRange(0, None), default=None,
+              help=f"Coordinates of the signed bag of ordered TF pairs added to the score (tfvocab.grammar; "
+                   f"0 = off; continuous/both input) ({_d(_M.grammar_bag)}).")
 @click.option("--activation", type=click.Choice(["gelu", "relu"]), default=None, help=f"Activation ({_d(_M.activation)}).")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint.pt of --checkpoint-dir (written every epoch); "
               "refused when the options or inputs differ from the interrupted run's.")
