@@ -436,9 +436,124 @@ def print_table(rows: list[dict]) -> None:
     del cols
 
 
+# ----------------------------------------------------------------------------- genome scale
+def synthetic_z(g0: int, n: int, W: int = 50, T: int = 300, events: int = 120) -> np.ndarray:
+    """(n, W, T) float32 enrichment z-scores of genes ``g0 .. g0 + n`` (seeded by ``g0``): N(0, 1)
+    background plus ``events`` peaks per promoter (random window and TF, height 4 + Exp(4) z,
+    spilling 20-60 % into both neighbouring windows). 120 events per promoter at T = 300 is
+    ~10,000 promoter peaks per TF over 27,000 genes, DAP-seq-like."""
+    rng = np.random.default_rng([g0, 7])
+    z = rng.standard_normal((n, W, T), dtype=np.float32)
+    gi = np.repeat(np.arange(n), events)
+    w = rng.integers(0, W, n * events)
+    t = rng.integers(0, T, n * events)
+    h = (4.0 + rng.exponential(4.0, n * events)).astype(np.float32)
+    np.add.at(z, (gi, w, t), h)
+    for dw in (-1, 1):
+        ok = (w + dw >= 0) & (w + dw < W)
+        np.add.at(z, (gi[ok], w[ok] + dw, t[ok]), h[ok] * rng.uniform(0.2, 0.6, ok.sum()).astype(np.float32))
+    return z
+
+
+def scale_child(variant: str, genes: int, T: int, events: int, steps: int, batch: int) -> dict:
+    """One model of :data:`VARIANTS` at genome scale on :func:`synthetic_z` inputs (1 thread):
+    embedding of ``genes`` promoters (no gradient, 256 at a time, as ``tfvocab predict`` /
+    ``evaluate``), then ``steps`` training steps of ``batch`` pairs drawn among 4,096 genes (tower
+    on chunks of 512 genes, BCE, AdamW: ``tfvocab train``'s step). Wall times, peak RSS."""
+    import resource
+
+    import torch
+
+    from tfvocab import grammar
+    from tfvocab.model import ModelConfig, SiameseTransformer
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    W = 50
+    cfg = {k: v for k, v in VARIANTS[variant][3].items()}
+    model = SiameseTransformer(ModelConfig(input="continuous", n_tfs=T, n_windows=W, **cfg))
+    out = {"variant": variant, "genes": genes, "tfs": T, "events_per_promoter": events,
+           "out_dim": model.out_dim, "bag_dim": model.bag_dim}
+    model.eval()
+    t_emb = t_gen = 0.0
+    n_ev = n_pairs = 0
+    emb = torch.empty(genes, model.out_dim)
+    with torch.no_grad():
+        for g0 in range(0, genes, 256):
+            n = min(256, genes - g0)
+            t0 = time.perf_counter()
+            z = torch.from_numpy(synthetic_z(g0, n, W, T, events))
+            t_gen += time.perf_counter() - t0
+            m = torch.zeros(n, W, dtype=torch.bool)
+            t0 = time.perf_counter()
+            emb[g0:g0 + n] = model.encode(None, z, m)
+            t_emb += time.perf_counter() - t0
+            if g0 == 0:
+                thr = grammar.default_threshold(T)
+                ev, pos = grammar.events(z, thr, 50)
+                n_ev = int(ev.sum()) / n
+                n_pairs = len(grammar.ordered_pairs(ev, pos, z, 50)["gene"]) / n
+    out.update(embed_seconds=round(t_emb, 1), embed_mb=round(emb.numel() * 4 / 2**20, 1),
+               events_per_gene=round(n_ev, 1), ordered_pairs_per_gene=round(n_pairs, 1))
+    del emb
+    model.train()
+    pool = torch.from_numpy(np.concatenate([synthetic_z(10**6 + g0, 256, W, T, events)
+                                            for g0 in range(0, 4096, 256)]))
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=5e-2)
+    g = torch.Generator().manual_seed(0)
+    times = []
+    for s in range(steps + 1):
+        ia = torch.randint(0, len(pool), (batch,), generator=g)
+        ib = torch.randint(0, len(pool), (batch,), generator=g)
+        y = (torch.rand(batch, generator=g) < 0.09).float()
+        t0 = time.perf_counter()
+        uniq, inv = torch.unique(torch.cat([ia, ib]), return_inverse=True)
+        val = pool[uniq]
+        m = torch.zeros(len(uniq), W, dtype=torch.bool)
+        e = torch.cat([model.encode(None, val[c:c + 512], m[c:c + 512]) for c in range(0, len(uniq), 512)])
+        logits = model.score(e[inv[:batch]], e[inv[batch:]])
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if s:                                   # step 0 warms up
+            times.append(time.perf_counter() - t0)
+    out.update(step_seconds=round(float(np.median(times)), 2), genes_per_step=int(len(uniq)),
+               peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    return out
+
+
+def scale(variants: list[str], genes: int, T: int, events: int, steps: int, batch: int) -> list[dict]:
+    """:func:`scale_child` of each variant in its own process (own peak RSS); prints a table."""
+    import os
+    import subprocess
+
+    rows = []
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for v in variants:
+        cmd = [sys.executable, "-P", __file__, "--scale-child", v, "--genes", str(genes), "--tfs", str(T),
+               "--events", str(events), "--steps", str(steps), "--batch", str(batch)]
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if res.returncode:
+            raise SystemExit(res.stderr[-3000:])
+        rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    print(f"genome scale: {genes} genes x 50 windows x {T} TFs, {events} planted peaks per promoter, 1 thread")
+    print("model          D     bag  events/gene  pairs/gene  embed s  embed MB  step s (batch, genes)  peak RSS MB")
+    for r in rows:
+        print(f"{r['variant']:12s} {r['out_dim']:5d} {r['bag_dim']:5d} {r['events_per_gene']:11.1f} "
+              f"{r['ordered_pairs_per_gene']:11.1f} {r['embed_seconds']:8.1f} {r['embed_mb']:9.1f} "
+              f"{r['step_seconds']:7.2f} ({batch}, {r['genes_per_step']})  {r['peak_rss_mb']:10d}")
+    if len(rows) > 1:
+        b = rows[0]
+        for r in rows[1:]:
+            print(f"{r['variant']} / {b['variant']}: embedding time {r['embed_seconds'] / b['embed_seconds']:.2f}x, "
+                  f"memory {r['embed_mb'] / b['embed_mb']:.2f}x, training step {r['step_seconds'] / b['step_seconds']:.2f}x")
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description="grammar preset: member-vs-decoy AUROC and universe AUPRC")
-    ap.add_argument("--data", required=True, help="folder of the per-seed chains (built if missing)")
+    ap.add_argument("--data", default=None, help="folder of the per-seed chains (built if missing)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--variants", nargs="+", default=["default", "grammar_cos"],
                     choices=list(VARIANTS))
@@ -446,7 +561,25 @@ def main():
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--preset", default="grammar", help="simulate preset of the chains [grammar]")
     ap.add_argument("--out", default=None, help="JSON file for the result rows")
+    ap.add_argument("--scale", action="store_true", help="genome-scale cost of the --variants instead "
+                    "(synthetic inputs; the first variant is the peer)")
+    ap.add_argument("--scale-child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--genes", type=int, default=27_000)
+    ap.add_argument("--tfs", type=int, default=300)
+    ap.add_argument("--events", type=int, default=120, help="planted peaks per promoter (--scale)")
+    ap.add_argument("--steps", type=int, default=5, help="training steps timed (--scale)")
+    ap.add_argument("--batch", type=int, default=4096, help="pairs per training step (--scale)")
     a = ap.parse_args()
+    if a.scale_child:
+        print(json.dumps(scale_child(a.scale_child, a.genes, a.tfs, a.events, a.steps, a.batch)))
+        return
+    if a.scale:
+        rows = scale(a.variants, a.genes, a.tfs, a.events, a.steps, a.batch)
+        if a.out:
+            Path(a.out).write_text(json.dumps(rows, indent=1))
+        return
+    if not a.data:
+        ap.error("--data is required")
     import torch
 
     torch.set_num_threads(1)
