@@ -18,7 +18,7 @@ torch.set_num_threads(1)
 def _head(d=8, seed=0):
     torch.manual_seed(seed)
     m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=3, n_windows=4, d_model=d, n_heads=2,
-                                       head_width=16, pooling="cls")).eval()
+                                       head_width=16, pooling="cls", grammar_bag=0)).eval()
     return predict.model_scorer(m)
 
 
@@ -48,7 +48,7 @@ def test_fused_head_scorer_equals_model_score(head_layers, features):
     torch.manual_seed(3)
     m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=3, n_windows=4, d_model=8, n_heads=2,
                                        head_width=16, head_layers=head_layers, pooling="cls",
-                                       pair_features=features)).eval()
+                                       pair_features=features, grammar_bag=0)).eval()
     emb = torch.randn(29, 8)
     fused = predict.FusedHeadScorer(m, emb, rows=3)
     ri, rj = torch.arange(5, 17), torch.arange(29)
