@@ -8,7 +8,9 @@ pipeline's normalize + tokenize steps are run twice on the same ``signal.h5``:
 * ``logz`` (this code's non-default transform): depth / control / log / z-score values, calls
   at ``auto_null_threshold`` robust SDs above each TF's median, no summit rule;
 * with ``--baseline-rev REV`` also the normalize + tokenize of an earlier commit (``git archive
-  REV src``, run in a child process): before/after in the same run;
+  REV src``, run in a child process; its tokens.h5 is read with today's
+  :func:`tfvocab.formats.read_tokens`, so REV must write the current format): before/after in the
+  same run;
 
 and every call is checked against the planted sites (:func:`tfvocab.simulate_grammar.call_accuracy`):
 
@@ -37,34 +39,31 @@ REACH = 60
 
 def truth_windows(sim: Path, promoters_tsv: Path, normalized_h5: Path, reach: int = REACH):
     """``holding``, ``near`` (G, W, T) of the planted sites on ``normalized_h5``'s windows."""
-    import h5py
-
-    from tfvocab.io import read_strings
-    from tfvocab.promoters import read_promoters
+    from tfvocab import formats
     from tfvocab.simulate_grammar import site_windows
 
-    with h5py.File(normalized_h5, "r") as f:
-        genes, tfs = read_strings(f["genes"]), read_strings(f["tfs"])
-        ws = f["window_start"][()]
-    width = int(np.diff(ws).min()) if len(ws) > 1 else 50
+    with formats.NormalizedFile(normalized_h5) as nf:
+        genes, tfs, ws = nf.genes, nf.tfs, nf.window_start
+        width = int(nf.geometry.window)
     sites = pd.read_csv(Path(sim) / "truth" / "sites.tsv", sep="\t", keep_default_na=False,
                         na_values=[""])
-    return site_windows(sites, read_promoters(promoters_tsv), genes, ws, width, tfs, reach)
+    return site_windows(sites, formats.read_promoters(promoters_tsv), genes, ws, width, tfs, reach)
 
 
 def vocabulary_calls(normalized_h5: Path, tokens_h5: Path) -> np.ndarray:
     """Per-TF calls (G, W, T) of the tokenizer that wrote ``tokens_h5`` on ``normalized_h5``."""
-    import h5py
+    import dataclasses
 
+    from tfvocab import formats
     from tfvocab import vocabulary as vb
 
-    vocab = vb.read_codebook(tokens_h5)
-    with h5py.File(normalized_h5, "r") as f:
-        X, M = f["signal"][()], f["mask"][()]
-    G, W, T = X.shape
-    vocab.n_windows = W
-    return vb.vocab_calls(X.reshape(-1, T), M.reshape(-1, T) | np.isnan(X.reshape(-1, T)),
-                          vocab).reshape(G, W, T)
+    vocab = vb.vocabulary_from_tokens(formats.read_tokens(tokens_h5), str(tokens_h5))
+    with formats.NormalizedFile(normalized_h5) as nf:
+        G, W, T = nf.shape
+        X, M = nf.block(0, G)
+    vocab = dataclasses.replace(vb.align_vocabulary(vocab, list(nf.tfs)), n_windows=W)
+    X = X.reshape(-1, T)
+    return vb.vocab_calls(X, M.reshape(-1, T).astype(bool) | np.isnan(X), vocab).reshape(G, W, T)
 
 
 def baseline_steps(rev: str, signal_h5: Path, outdir: Path, seed: int = 0) -> tuple[Path, Path]:
@@ -80,9 +79,12 @@ def baseline_steps(rev: str, signal_h5: Path, outdir: Path, seed: int = 0) -> tu
         blob = subprocess.run(["git", "archive", rev, "src"], check=True, capture_output=True,
                               cwd=Path(__file__).resolve().parent.parent).stdout
         tarfile.open(fileobj=io.BytesIO(blob)).extractall(src)
-    code = ("import sys; from tfvocab import normalize, vocabulary; "
-            "n = normalize.run(sys.argv[1], sys.argv[2] + '/normalize')['normalized']; "
-            "vocabulary.run(n, sys.argv[2] + '/tokenize', seed=int(sys.argv[3]))")
+    # the tokenize step is tfvocab.tokens.run today, tfvocab.vocabulary.run in older commits
+    code = ("import sys; from tfvocab import normalize\n"
+            "try:\n    from tfvocab.tokens import run as tokenize\n"
+            "except ImportError:\n    from tfvocab.vocabulary import run as tokenize\n"
+            "n = normalize.run(sys.argv[1], sys.argv[2] + '/normalize')['normalized']\n"
+            "tokenize(n, sys.argv[2] + '/tokenize', seed=int(sys.argv[3]))")
     env = {"PYTHONPATH": str(src / "src"), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     subprocess.run([sys.executable, "-c", code, str(signal_h5), str(outdir), str(seed)],
                    check=True, env=env, capture_output=True)
@@ -93,7 +95,7 @@ def measure(sim: Path, workdir: Path, seed: int = 0, vocab_size: int | None = No
             baseline_rev: str | None = None) -> dict:
     """Run promoters -> extract -> merge on ``sim`` (``tfvocab.demo.data_steps`` layout), then
     normalize + tokenize with each transform; returns {transform: call_accuracy + seconds}."""
-    from tfvocab import normalize, vocabulary
+    from tfvocab import normalize, tokens
     from tfvocab.demo import data_steps
     from tfvocab.simulate_grammar import call_accuracy
 
@@ -109,7 +111,7 @@ def measure(sim: Path, workdir: Path, seed: int = 0, vocab_size: int | None = No
         norm = normalize.run(chain / "merge" / "signal.h5", d / "normalize", transform=transform)["normalized"]
         t1 = time.perf_counter()
         kw = {} if vocab_size is None else {"vocab_size": vocab_size}
-        tok = vocabulary.run(norm, d / "tokenize", seed=seed, **kw)["tokens"]
+        tok = tokens.run(norm, d / "tokenize", seed=seed, **kw)["tokens"]
         t2 = time.perf_counter()
         if holding is None:
             holding, near = truth_windows(sim, chain / "promoters" / "promoters.tsv", norm)

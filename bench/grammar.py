@@ -8,20 +8,25 @@ not co-expressed with anything.
 
 Per seed the chain simulate -> promoters -> extract (stride 50 and/or 25; plus each window's
 signal centre of mass, :func:`tfvocab.extract.window_com`, kept in memory/cache, not in the
-pipeline's files) -> merge -> normalize -> tokenize -> pairs (``--split gene`` or ``community``)
-is built once under ``--data`` and reused. Then each model variant of :data:`VARIANTS` and the
-baselines are trained on the same split and scored on
+pipeline's files) -> merge -> normalize -> tokenize -> ``pairs --folds 5`` (``--split gene`` or
+``community``: pairs.tsv + genes.tsv) is built once under ``--data`` and reused. The split is
+fold 0 of the pipeline's contract (:func:`tfvocab.folds.fold_split`: test genes = fold 0,
+validation genes = ``val_fold == 0``, training genes = the rest). Each model variant of
+:data:`VARIANTS` trains with :func:`tfvocab.train.train_model` (the ``tfvocab train`` defaults:
+fresh ``mixed`` negatives every epoch, early stopping on the validation genes' universe AUPRC)
+plus the variant's overrides; the baselines (:mod:`tfvocab.baselines`, as ``tfvocab evaluate``
+fits them, plus ``ordered_pairs_lr``) fit on the same training genes. Scored on
 
-* the **universe**: every unordered pair of held-out (test) genes, labels = the observed
-  co-expression list (AUPRC with prevalence, AUROC), and the same pairs against the planted
-  truth (same module);
+* the **universe**: every unordered pair of held-out (test) genes, labels = the listed
+  co-expressed pairs among them (AUPRC with a 95 % gene-bootstrap interval and the prevalence,
+  AUROC), and the same pairs against the planted truth (same module);
 * **member-vs-decoy** pairs among held-out genes: positives = pairs of members of one module,
   negatives = (member, decoy of that module) pairs, per decoy kind (``reversed`` =
   decoy_order, ``spaced`` = decoy_spaced): AUROC pooled over modules. Bag-of-TFs scores
   (mean profiles) cannot separate them (~0.5 by construction).
 
     OMP_NUM_THREADS=1 python -P bench/grammar.py --data /tmp/gram --seeds 0 1 2 \
-        --variants default flat50 --split gene
+        --variants previous grammar_cos grammar_sim --split gene
 
 Targets (issue): transformer >= 0.90 against reversed and against spaced decoys; bag-of-TFs ~0.5.
 """
@@ -44,14 +49,16 @@ DECOY_KINDS = {"reversed": "decoy_order", "spaced": "decoy_spaced"}
 
 # ----------------------------------------------------------------------------- data chain
 def build_chain(root: Path, seed: int = 0, stride: int = 50, vocab_size: int = 128,
-                preset: str = "grammar", transform: str = "enrichment") -> dict:
-    """simulate (``root/simulate``), promoters (``root/promoters``), then per stride
+                preset: str = "grammar", transform: str = "enrichment", split: str = "gene",
+                folds: int = 5) -> dict:
+    """simulate (``root/simulate``), promoters (``root/promoters``), ``pairs --folds folds
+    --split split`` (``root/pairs_<split>``: pairs.tsv + genes.tsv), then per stride
     ``root/s<stride>/{extract,merge,normalize,tokenize}`` (``s<stride>_logz/{normalize,tokenize}``
     for the logz transform). ``com`` names ``com.npy`` (G, W, T) float32, each window's signal
     centre of mass in bp from its 5' end (gene orientation, NaN without signal), written on first
     use by :func:`gene_inputs`. Steps whose output exists are skipped."""
-    from tfvocab import extract, merge, normalize, promoters, simulate, vocabulary
-    from tfvocab.demo import samplesheet_tracks
+    from tfvocab import extract, merge, normalize, pairs, promoters, simulate, tokens
+    from tfvocab.samplesheet import read_samplesheet, tracks
 
     root = Path(root)
     sim = root / "simulate"
@@ -60,40 +67,42 @@ def build_chain(root: Path, seed: int = 0, stride: int = 50, vocab_size: int = 1
     prom = root / "promoters" / "promoters.tsv"
     if not prom.exists():
         promoters.run(gff=sim / "annotation.gff3", fasta=sim / "genome.fa", outdir=root / "promoters")
+    pdir = root / f"pairs_{split}"
+    if not (pdir / "genes.tsv").exists():
+        pairs.run(coexpression=sim / "coexpression.tsv", promoters=prom, outdir=pdir, split=split,
+                  folds=folds, seed=seed)
     base = d = root / f"s{stride}"
     if transform != "enrichment":              # same extract/merge, another normalize/tokenize
         d = root / f"s{stride}_{transform}"
-    tracks = samplesheet_tracks(sim / "samplesheet.csv")
+    sheet = sim / "samplesheet.csv"
+    trk = tracks(read_samplesheet(sheet))
     if not (base / "merge" / "signal.h5").exists():
-        for name, bw in tracks:
-            extract.run(promoters=prom, bigwig=[bw], tf=[name], outdir=base / "extract", stride=stride)
+        for name, path, _kind in trk:
+            extract.run(promoters=prom, bigwig=[path], tf=[name], outdir=base / "extract", stride=stride)
         merge.run(signal=sorted((base / "extract").glob("signal.*.h5")), outdir=base / "merge",
-                  samplesheet=sim / "samplesheet.csv")
+                  samplesheet=sheet)
     if not (d / "normalize" / "normalized.h5").exists():
         normalize.run(signal=base / "merge" / "signal.h5", outdir=d / "normalize", transform=transform)
     if not (d / "tokenize" / "tokens.h5").exists():
-        vocabulary.run(normalized=d / "normalize" / "normalized.h5", outdir=d / "tokenize",
-                       vocab_size=vocab_size, seed=seed)
+        tokens.run(normalized=d / "normalize" / "normalized.h5", outdir=d / "tokenize",
+                   vocab_size=vocab_size, seed=seed)
     return {"root": root, "sim": sim, "truth": sim / "truth", "promoters": prom,
+            "pairs": pdir / "pairs.tsv", "genes": pdir / "genes.tsv", "split": split,
             "signal": base / "merge" / "signal.h5", "normalized": d / "normalize" / "normalized.h5",
             "tokens": d / "tokenize" / "tokens.h5", "com": base / "com.npy", "stride": stride,
-            "bigwigs": dict(tracks)}
+            "bigwigs": {name: path for name, path, kind in trk if kind != "control"}}
 
 
 def centre_of_mass(promoters_tsv: Path, bigwigs: dict, signal_h5: Path, stride: int) -> np.ndarray:
     """(G, W, T) float32 centre of mass per window of each TF of ``signal_h5`` (its TF order),
     read again from the bigWigs with :func:`tfvocab.extract.extract_track` (``com=True``)."""
-    import h5py
-
+    from tfvocab import formats
     from tfvocab.chroms import resolve
-    from tfvocab.extract import infer_flanks, make_layout, open_bigwig
-    from tfvocab.io import read_strings
-    from tfvocab.promoters import read_promoters
+    from tfvocab.extract import extract_track, infer_flanks, make_layout, open_bigwig
 
-    with h5py.File(signal_h5, "r") as f:
-        tfs = read_strings(f["tfs"])
-        width = int(f.attrs.get("window", 50))
-    df = read_promoters(promoters_tsv)
+    with formats.SignalFile(signal_h5) as sf:
+        tfs, width = list(sf.tfs), int(sf.geometry.window)
+    df = formats.read_promoters(promoters_tsv)
     up, down = infer_flanks(df)
     lay = make_layout(df, width, stride, up, down)
     out = []
@@ -101,66 +110,51 @@ def centre_of_mass(promoters_tsv: Path, bigwigs: dict, signal_h5: Path, stride: 
         bw = open_bigwig(bigwigs[tf])
         res = resolve(list(lay.chroms), list(bw.chroms), None, source_label="promoters",
                       target_label=str(bigwigs[tf]))
-        from tfvocab.extract import extract_track
         out.append(extract_track(bw, lay, res.mapping, com=True)["com"])
         bw.close()
     return np.stack(out, axis=-1).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- split and labels
-def make_split(chain: dict, split: str = "gene", seed: int = 0, negatives: str = "degree",
-               neg_ratio: float = 3.0) -> dict:
-    """The pairs step in memory (``tfvocab.pairs.build_pairs``, pipeline defaults) plus the gene
-    partition it used: ``pairs`` (gene_a, gene_b, label, split, source), ``assign`` {gene: split},
-    ``positives`` (the cleaned listed pairs: the universe's labels)."""
-    from tfvocab import pairs as P
-    from tfvocab.promoters import read_promoters
+def make_split(chain: dict, data, fold: int = 0) -> dict:
+    """Fold ``fold`` of the chain's ``pairs --folds`` output on ``data``'s gene axis:
+    ``pairs`` (pairs.tsv as :func:`tfvocab.formats.read_pairs` reads it, ``ia, ib`` on
+    ``data.genes``), ``split`` (:class:`tfvocab.folds.FoldSplit`), ``split_name``."""
+    from tfvocab import formats
+    from tfvocab.folds import fold_split, read_genes_table
 
-    prom = read_promoters(chain["promoters"])
-    coexp = P.read_coexpression(chain["sim"] / "coexpression.tsv")
-    pairs, _ = P.build_pairs(coexp, prom, split=split, seed=seed, negatives=negatives,
-                             neg_ratio=neg_ratio)
-    positives, _, _ = P.clean_positives(coexp, prom["gene_id"].astype(str).tolist(),
-                                        header_detected=True)
-    chrom = dict(zip(prom["gene_id"].astype(str), prom["chrom"].astype(str)))
-    assign = P.split_genes(sorted(chrom), positives, method=split, seed=seed, chrom=chrom)
-    return {"pairs": pairs, "assign": assign, "positives": positives, "split": split}
+    pairs = formats.read_pairs(chain["pairs"], data.index)
+    split = fold_split(pairs, data.index, read_genes_table(chain["genes"]), fold, path=chain["pairs"])
+    return {"pairs": pairs, "split": split, "split_name": chain["split"]}
 
 
-def universe(genes: list[str], assign: dict, positives: pd.DataFrame, truth_dir: Path,
-             part: str = "test") -> dict:
-    """Every unordered pair of the genes of partition ``part``: ``ia, ib`` (indices into
-    ``genes``), ``label`` (listed co-expressed pair), ``truth`` (same planted module)."""
-    idx = np.array([i for i, g in enumerate(genes) if assign.get(g) == part], dtype=np.int64)
-    a, b = np.triu_indices(len(idx), k=1)
+def universe(genes: list[str], split, truth_dir: Path, part: str = "test") -> dict:
+    """Every unordered pair of the genes of role ``part`` (:mod:`tfvocab.universe` order):
+    ``ia, ib`` (indices into ``genes``), ``label`` (listed co-expressed pair), ``truth`` (same
+    planted module), ``genes`` (the role's global indices)."""
+    from tfvocab import universe as U
+
+    idx = split.genes(part)
+    a, b = U.tri_pairs(np.arange(U.n_pairs(len(idx))), len(idx))
     ia, ib = idx[a], idx[b]
-    n = len(genes)
-    key = np.minimum(ia, ib) * n + np.maximum(ia, ib)
-    pos = {g: i for i, g in enumerate(genes)}
-
-    def keys(df, ca, cb):
-        x = df[ca].map(pos).to_numpy()
-        y = df[cb].map(pos).to_numpy()
-        ok = ~(pd.isna(x) | pd.isna(y))
-        x, y = x[ok].astype(np.int64), y[ok].astype(np.int64)
-        return np.minimum(x, y) * n + np.maximum(x, y)
-
+    pa, pb = split.positives_among(idx)
+    label = U.pair_labels(len(idx), pa, pb)
     modules = pd.read_csv(Path(truth_dir) / "modules.tsv", sep="\t")
     mod = dict(zip(modules.gene_id, modules.module))
     m = np.array([mod.get(g, "") for g in genes], dtype=object)
     truth = (m[ia] == m[ib]) & (m[ia] != "")
-    label = np.isin(key, keys(positives, "gene_a", "gene_b"))
     return {"ia": ia, "ib": ib, "label": label.astype(np.int8), "truth": truth.astype(np.int8),
             "genes": idx}
 
 
-def decoy_pairs(genes: list[str], assign: dict, truth_dir: Path, part: str = "test") -> dict:
-    """Member-vs-decoy pairs among the genes of ``part``, per decoy label of :data:`DECOY_KINDS`:
-    ``{label: (ia, ib, y)}`` with y = 1 for two members of one module and 0 for a (member,
-    decoy of that module) pair. Pooled over modules."""
+def decoy_pairs(genes: list[str], split, truth_dir: Path, part: str = "test") -> dict:
+    """Member-vs-decoy pairs among the genes of role ``part`` of ``split``, per decoy label of
+    :data:`DECOY_KINDS`: ``{label: (ia, ib, y)}`` (indices into ``genes``) with y = 1 for two
+    members of one module and 0 for a (member, decoy of that module) pair. Pooled over modules."""
     roles = pd.read_csv(Path(truth_dir) / "roles.tsv", sep="\t")
-    pos = {g: i for i, g in enumerate(genes)}
-    roles = roles[roles.gene_id.map(lambda g: assign.get(g) == part and g in pos)]
+    inside = set(split.genes(part).tolist())
+    pos = {g: i for i, g in enumerate(genes) if i in inside}
+    roles = roles[roles.gene_id.map(lambda g: g in pos)]
     out = {}
     for label, kind in DECOY_KINDS.items():
         ia, ib, y = [], [], []
@@ -263,60 +257,62 @@ def gene_inputs(chain: dict, features: tuple = ("mean",), mode: str = "continuou
     return data
 
 
-def index_pairs(pairs: pd.DataFrame, genes: list[str]) -> pd.DataFrame:
-    pos = {g: i for i, g in enumerate(genes)}
-    out = pairs.assign(ia=pairs.gene_a.map(pos), ib=pairs.gene_b.map(pos)).dropna(subset=["ia", "ib"])
-    return out.astype({"ia": np.int64, "ib": np.int64})
+def training_pairs(split, neg_ratio: float = 10.0, seed: int = 0):
+    """:class:`tfvocab.baselines.TrainingPairs` of the fold's training genes (positives among
+    them; fresh uniform negatives outside the listed pairs, ``neg_ratio`` per positive), as
+    ``tfvocab evaluate`` fits its baselines."""
+    from tfvocab.baselines import TrainingPairs
+
+    fit = split.genes("train")
+    ta, tb = split.positives_among(fit)
+    return TrainingPairs(fit, ta, tb, split.listed_among(fit), neg_ratio, seed)
 
 
-def train_transformer(data, pairs: pd.DataFrame, config: dict, seed: int, workdir: Path):
-    """Train with ``tfvocab.train.train_model`` (its defaults < ``config``); returns the model."""
+def train_transformer(data, sp: dict, config: dict, seed: int, workdir: Path):
+    """Train fold ``sp["split"]``'s model with :func:`tfvocab.train.train_model` (the ``tfvocab
+    train`` defaults < ``config``); returns the model (best epoch) and the result."""
     import torch
 
     from tfvocab import train
 
     torch.set_num_threads(1)
-    params = train.resolve_params(**{**config, "seed": seed, "device": "cpu"})
+    params = train.resolve_params(**{**config, "seed": seed, "device": "cpu",
+                                     "fold": sp["split"].fold})
+    params["n_folds"] = sp["split"].n_folds
     workdir.mkdir(parents=True, exist_ok=True)
-    res = train.train_model(data, index_pairs(pairs, data.genes), params, workdir, write_model=False)
+    res = train.train_model(data, sp["pairs"], params, workdir, write_model=False, split=sp["split"])
     return res["model"], res
 
 
 def transformer_scorer(model, data):
-    from tfvocab.train import score_pairs
+    from tfvocab.inference import score_pairs
 
     return lambda ia, ib: score_pairs(model, data, ia, ib, "cpu")
 
 
-def baseline_scorers(data, pairs: pd.DataFrame, seed: int) -> dict:
-    """Pair scorers of the baselines: bag-of-TFs (``cosine_profile``: cosine of mean TF profiles;
-    ``logreg_profile``: logistic regression on their symmetric pair features, trained on the
-    train pairs), ``bag_of_tokens`` (same on token frequencies) and the position-resolved
-    ``window_corr`` (Pearson correlation of the two flattened windows x TFs profiles)."""
+def baseline_scorers(data, split, seed: int) -> dict:
+    """Pair scorers ``f(ia, ib)`` (global gene indices) of :mod:`tfvocab.baselines` as ``tfvocab
+    evaluate`` builds them (trained ones fit on the fold's training genes): bag-of-TFs
+    (``cosine_profile``, ``logreg_profile``: mean TF profiles), ``bag_of_tokens`` (token
+    frequencies), position-resolved ``window_correlation`` (Pearson correlation of the
+    flattened windows x TFs profiles) and ``window_logreg``, ``binding_mass``."""
     from tfvocab import baselines as B
 
     vals = data.base_values
-    wmask = data.value_mask.numpy()
-    prof = B.mean_profiles(vals, wmask)
-    tr = index_pairs(pairs[pairs.split == "train"], data.genes)
-    ia, ib, y = tr.ia.to_numpy(), tr.ib.to_numpy(), tr.label.to_numpy()
-    out = {"cosine_profile": lambda a, b: B.cosine_scores(prof, a, b)}
-    lr = B.fit_logistic(B.symmetric_features(prof, ia, ib), y, seed)
-    out["logreg_profile"] = lambda a, b: lr.predict_proba(B.symmetric_features(prof, a, b))[:, 1]
-    freq = B.token_frequencies(data.tokens.numpy(), data.n_tokens, data.mask_token)
-    lt = B.fit_logistic(B.symmetric_features(freq, ia, ib), y, seed)
-    out["bag_of_tokens"] = lambda a, b: lt.predict_proba(B.symmetric_features(freq, a, b))[:, 1]
-    flat = vals.reshape(len(vals), -1).astype(np.float64)
-    flat = flat - flat.mean(1, keepdims=True)
-    flat /= np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
-    out["window_corr"] = lambda a, b: (flat[a] * flat[b]).sum(1)
-    return out
+    feats = B.gene_features(vals, data.value_mask.numpy(), data.tokens.numpy(), data.n_tokens,
+                            data.mask_token)
+    tp = training_pairs(split, seed=seed)
+    tp_local = B.TrainingPairs(np.arange(len(tp.genes)), tp.pa, tp.pb, tp.listed, tp.neg_ratio, seed)
+    fit = {k: v[tp.genes] for k, v in feats.items()}
+    base = B.build_baselines(fit, tp_local)
+    return {name: (lambda b: lambda ia, ib: b.score_pairs(feats, ia, ib))(b) for name, b in base.items()}
 
 
-def ordered_pairs_scorer(data, pairs: pd.DataFrame, seed: int):
+def ordered_pairs_scorer(data, split, seed: int):
     """The ``ordered_pairs_lr`` baseline: logistic regression on the products of the two genes'
     signed ordered-pair bags (:mod:`tfvocab.grammar`, exact pair coordinates, no tower): the
-    grammar representation with the simplest trained reader."""
+    grammar representation with the simplest trained reader. Fit on the fold's training
+    positives and 10 uniform negatives per positive (:func:`training_pairs`)."""
     import torch
     from sklearn.linear_model import LogisticRegression
 
@@ -334,55 +330,61 @@ def ordered_pairs_scorer(data, pairs: pd.DataFrame, seed: int):
     bag = np.zeros((len(vals), size), np.float32)
     np.add.at(bag, (p["gene"].numpy(), idx.numpy()), (w * sign).detach().numpy())
     bag = np.sign(bag) * np.log1p(np.abs(bag))
-    tr = index_pairs(pairs[pairs.split == "train"], data.genes)
-    ia, ib = tr.ia.to_numpy(), tr.ib.to_numpy()
+    tp = training_pairs(split, seed=seed)
+    la, lb, y = tp.draw(np.random.default_rng(seed))
+    ia, ib = tp.genes[la], tp.genes[lb]
     lr = LogisticRegression(C=0.1, max_iter=3000, class_weight="balanced", random_state=seed)
-    lr.fit(bag[ia] * bag[ib], tr.label.to_numpy())
+    lr.fit(bag[ia] * bag[ib], y)
     return lambda a, b: lr.decision_function(bag[a] * bag[b])
 
 
 #: model variants: (stride, value features, input mode, tfvocab.train overrides[, normalize
-#: transform]); the baselines use the stride-50 enrichment chain
+#: transform]); the baselines use the stride-50 enrichment chain. ``default`` = the ``tfvocab
+#: train`` defaults (since this bench chose them: grammar bag 1024 + similarity head = ``grammar_sim``);
+#: ``previous`` = the defaults before (no grammar bag, full head)
+PREV = {"grammar_bag": 0, "pair_features": "full"}
 VARIANTS = {
     "default": (50, ("mean",), "continuous", {}),
-    "grammar": (50, ("mean",), "continuous", {"grammar_bag": 1024}),
+    "previous": (50, ("mean",), "continuous", PREV),
+    "grammar": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "full"}),
     "grammar_sim": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "similarity"}),
-    "sim": (50, ("mean",), "continuous", {"pair_features": "similarity"}),
+    "sim": (50, ("mean",), "continuous", {"grammar_bag": 0, "pair_features": "similarity"}),
     "grammar_cos": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "cosine"}),
-    "cos": (50, ("mean",), "continuous", {"pair_features": "cosine"}),
+    "cos": (50, ("mean",), "continuous", {"grammar_bag": 0, "pair_features": "cosine"}),
     "s25_grammar_sim": (25, ("mean",), "continuous",
                         {"grammar_bag": 1024, "pair_features": "similarity", "window_stride": 25}),
-    "com": (50, ("mean", "com"), "continuous", {}),
+    "com": (50, ("mean", "com"), "continuous", PREV),
     "relbias_grammar_sim": (50, ("mean",), "continuous",
                             {"grammar_bag": 1024, "pair_features": "similarity", "rel_bias": 8}),
-    # input modes of the chosen model, grammar_cos (tokens cannot carry the grammar bag: it reads
-    # the values); continuous = grammar_cos
+    # input modes (tokens cannot carry the grammar bag: it reads the values)
     "tokens": (50, ("mean",), "tokens", {"pair_features": "cosine"}),
     "both": (50, ("mean",), "both", {"grammar_bag": 1024, "pair_features": "cosine"}),
     "tokens_sim": (50, ("mean",), "tokens", {"pair_features": "similarity"}),
     "both_sim": (50, ("mean",), "both", {"grammar_bag": 1024, "pair_features": "similarity"}),
     # the previous normalisation (log2 + z-score, tokens on robust thresholds) as model input
-    "default_logz": (50, ("mean",), "continuous", {}, "logz"),
+    "previous_logz": (50, ("mean",), "continuous", PREV, "logz"),
     "grammar_sim_logz": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "similarity"},
                          "logz"),
     "grammar_cos_logz": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "cosine"},
                          "logz"),
 }
-BASELINES = ("cosine_profile", "logreg_profile", "bag_of_tokens", "window_corr", "ordered_pairs_lr")
+BASELINES = ("window_correlation", "cosine_profile", "binding_mass", "window_logreg", "logreg_profile",
+             "bag_of_tokens", "ordered_pairs_lr")
 
 
 def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene",
-             baselines: bool = True, workdir: Path | None = None, preset: str = "grammar") -> list[dict]:
-    """Every variant (and the baselines) on one seed's chain and split: a list of result rows."""
+             baselines: bool = True, workdir: Path | None = None, preset: str = "grammar",
+             fold: int = 0) -> list[dict]:
+    """Every variant (and the baselines) on one seed's chain, fold ``fold`` of ``pairs --folds 5
+    --split split``: a list of result rows."""
     rows = []
-    chains, splits, inputs = {}, {}, {}
+    chains, inputs = {}, {}
     workdir = Path(workdir or data_root / "train")
     key = lambda v: (VARIANTS[v][0], VARIANTS[v][4] if len(VARIANTS[v]) > 4 else "enrichment")  # noqa: E731
     need = {key(v) for v in variants} | ({(50, "enrichment")} if baselines else set())
     for ck in sorted(need):
         chains[ck] = build_chain(data_root / f"seed{seed}", seed=seed, stride=ck[0], preset=preset,
-                                 transform=ck[1])
-        splits[ck] = make_split(chains[ck], split, seed)
+                                 transform=ck[1], split=split)
 
     def inp(ck, feats, mode):
         k = (ck, feats, mode)
@@ -390,28 +392,30 @@ def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene
             inputs[k] = gene_inputs(chains[ck], feats, mode)
         return inputs[k]
 
-    ref = inp((50, "enrichment"), ("mean",), "continuous") if baselines else None
     if baselines:
-        sp, ch = splits[(50, "enrichment")], chains[(50, "enrichment")]
-        uni = universe(ref.genes, sp["assign"], sp["positives"], ch["truth"])
-        dec = decoy_pairs(ref.genes, sp["assign"], ch["truth"])
-        scorers = baseline_scorers(ref, sp["pairs"], seed)
-        scorers["ordered_pairs_lr"] = ordered_pairs_scorer(ref, sp["pairs"], seed)
+        ref = inp((50, "enrichment"), ("mean",), "continuous")
+        ch = chains[(50, "enrichment")]
+        sp = make_split(ch, ref, fold)
+        uni = universe(ref.genes, sp["split"], ch["truth"])
+        dec = decoy_pairs(ref.genes, sp["split"], ch["truth"])
+        scorers = baseline_scorers(ref, sp["split"], seed)
+        scorers["ordered_pairs_lr"] = ordered_pairs_scorer(ref, sp["split"], seed)
         for name, fn in scorers.items():
             rows.append({"seed": seed, "split": split, "model": name, "kind": "baseline",
                          **score_metrics(fn, uni, dec)})
     for v in variants:
         stride, feats, mode, cfg = VARIANTS[v][:4]
         data = inp(key(v), feats, mode)
-        sp, ch = splits[key(v)], chains[key(v)]
-        uni = universe(data.genes, sp["assign"], sp["positives"], ch["truth"])
-        dec = decoy_pairs(data.genes, sp["assign"], ch["truth"])
+        ch = chains[key(v)]
+        sp = make_split(ch, data, fold)
+        uni = universe(data.genes, sp["split"], ch["truth"])
+        dec = decoy_pairs(data.genes, sp["split"], ch["truth"])
         t0 = time.perf_counter()
-        model, res = train_transformer(data, sp["pairs"], {**cfg, "input": mode}, seed,
+        model, res = train_transformer(data, sp, {**cfg, "input": mode}, seed,
                                        workdir / f"{v}_s{seed}_{split}")
         rows.append({"seed": seed, "split": split, "model": v, "kind": "transformer",
                      "train_seconds": round(time.perf_counter() - t0, 1), "best_epoch": res["best_epoch"],
-                     **score_metrics(transformer_scorer(model, data), uni, dec)})
+                     "epochs_run": int(len(res["log"])), **score_metrics(transformer_scorer(model, data), uni, dec)})
     return rows
 
 
@@ -435,17 +439,167 @@ def print_table(rows: list[dict]) -> None:
     del cols
 
 
+# ----------------------------------------------------------------------------- genome scale
+def synthetic_z(g0: int, n: int, W: int = 50, T: int = 300, events: int = 120) -> np.ndarray:
+    """(n, W, T) float32 enrichment z-scores of genes ``g0 .. g0 + n`` (seeded by ``g0``): N(0, 1)
+    background plus ``events`` peaks per promoter (random window and TF, height 4 + Exp(4) z,
+    spilling 20-60 % into both neighbouring windows). 120 events per promoter at T = 300 is
+    ~10,000 promoter peaks per TF over 27,000 genes, DAP-seq-like."""
+    rng = np.random.default_rng([g0, 7])
+    z = rng.standard_normal((n, W, T), dtype=np.float32)
+    gi = np.repeat(np.arange(n), events)
+    w = rng.integers(0, W, n * events)
+    t = rng.integers(0, T, n * events)
+    h = (4.0 + rng.exponential(4.0, n * events)).astype(np.float32)
+    np.add.at(z, (gi, w, t), h)
+    for dw in (-1, 1):
+        ok = (w + dw >= 0) & (w + dw < W)
+        np.add.at(z, (gi[ok], w[ok] + dw, t[ok]), h[ok] * rng.uniform(0.2, 0.6, ok.sum()).astype(np.float32))
+    return z
+
+
+def scale_child(variant: str, genes: int, T: int, events: int, steps: int, batch: int) -> dict:
+    """One model of :data:`VARIANTS` at genome scale on :func:`synthetic_z` inputs (1 thread):
+    embedding of ``genes`` promoters (no gradient, 256 at a time, as ``tfvocab predict`` /
+    ``evaluate``), blockwise pair scoring of 2,048 x 2,048 genes
+    (:class:`tfvocab.scoring.FusedHeadScorer`, extrapolated to all-vs-all), then ``steps`` training steps of ``batch`` pairs drawn among 4,096 genes (tower
+    on chunks of 512 genes, BCE, AdamW: ``tfvocab train``'s step). Wall times, peak RSS."""
+    import resource
+
+    import torch
+
+    from tfvocab import grammar
+    from tfvocab.model import ModelConfig, SiameseTransformer
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    W = 50
+    cfg = {k: v for k, v in VARIANTS[variant][3].items()}
+    model = SiameseTransformer(ModelConfig(input="continuous", n_tfs=T, n_windows=W, **cfg))
+    out = {"variant": variant, "genes": genes, "tfs": T, "events_per_promoter": events,
+           "out_dim": model.out_dim, "bag_dim": model.bag_dim}
+    model.eval()
+    t_emb = t_gen = 0.0
+    n_ev = n_pairs = 0
+    emb = torch.empty(genes, model.out_dim)
+    with torch.no_grad():
+        for g0 in range(0, genes, 256):
+            n = min(256, genes - g0)
+            t0 = time.perf_counter()
+            z = torch.from_numpy(synthetic_z(g0, n, W, T, events))
+            t_gen += time.perf_counter() - t0
+            m = torch.zeros(n, W, dtype=torch.bool)
+            t0 = time.perf_counter()
+            emb[g0:g0 + n] = model.encode(None, z, m)
+            t_emb += time.perf_counter() - t0
+            if g0 == 0:
+                thr = grammar.default_threshold(T)
+                ev, pos = grammar.events(z, thr, 50)
+                n_ev = int(ev.sum()) / n
+                n_pairs = len(grammar.ordered_pairs(ev, pos, z, 50)["gene"]) / n
+    out.update(embed_seconds=round(t_emb, 1), embed_mb=round(emb.numel() * 4 / 2**20, 1),
+               events_per_gene=round(n_ev, 1), ordered_pairs_per_gene=round(n_pairs, 1))
+    from tfvocab.scoring import FusedHeadScorer
+
+    fused = FusedHeadScorer(model, emb[:2048])          # the blockwise head of evaluate / predict
+    r = torch.arange(min(2048, genes))
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        for i in range(0, len(r), 1024):
+            fused(r[i:i + 1024], r)
+        sec = time.perf_counter() - t0
+    per_m = sec / (len(r) ** 2 / 1e6)
+    out.update(score_seconds_per_mpairs=round(per_m, 3),
+               all_vs_all_hours=round(per_m * genes * (genes - 1) / 2 / 1e6 / 3600, 2))
+    del emb
+    model.train()
+    pool = torch.from_numpy(np.concatenate([synthetic_z(10**6 + g0, 256, W, T, events)
+                                            for g0 in range(0, 4096, 256)]))
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=5e-2)
+    g = torch.Generator().manual_seed(0)
+    times = []
+    for s in range(steps + 1):
+        ia = torch.randint(0, len(pool), (batch,), generator=g)
+        ib = torch.randint(0, len(pool), (batch,), generator=g)
+        y = (torch.rand(batch, generator=g) < 0.09).float()
+        t0 = time.perf_counter()
+        uniq, inv = torch.unique(torch.cat([ia, ib]), return_inverse=True)
+        val = pool[uniq]
+        m = torch.zeros(len(uniq), W, dtype=torch.bool)
+        e = torch.cat([model.encode(None, val[c:c + 512], m[c:c + 512]) for c in range(0, len(uniq), 512)])
+        logits = model.score(e[inv[:batch]], e[inv[batch:]])
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if s:                                   # step 0 warms up
+            times.append(time.perf_counter() - t0)
+    out.update(step_seconds=round(float(np.median(times)), 2), genes_per_step=int(len(uniq)),
+               peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    return out
+
+
+def scale(variants: list[str], genes: int, T: int, events: int, steps: int, batch: int) -> list[dict]:
+    """:func:`scale_child` of each variant in its own process (own peak RSS); prints a table."""
+    import os
+    import subprocess
+
+    rows = []
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for v in variants:
+        cmd = [sys.executable, "-P", __file__, "--scale-child", v, "--genes", str(genes), "--tfs", str(T),
+               "--events", str(events), "--steps", str(steps), "--batch", str(batch)]
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if res.returncode:
+            raise SystemExit(res.stderr[-3000:])
+        rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    print(f"genome scale: {genes} genes x 50 windows x {T} TFs, {events} planted peaks per promoter, 1 thread")
+    print("model          D     bag  events/gene  pairs/gene  embed s  embed MB  score s/M pairs  all-vs-all h  "
+          "step s (batch, genes)  peak RSS MB")
+    for r in rows:
+        print(f"{r['variant']:12s} {r['out_dim']:5d} {r['bag_dim']:5d} {r['events_per_gene']:11.1f} "
+              f"{r['ordered_pairs_per_gene']:11.1f} {r['embed_seconds']:8.1f} {r['embed_mb']:9.1f} "
+              f"{r['score_seconds_per_mpairs']:15.3f} {r['all_vs_all_hours']:12.2f}  "
+              f"{r['step_seconds']:7.2f} ({batch}, {r['genes_per_step']})  {r['peak_rss_mb']:10d}")
+    if len(rows) > 1:
+        b = rows[0]
+        for r in rows[1:]:
+            print(f"{r['variant']} / {b['variant']}: embedding time {r['embed_seconds'] / b['embed_seconds']:.2f}x, "
+                  f"memory {r['embed_mb'] / b['embed_mb']:.2f}x, pair scoring "
+                  f"{r['score_seconds_per_mpairs'] / b['score_seconds_per_mpairs']:.2f}x, "
+                  f"training step {r['step_seconds'] / b['step_seconds']:.2f}x")
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description="grammar preset: member-vs-decoy AUROC and universe AUPRC")
-    ap.add_argument("--data", required=True, help="folder of the per-seed chains (built if missing)")
+    ap.add_argument("--data", default=None, help="folder of the per-seed chains (built if missing)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--variants", nargs="+", default=["default", "grammar_sim"],
+    ap.add_argument("--variants", nargs="+", default=["previous", "grammar_cos", "grammar_sim"],
                     choices=list(VARIANTS))
     ap.add_argument("--split", default="gene", choices=["gene", "community"])
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--preset", default="grammar", help="simulate preset of the chains [grammar]")
     ap.add_argument("--out", default=None, help="JSON file for the result rows")
+    ap.add_argument("--scale", action="store_true", help="genome-scale cost of the --variants instead "
+                    "(synthetic inputs; the first variant is the peer)")
+    ap.add_argument("--scale-child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--genes", type=int, default=27_000)
+    ap.add_argument("--tfs", type=int, default=300)
+    ap.add_argument("--events", type=int, default=120, help="planted peaks per promoter (--scale)")
+    ap.add_argument("--steps", type=int, default=5, help="training steps timed (--scale)")
+    ap.add_argument("--batch", type=int, default=4096, help="pairs per training step (--scale)")
     a = ap.parse_args()
+    if a.scale_child:
+        print(json.dumps(scale_child(a.scale_child, a.genes, a.tfs, a.events, a.steps, a.batch)))
+        return
+    if a.scale:
+        rows = scale(a.variants, a.genes, a.tfs, a.events, a.steps, a.batch)
+        if a.out:
+            Path(a.out).write_text(json.dumps(rows, indent=1))
+        return
+    if not a.data:
+        ap.error("--data is required")
     import torch
 
     torch.set_num_threads(1)
@@ -455,6 +609,8 @@ def main():
                          preset=a.preset)
         print_table([r for r in rows if r["seed"] == s])
         sys.stdout.flush()
+        if a.out:                                   # after every seed: a long run keeps its rows
+            Path(a.out).write_text(json.dumps(rows, indent=1, default=float))
     if len(a.seeds) > 1:
         print_table(rows)
     if a.out:

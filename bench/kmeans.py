@@ -3,7 +3,7 @@
 Builds (once, under ``--data``) a simulated chain with 300 TFs (``simulate --preset small --n-tfs 300
 --n-genes 4000``, promoters, extract, merge, normalize), takes the windows ``tfvocab tokenize`` fits
 its vocabulary on - a seeded sample of at most 100,000 bound, fully observed windows, as binding
-vectors (:func:`tfvocab.vocabulary.fit_vocabulary_chunks`) - and clusters them into K = 512 with
+vectors (:func:`tfvocab.vocabulary.fit_vocabulary_chunks` over :func:`tfvocab.tokens.window_chunks`) - and clusters them into K = 512 with
 
 * ``tfvocab.vocabulary.kmeans`` (k-means++ seeding on a subsample, Lloyd iterations, torch);
 * ``sklearn.cluster.MiniBatchKMeans`` (k-means++ on its init sample, mini-batches of
@@ -26,8 +26,7 @@ import numpy as np
 
 def fit_windows(normalized_h5: Path, max_fit_windows: int = 100_000, seed: int = 0) -> np.ndarray:
     """The (n, T) float32 binding vectors ``tfvocab tokenize`` would run k-means on."""
-    import h5py
-
+    from tfvocab import formats, tokens
     from tfvocab import vocabulary as vb
 
     captured = {}
@@ -39,13 +38,11 @@ def fit_windows(normalized_h5: Path, max_fit_windows: int = 100_000, seed: int =
 
     vb.kmeans = grab
     try:
-        with h5py.File(normalized_h5, "r") as f:
-            from tfvocab.io import read_strings
-
-            W = f["signal"].shape[1]
-            vb.fit_vocabulary_chunks(lambda: vb._window_chunks(f, "fit"), read_strings(f["tfs"]),
+        with formats.NormalizedFile(normalized_h5) as nf:
+            calib = vb.input_calibration((nf.stats or {}).get("attrs", {}), nf.geometry.stride)
+            vb.fit_vocabulary_chunks(lambda: tokens.window_chunks(nf, "fit"), nf.tfs,
                                      vocab_size=512, seed=seed, max_fit_windows=max_fit_windows,
-                                     n_windows=W, **vb.input_calibration(f))
+                                     n_windows=nf.shape[1], **calib)
     finally:
         vb.kmeans = real
     return captured["X"]
@@ -70,7 +67,7 @@ def main():
     from sklearn.cluster import MiniBatchKMeans
 
     from tfvocab import extract, merge, normalize, promoters, simulate
-    from tfvocab.demo import samplesheet_tracks
+    from tfvocab.samplesheet import read_samplesheet, tracks
     from tfvocab.vocabulary import kmeans
 
     torch.set_num_threads(1)
@@ -82,8 +79,8 @@ def main():
     if not prom.exists():
         promoters.run(gff=sim / "annotation.gff3", fasta=sim / "genome.fa", outdir=root / "promoters")
     if not (root / "merge" / "signal.h5").exists():
-        for name, bw in samplesheet_tracks(sim / "samplesheet.csv"):
-            extract.run(promoters=prom, bigwig=[bw], tf=[name], outdir=root / "extract")
+        for name, path, _kind in tracks(read_samplesheet(sim / "samplesheet.csv")):
+            extract.run(promoters=prom, bigwig=[path], tf=[name], outdir=root / "extract")
         merge.run(signal=sorted((root / "extract").glob("signal.*.h5")), outdir=root / "merge",
                   samplesheet=sim / "samplesheet.csv")
     norm = root / "normalize" / "normalized.h5"

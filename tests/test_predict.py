@@ -18,7 +18,7 @@ torch.set_num_threads(1)
 def _head(d=8, seed=0):
     torch.manual_seed(seed)
     m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=3, n_windows=4, d_model=d, n_heads=2,
-                                       head_width=16, pooling="cls")).eval()
+                                       head_width=16, pooling="cls", grammar_bag=0)).eval()
     return predict.model_scorer(m)
 
 
@@ -48,7 +48,7 @@ def test_fused_head_scorer_equals_model_score(head_layers, features):
     torch.manual_seed(3)
     m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=3, n_windows=4, d_model=8, n_heads=2,
                                        head_width=16, head_layers=head_layers, pooling="cls",
-                                       pair_features=features)).eval()
+                                       pair_features=features, grammar_bag=0)).eval()
     emb = torch.randn(29, 8)
     fused = predict.FusedHeadScorer(m, emb, rows=3)
     ri, rj = torch.arange(5, 17), torch.arange(29)
@@ -64,14 +64,22 @@ def test_fused_head_scorer_equals_model_score(head_layers, features):
     {"pair_features": "similarity"},
     {"head_layers": 1}, {"head_layers": 3, "activation": "relu"},
     {"pooling": "mean", "pair_features": "similarity"},
+    {"pair_features": "cosine"},
+    {"grammar_bag": 12, "pair_features": "cosine"},
+    {"grammar_bag": 12, "pair_features": "similarity"},
+    {"grammar_bag": 12, "pair_features": "full"},
 ])
 def test_fused_head_scorer_default_model_equals_head(kw):
-    """The default (flatten, D = W * pool_dim) model: fused block scores == sigmoid(model.score)."""
+    """Flatten-pooled models (D = W * pool_dim [+ grammar bag]): fused block scores ==
+    sigmoid(model.score), for MLP and cosine heads, with and without the grammar bag."""
     torch.manual_seed(5)
     m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=6, n_windows=10, **kw)).eval()
     with torch.no_grad():                                   # real tower embeddings, not random ones
-        emb = m.encode(values=torch.randn(41, 10, 6), mask=torch.rand(41, 10) < 0.1)
+        # z-like values with peaks above the event threshold (2.4 at 6 TFs): the bag is not empty
+        emb = m.encode(values=3.0 * torch.randn(41, 10, 6), mask=torch.rand(41, 10) < 0.1)
     assert emb.shape == (41, m.out_dim)
+    if m.bag_dim:
+        assert (emb[:, m.tower_dim:] != 0).any(1).float().mean() > 0.5
     fused = predict.FusedHeadScorer(m, emb, rows=4)
     ri, rj = torch.arange(3, 22), torch.arange(41)
     ref = predict.score_block(predict.model_scorer(m), emb[ri], emb[rj], pair_chunk=97)
@@ -81,8 +89,9 @@ def test_fused_head_scorer_default_model_equals_head(kw):
     assert not torch.equal(got[:, 0], got[:, 1])              # not a constant head
 
 
-def test_fused_head_scorer_rejects_cosine_head():
-    m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=3, n_windows=4, pair_features="cosine"))
+def test_fused_head_scorer_rejects_unknown_head():
+    m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=3, n_windows=4))
+    m.head = torch.nn.Sequential(torch.nn.Linear(3 * m.out_dim, 1), torch.nn.Sigmoid(), torch.nn.Sigmoid())
     with pytest.raises(ValueError):
         predict.FusedHeadScorer(m, torch.randn(5, m.out_dim))
 

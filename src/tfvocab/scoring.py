@@ -89,8 +89,11 @@ class FusedHeadScorer:
 
     Activations are (H, pairs) so every later layer is one ``addmm`` with the weight on the left
     and the scores come out as rows of the block. Works for ``pair_features`` ``full`` and
-    ``similarity`` (no ``W_s`` term), any number of head layers and any activation; a cosine head
-    has no MLP (``ValueError``: :func:`score_block` is used instead).
+    ``similarity`` (no ``W_s`` term), any number of head layers and any activation. A cosine head
+    (``a cos(vA, vB) + b``, no MLP) is one GEMM of the unit-normalised embeddings per block. With
+    a grammar bag (:mod:`tfvocab.model`) the bag term ``(bagA * u) @ bagB`` is one more GEMM
+    per block, added to the logit. Another head structure raises ``ValueError`` (callers then
+    use :func:`score_block`).
     ``emb`` (G, D) float32; ``rows`` = block rows per GEMM (8 is fastest on CPU for D = 64..400).
     ``__call__(ri, rj)`` -> probabilities (len(ri), len(rj)) for gene rows ``ri`` x ``rj``, or
     logits with ``logits=True`` (ranking on logits keeps the order of pairs whose float32
@@ -98,8 +101,28 @@ class FusedHeadScorer:
     """
 
     def __init__(self, model, emb: torch.Tensor, rows: int = 8, logits: bool = False):
+        emb = emb.float()
+        self.logits = bool(logits)
+        self.rows = max(1, int(rows))
+        # grammar bag (model.py): the last bag_dim coordinates add (bagA * u) @ bagB to the logit
+        bag_dim = int(getattr(model, "bag_dim", 0) or 0)
+        if bag_dim:
+            T = emb.shape[1] - bag_dim
+            u = (model.config.grammar_gain * model.grammar_w).detach().float()
+            self.bag_a = (emb[:, T:] * u).contiguous()
+            self.bag_b = emb[:, T:].contiguous()
+            emb = emb[:, :T]
+        else:
+            self.bag_a = self.bag_b = None
         if getattr(model, "head", None) is None:
-            raise ValueError("no MLP pair head (e.g. a cosine head)")
+            if getattr(model.config, "pair_features", None) != "cosine":
+                raise ValueError("no MLP pair head and not a cosine head")
+            # cosine head: logit = scale * cos(vA, vB) + bias, one GEMM per block
+            self.cosine = (emb / emb.norm(dim=1, keepdim=True).clamp_min(1e-6)).contiguous()
+            self.cos_scale = float(model.cos_scale.detach())
+            self.cos_bias = float(model.cos_bias.detach())
+            return
+        self.cosine = None
         kind = getattr(model.config, "pair_features", "full")   # full | similarity (model.py)
         n_feat = {"full": 3, "similarity": 2}.get(kind)
         layers = list(model.head)
@@ -109,8 +132,7 @@ class FusedHeadScorer:
         if (n_feat is None or len(linears) < 2 or linears[0].in_features != n_feat * D
                 or linears[-1].out_features != 1 or len(acts) != len(linears) - 1):
             raise ValueError("unexpected pair head structure")
-        emb = emb.float()
-        self.emb, self.rows, self.D = emb, max(1, int(rows)), D
+        self.emb, self.D = emb, D
         w = linears[0].weight.detach().float()
         H = w.shape[0]
         off = D if n_feat == 3 else 0
@@ -124,12 +146,17 @@ class FusedHeadScorer:
         self.hidden = [(lin.weight.detach().float().contiguous(), lin.bias.detach().float()[:, None])
                        for lin in linears[1:]]
         self.acts = acts
-        self.logits = bool(logits)
         self._buf = None
 
     @torch.no_grad()   # not inference_mode: callers update the returned block in place
     def __call__(self, ri: torch.Tensor, rj: torch.Tensor) -> torch.Tensor:
+        if self.cosine is not None:
+            out = torch.mm(self.cosine[ri], self.cosine[rj].T).mul_(self.cos_scale).add_(self.cos_bias)
+            if self.bag_a is not None:
+                out.addmm_(self.bag_a[ri], self.bag_b[rj].T)
+            return out if self.logits else out.sigmoid_()
         ea, eb = self.emb[ri], self.emb[rj]
+        bag = torch.mm(self.bag_a[ri], self.bag_b[rj].T) if self.bag_a is not None else None
         ebT = eb.T.contiguous()                                  # (D, c)
         pa, pb = self.PT_a[:, ri], self.PT_b[:, rj]              # (H, b), (H, c)
         b, c, D, H = ea.shape[0], eb.shape[0], self.D, self.w_abs.shape[0]
@@ -151,7 +178,10 @@ class FusedHeadScorer:
                 h = torch.addmm(bias, w, h)
                 if li + 1 < len(self.hidden):
                     h = self.acts[li + 1](h)
-            out[r:r + n] = h.view(n, c) if self.logits else torch.sigmoid(h.view(n, c))
+            h = h.view(n, c)
+            if bag is not None:
+                h = h + bag[r:r + n]
+            out[r:r + n] = h if self.logits else torch.sigmoid(h)
         return out
 
 

@@ -67,8 +67,8 @@ def _d(v):
 @click.option("--pair-features", type=click.Choice(["full", "similarity", "cosine"]), default=None,
               help=f"Pair head: MLP on [vA+vB, |vA-vB|, vA*vB], MLP on [|vA-vB|, vA*vB], or a*cos(vA,vB)+b ({_d(_M.pair_features)}).")
 @click.option("--grammar-bag", type=click.IntRange(0, None), default=None,
-              help=f"Coordinates of the signed bag of ordered TF pairs added to the score (tfvocab.grammar; "
-                   f"0 = off; continuous/both input) ({_d(_M.grammar_bag)}).")
+              help=f"Buckets of the signed bag of ordered TF pairs read from the enrichment z-scores (TF A "
+                   f"then B <= 60 bp apart; continuous/both input); 0 = off ({_d(_M.grammar_bag)}).")
 @click.option("--activation", type=click.Choice(["gelu", "relu"]), default=None, help=f"Activation ({_d(_M.activation)}).")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint.pt of --checkpoint-dir (written every epoch); "
               "refused when the options or inputs differ from the interrupted run's.")
