@@ -58,7 +58,7 @@ def run_step(name: str, args: list, outdir: Path, logs: Path, threads: int) -> d
 
 
 def chain(sim: Path, work: Path, epochs: int, threads: int, jobs: int, training: bool = True,
-          rerun: tuple = (), max_steps: int = 0) -> list[dict]:
+          rerun: tuple = (), max_steps: int = 0, n_predict: int = 0) -> list[dict]:
     """The data steps (and with ``training`` the model steps) on the simulation ``sim``. A step
     whose outputs are complete from an earlier run (manifest, and its measurement saved under
     ``logs/``) is reused unless named in ``rerun``; rerunning a step reruns every later one."""
@@ -89,7 +89,8 @@ def chain(sim: Path, work: Path, epochs: int, threads: int, jobs: int, training:
             ("evaluate", ["evaluate", "--model", model, *data, *listed, "--promoters",
                           w["promoters"] / "promoters.tsv", "--truth", sim / "truth", "--outdir",
                           w["evaluate"] / "fold_0"], w["evaluate"]),
-            ("predict", ["predict", "--model", model, *data, "--outdir", w["predict"]], w["predict"]),
+            ("predict", lambda: ["predict", "--model", model, *data, *predict_genes(w, n_predict),
+                                 "--outdir", w["predict"]], w["predict"]),
         ]
     rows = []
     for name, args, out in steps:
@@ -108,6 +109,18 @@ def chain(sim: Path, work: Path, epochs: int, threads: int, jobs: int, training:
               f"{r['peak_rss_mb']:8.0f} MB peak {r['bytes_written'] / 2**20:9.1f} MB written"
               f"{'  (reused: measured in an earlier run)' if r.get('reused') else ''}", flush=True)
     return rows
+
+
+def predict_genes(w: dict, n: int) -> list:
+    """``--genes FILE`` of the first ``n`` promoters (0 = every gene: no option)."""
+    if not n:
+        return []
+    import pandas as pd
+
+    genes = pd.read_csv(w["promoters"] / "promoters.tsv", sep="\t", usecols=["gene_id"]).gene_id
+    path = w["predict"].parent / f"predict_genes_{n}.txt"
+    path.write_text("\n".join(genes.iloc[:n]) + "\n")
+    return ["--genes", path]
 
 
 def complete(out: Path) -> bool:
@@ -207,6 +220,8 @@ def main(argv=None):
     ap.add_argument("--rerun", nargs="*", default=(), metavar="STEP",
                     help="rerun these steps (and every later one) even if complete in --workdir")
     ap.add_argument("--data-only", action="store_true", help="stop after pairs (no training)")
+    ap.add_argument("--predict-genes", type=int, default=0,
+                    help="all-vs-all among the first N genes only (0 = all genes) [0]")
     ap.add_argument("--list-pairs", type=int, default=1_350_000,
                     help="also time `tfvocab pairs` on a co-expression list of this many rows [1,350,000]")
     a = ap.parse_args(argv)
@@ -222,7 +237,7 @@ def main(argv=None):
     work = a.workdir / f"chain_{a.n_genes}x{a.n_tfs}"
     print(f"chain into {work}:")
     rows = chain(sim, work, a.epochs, a.threads, a.jobs, training=not a.data_only, rerun=tuple(a.rerun),
-                 max_steps=a.steps)
+                 max_steps=a.steps, n_predict=a.predict_genes)
     figs = figures(work)
     if a.list_pairs:
         figs["pairs_big_list"] = big_list_pairs(sim, work, a.list_pairs, a.threads)
