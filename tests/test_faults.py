@@ -442,14 +442,17 @@ def test_ctrl_c_in_train_exits_130_and_says_how_to_resume(chain, tmp_path):
     args = ["train", "--tokens", chain["tokens"], "--normalized", chain["normalized"], "--pairs",
             chain["pairs"], "--epochs", "50", "--patience", "50", "--outdir", out]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "tfvocab.cli", *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    t0 = time.time()
-    while time.time() - t0 < 120 and not (out / "checkpoint.pt").exists():
-        time.sleep(0.1)
-    assert (out / "checkpoint.pt").exists()
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    err_path = tmp_path / "stderr.txt"
+    with open(err_path, "w") as err_file:    # a file, not a pipe: a full pipe would block the child
+        proc = subprocess.Popen([sys.executable, "-m", "tfvocab.cli", *map(str, args)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=err_file, text=True)
+        t0 = time.time()
+        while time.time() - t0 < 600 and not (out / "checkpoint.pt").exists() and proc.poll() is None:
+            time.sleep(0.1)
+        assert (out / "checkpoint.pt").exists(), err_path.read_text()[-3000:]
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=600)
+    err = err_path.read_text()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     line = [ln for ln in err.splitlines() if ln.startswith("Interrupted:")]
