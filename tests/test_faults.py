@@ -440,7 +440,9 @@ def test_two_runs_into_one_folder(chain, tmp_path):
 def test_ctrl_c_in_train_exits_130_and_says_how_to_resume(chain, tmp_path):
     out = tmp_path / "t"
     args = ["train", "--tokens", chain["tokens"], "--normalized", chain["normalized"], "--pairs",
-            chain["pairs"], "--epochs", "50", "--patience", "50", "--outdir", out]
+            chain["pairs"], "--epochs", "20", "--patience", "20", "--batch-size", "8", "--outdir", out]
+    # batches of 8 pairs: ~1 s per epoch on this chain, so the run is still going when the signal
+    # arrives even if this process is starved for seconds (with the default batch 50 epochs took 3.7 s)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     err_path = tmp_path / "stderr.txt"
     with open(err_path, "w") as err_file:    # a file, not a pipe: a full pipe would block the child
