@@ -446,8 +446,11 @@ def test_ctrl_c_in_train_exits_130_and_says_how_to_resume(chain, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     err_path = tmp_path / "stderr.txt"
     with open(err_path, "w") as err_file:    # a file, not a pipe: a full pipe would block the child
+        # SIGINT back to its default in the child: a test run started as a background job (`cmd &`
+        # in a non-interactive shell, as CI scripts do) inherits it ignored, and so would the child
         proc = subprocess.Popen([sys.executable, "-m", "tfvocab.cli", *map(str, args)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=err_file, text=True)
+                                stdout=subprocess.DEVNULL, stderr=err_file, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         t0 = time.time()
         while time.time() - t0 < 600 and not (out / "checkpoint.pt").exists() and proc.poll() is None:
             time.sleep(0.1)
