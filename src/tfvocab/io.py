@@ -78,6 +78,19 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return Path(path)
 
 
+def read_json(path: str | os.PathLike, what: str = "file") -> Any:
+    """The JSON content of ``path``; a missing file or invalid JSON is a one-line
+    :class:`tfvocab.errors.TfvocabError` naming the file (``what``: how the message names it)."""
+    from .errors import TfvocabError
+
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise TfvocabError(f"{what} not found", path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise TfvocabError(f"not valid JSON ({exc})", path=str(path)) from None
+
+
 def write_sidecar(path: str | os.PathLike, prov: Mapping[str, Any]) -> Path:
     """Write the provenance sidecar ``<path>.json`` of a non-HDF5 output."""
     return write_json(f"{path}.json", prov)

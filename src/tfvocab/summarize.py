@@ -15,7 +15,6 @@ and ``summary.png`` (universe AUPRC and AUROC per model with intervals).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ import pandas as pd
 
 from . import metrics as M
 from .errors import TfvocabError
-from .io import atomic_path, provenance, write_json, write_table
+from .io import atomic_path, provenance, read_json, write_json, write_table
 from .log import get_logger
 from .publish import step_outputs
 
@@ -41,12 +40,7 @@ def read_metrics(paths) -> list[dict]:
     out = []
     for p in paths:
         p = Path(p)
-        try:
-            m = json.loads(p.read_text())
-        except FileNotFoundError:
-            raise TfvocabError("metrics.json not found", path=str(p)) from None
-        except json.JSONDecodeError as exc:
-            raise TfvocabError(f"not valid JSON ({exc})", path=str(p)) from None
+        m = read_json(p, "metrics.json")
         for key in ("universe", "fold", "n_folds", "bootstrap"):
             if key not in m:
                 raise TfvocabError(f"no '{key}' in this metrics.json", path=str(p),

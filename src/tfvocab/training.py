@@ -23,7 +23,6 @@ takes an equal, disjoint share of every epoch's permutation; only rank 0 writes 
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -41,6 +40,7 @@ from .defaults import default
 from .errors import TfvocabError
 from .folds import FoldSplit, fold_split, shuffle_positives
 from .inference import autocast, embed_genes, resolve_device
+from .io import read_json
 from .metrics import ranking_metrics
 from .negatives import SCHEMES, NegativeSampler
 from .scoring import FusedHeadScorer, score_block
@@ -91,13 +91,7 @@ def resolve_params(config: str | os.PathLike | dict | None = None, **overrides) 
     params.update({k: v for k, v in ModelConfig().to_dict().items() if k in MODEL_KEYS})
     if config is not None:
         if not isinstance(config, dict):
-            path = Path(config)
-            try:
-                config = json.loads(path.read_text())
-            except FileNotFoundError:
-                raise TfvocabError("config file not found", path=str(path)) from None
-            except json.JSONDecodeError as exc:
-                raise TfvocabError(f"not valid JSON ({exc})", path=str(path)) from None
+            config = read_json(config, "config file")
             config = config.get("config", config)
         unknown = sorted(set(config) - set(params))
         if unknown:

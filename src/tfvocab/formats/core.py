@@ -279,3 +279,42 @@ def check_lineage(key: str, items, what: str, hint: str) -> None:
         elif val != ref[1]:
             raise TfvocabError(f"made from other {what} than {ref[0]} ({key} digest {short(val)} vs "
                                f"{short(ref[1])})", path=str(path), hint=hint)
+
+
+class H5Reader:
+    """Validated, open handle on an artifact of kind ``kind`` (subclasses define ``kind`` and
+    ``_validate``): opened with :func:`open_h5`, validated under :func:`reading` (closed again if
+    validation fails); a context manager, or call :meth:`close`."""
+
+    kind = ""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self._cm = open_h5(path, self.kind)
+        self.f = self._cm.__enter__()
+        try:
+            with reading(self.path, self.kind):
+                self._validate()
+        except BaseException:
+            self.close()
+            raise
+
+    def _validate(self) -> None:
+        raise NotImplementedError
+
+    def close(self):
+        if getattr(self, "_cm", None) is not None:
+            self._cm.__exit__(None, None, None)
+            self._cm = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass

@@ -16,8 +16,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..io import PROVENANCE_ATTR, atomic_path, read_strings, write_strings
-from .core import (ATTR_ID, ATTR_LINEAGE, Geometry, digest, geometry_from_attrs, json_attr,
-                   open_h5, reading, require_datasets, require_shape, set_identity)
+from .core import (H5Reader, ATTR_ID, ATTR_LINEAGE, Geometry, digest, geometry_from_attrs, json_attr,
+                   reading, require_datasets, require_shape, set_identity)
 
 BLOCK = 256
 SPEC = {"genes": (1, "O"), "tfs": (1, "O"), "window_start": (1, "i"), "signal": (3, "f"),
@@ -100,7 +100,7 @@ class NormalizedWriter:
         return self._atomic.__exit__(et, ev, tb)
 
 
-class NormalizedFile:
+class NormalizedFile(H5Reader):
     """Validated reader of ``normalized.h5``.
 
     Header: ``genes``, ``tfs``, ``geometry``, ``window_start``, ``shape`` (G, W, T), ``stats``
@@ -110,17 +110,6 @@ class NormalizedFile:
     """
 
     kind = "normalized"
-
-    def __init__(self, path):
-        self.path = str(path)
-        self._cm = open_h5(path, self.kind)
-        self.f = self._cm.__enter__()
-        try:
-            with reading(self.path, self.kind):
-                self._validate()
-        except BaseException:
-            self.close()
-            raise
 
     def _validate(self):
         f, path = self.f, self.path
@@ -163,22 +152,6 @@ class NormalizedFile:
         with reading(self.path, self.kind):
             return self._sig[lo:hi], self._msk[lo:hi]
 
-    def close(self):
-        if getattr(self, "_cm", None) is not None:
-            self._cm.__exit__(None, None, None)
-            self._cm = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
 
 
 def read_stats(path) -> dict:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import TfvocabError
 from ..io import PROVENANCE_ATTR, atomic_path, read_strings, write_strings
-from .core import (ATTR_ID, ATTR_LINEAGE, Geometry, check_lineage, digest, geometry_from_attrs,
+from .core import (H5Reader, ATTR_ID, ATTR_LINEAGE, Geometry, check_lineage, digest, geometry_from_attrs,
                    json_attr, open_h5, reading, require_datasets, require_shape, set_identity,
                    strings_digest)
 
@@ -219,7 +219,7 @@ class SignalWriter:
         return self._atomic.__exit__(et, ev, tb)
 
 
-class SignalFile:
+class SignalFile(H5Reader):
     """Validated reader of ``signal.h5``: header attributes, then gene blocks via :meth:`chunks`.
 
     ``genes``, ``tfs`` (lists), ``geometry``, ``shape`` (G, W, T), ``controls``, ``tf_control``
@@ -228,17 +228,6 @@ class SignalFile:
     """
 
     kind = "signal"
-
-    def __init__(self, path):
-        self.path = str(path)
-        self._cm = open_h5(path, self.kind)
-        self.f = self._cm.__enter__()
-        try:
-            with reading(self.path, self.kind):
-                self._validate()
-        except BaseException:
-            self.close()
-            raise
 
     def _validate(self):
         f, path = self.f, self.path
@@ -285,16 +274,6 @@ class SignalFile:
                     cmsk = self.f["control_mask"][g0:g1].astype(bool) | np.isnan(ctl)
             yield sig, msk, ctl, cmsk
 
-    def close(self):
-        if getattr(self, "_cm", None) is not None:
-            self._cm.__exit__(None, None, None)
-            self._cm = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def read_sources(attrs: Mapping) -> dict:
