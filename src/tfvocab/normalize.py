@@ -64,8 +64,9 @@ the ``stats`` attrs (``low_signal_tfs``) and dropped with ``drop_low_signal``.
 
 **The guard** (``enrichment``): a TF called in more than ``MAX_ENRICHED_FRAC`` (25 %) of its
 windows (DAP-seq peaks cover a few % of promoter windows; the calling error rate is alpha / T),
-or whose fit background windows are at p < 0.05 more than 3 times as often as the model says
-(``null_excess``: the model does not describe the track), is named in a warning with the figure
+or whose null z is far from N(0, 1) in its upper tail - more than 3 c of the fit's background
+windows at p <= c for some 1e-3 <= c <= 0.05 (``null_excess``, at p-level ``null_level``: the
+model does not describe the track, or an approximation is used outside its range) - is named in a warning with the figure
 (:func:`guard_messages`), in the ``stats`` attrs (``suspect_tfs``), the root attrs
 (``suspect_tfs``, ``normalize_warnings``), the step's manifest (``warnings``) and the report.
 
@@ -140,7 +141,8 @@ class Stats:
     background: np.ndarray | None = None     # (T,) fitted background level per window (raw units)
     dispersion: np.ndarray | None = None     # (T,) a: background variance = a * mean
     quantum: np.ndarray | None = None        # (T,) signal resolution (continuity correction)
-    null_excess: np.ndarray | None = None    # (T,) background windows at p < NULL_P, / NULL_P
+    null_excess: np.ndarray | None = None    # (T,) max over c of P(p <= c) / c, background windows
+    null_level: np.ndarray | None = None     # (T,) the p-level c where that excess is largest
     control_floor: np.ndarray | None = None  # (T,) promoter-wide median level of the TF's control
     reach: tuple = (2, 5)                    # local control reach (windows, from CONTROL_REACH_BP)
     n_enriched: np.ndarray | None = None     # (T,) observed windows with a call (enrichment)
@@ -156,8 +158,8 @@ class Stats:
     @property
     def suspect(self) -> np.ndarray:
         """Bool (T,): TFs the guard names (``enrichment``): called in more than
-        ``MAX_ENRICHED_FRAC`` of their windows, or with more than ``NULL_EXCESS_MAX`` times
-        ``NULL_P`` of the fit's background windows at p < ``NULL_P`` (:func:`guard_messages`)."""
+        ``MAX_ENRICHED_FRAC`` of their windows, or with ``null_excess`` above
+        ``NULL_EXCESS_MAX`` (:func:`guard_messages`)."""
         out = np.zeros(len(self.tfs), bool)
         if self.transform == "enrichment" and self.n_enriched is not None:
             out |= np.asarray(self.active_frac) > MAX_ENRICHED_FRAC
@@ -267,8 +269,9 @@ def local_control(control: np.ndarray, reach: tuple, floor: float | None = None)
 # space (``ndtri_exp``), so z is exact, finite and monotone at every k and far beyond 1e-300.
 
 TINY_P = 1e-280           # below this the tail is evaluated in log space (continued fraction)
-NULL_P = 0.05             # guard: the fit's background windows at p < NULL_P, over NULL_P, ...
-NULL_EXCESS_MAX = 3.0     # ... above this: the model does not describe the background
+NULL_P_MAX = 0.05         # guard: background windows at p <= c for 1e-3 <= c <= NULL_P_MAX ...
+NULL_EXCESS_MAX = 10.0    # ... more than this many times c: the model does not fit the tail
+NULL_SAMPLE = 20_000      # ... measured on at most this many of the fit's background windows
 MAX_ENRICHED_FRAC = 0.25  # guard: a TF called in more of its windows than this is implausible
 SCREEN_STEP = 2.0 ** 0.125  # background-mean grid of the screen (9 % steps)
 _FPMIN = 1e-300
@@ -471,14 +474,14 @@ def fit_background(x: np.ndarray, obs: np.ndarray, ctl: np.ndarray | None, guard
     p-value < ``trim_p`` (the exact tail, :func:`log_tail`) is dropped, until fewer than ``tol``
     of the observed windows change. Returns ``kappa`` (NaN without control), ``beta`` (mean
     background per observed window), ``dispersion``, ``quantum``, ``kept_frac`` and
-    ``null_excess``: the share of the kept (background) windows at p < ``NULL_P``, over
-    ``NULL_P`` (1 or below when the model describes the background; the guard's figure).
+    ``null_excess``, ``null_level`` (:func:`null_excess` of at most ``NULL_SAMPLE`` kept
+    windows: <= 1 when the model describes the background; the guard's figure).
     """
     x = np.where(obs, np.nan_to_num(np.asarray(x, np.float64)), 0.0)
     kappa = np.nan
     if not obs.any():
         return {"kappa": kappa, "beta": 0.0, "dispersion": 1.0, "quantum": 0.0, "kept_frac": 0.0,
-                "null_excess": 0.0}
+                "null_excess": 0.0, "null_level": 1.0}
     # start from the windows at or below the INIT_QUANTILE of signal per unit control (heavy
     # binding must not inflate the first dispersion estimate, or nothing is ever trimmed), or
     # 10% above the share of windows at the minimum for sparse tracks (mostly zeros)
@@ -505,11 +508,32 @@ def fit_background(x: np.ndarray, obs: np.ndarray, ctl: np.ndarray | None, guard
         keep = new
         if changed <= tol * obs.sum():
             break
-    null = 0.0
+    null = (0.0, 1.0)
     if keep.any():
-        null = float(np.mean(_below(x[keep], mu[keep], a, quantum, np.log(NULL_P))))
+        i = np.flatnonzero(keep.ravel())
+        i = i[np.linspace(0, len(i) - 1, min(len(i), NULL_SAMPLE)).astype(np.int64)]
+        null = null_excess(np.exp(log_tail(x.ravel()[i], mu.ravel()[i], a, quantum)))
     return {"kappa": kappa, "beta": float(mu[obs].mean()), "dispersion": a, "quantum": quantum,
-            "kept_frac": float(keep.sum() / max(obs.sum(), 1)), "null_excess": null / NULL_P}
+            "kept_frac": float(keep.sum() / max(obs.sum(), 1)), "null_excess": null[0],
+            "null_level": null[1]}
+
+
+def null_excess(p: np.ndarray, lo: float = TRIM_P, hi: float = NULL_P_MAX,
+                min_count: int = 10) -> tuple[float, float]:
+    """How far background p-values ``p`` (n,) are from uniform in the upper tail of z:
+    ``max_c P(p <= c) / c`` over the levels ``lo <= c <= hi`` (observed p-values reached by at
+    least ``min_count`` windows) and the level c where it is reached; (0, 1) when there is
+    none. Under a model that describes the background it is <= 1 (uniform p-values; discrete
+    data and the fit's trimming below ``lo`` make them larger); a tail too heavy for the model,
+    or an approximation used outside its range, makes it large."""
+    p = np.sort(np.asarray(p, np.float64).ravel())
+    n = np.searchsorted(p, p, side="right")                  # windows at p <= each observed c
+    ok = (p >= lo) & (p <= hi) & (n >= min_count)
+    if not ok.any():
+        return 0.0, 1.0
+    r = np.where(ok, n / max(len(p), 1) / np.maximum(p, 1e-300), 0.0)
+    i = int(np.argmax(r))
+    return float(r[i]), float(p[i])
 
 
 def _below(x: np.ndarray, mu: np.ndarray, a: float, q: float, log_cut: float) -> np.ndarray:
@@ -702,7 +726,7 @@ def fit_stats_chunks(chunks: ChunkSource, tfs: list[str], *, tf_control: np.ndar
     beta = np.zeros(T)
     disp = np.ones(T)
     quantum = np.zeros(T)
-    null_excess = np.zeros(T)
+    null_exc, null_level = np.zeros(T), np.ones(T)
     floor = np.full(T, np.nan)
     local = {}
     if ctl is not None:
@@ -717,7 +741,7 @@ def fit_stats_chunks(chunks: ChunkSource, tfs: list[str], *, tf_control: np.ndar
             obs = obs & ~cmk[..., col]
         fit = fit_background(sig[..., t], obs, lc, guard=guard)
         kappa[t], beta[t], disp[t] = fit["kappa"], fit["beta"], fit["dispersion"]
-        quantum[t], null_excess[t] = fit["quantum"], fit["null_excess"]
+        quantum[t], null_exc[t], null_level[t] = fit["quantum"], fit["null_excess"], fit["null_level"]
     positive = beta > 0
     reference = float(np.median(beta[positive])) if positive.any() else 1.0
     scale = np.where(positive, beta / reference, 1.0) if steps["depth"] else np.ones(T)
@@ -733,7 +757,8 @@ def fit_stats_chunks(chunks: ChunkSource, tfs: list[str], *, tf_control: np.ndar
                   active_frac=np.zeros(T), n_observed=s_n, steps=steps,
                   reference_depth=reference, min_active_frac=float(min_active_frac),
                   transform=transform, alpha=float(alpha), kappa=kappa, background=beta,
-                  dispersion=disp, quantum=quantum, null_excess=null_excess, control_floor=floor,
+                  dispersion=disp, quantum=quantum, null_excess=null_exc, null_level=null_level,
+                  control_floor=floor,
                   reach=tuple(int(r) for r in reach))
 
     # pass 2: enriched windows; logz: activity and z-score moments of the log-transformed values
@@ -824,16 +849,17 @@ def guard_messages(stats: Stats) -> list[str]:
     if stats.transform != "enrichment" or stats.n_enriched is None:
         return out
     rate = stats.alpha / max(1, len(stats.tfs))
-    excess = np.zeros(len(stats.tfs)) if stats.null_excess is None else np.asarray(stats.null_excess)
+    exc = np.zeros(len(stats.tfs)) if stats.null_excess is None else np.asarray(stats.null_excess)
+    level = np.ones(len(stats.tfs)) if stats.null_level is None else np.asarray(stats.null_level)
     for i, t in enumerate(stats.tfs):
         if stats.active_frac[i] > MAX_ENRICHED_FRAC:
             out.append(f"{t}: called enriched in {100 * stats.active_frac[i]:.3g}% of its windows "
                        f"(calling error rate {100 * rate:.2g}%; more than {100 * MAX_ENRICHED_FRAC:g}% "
                        "is not plausible binding: check the track and its control)")
-        if excess[i] > NULL_EXCESS_MAX:
-            out.append(f"{t}: {100 * NULL_P * excess[i]:.3g}% of its background windows are at "
-                       f"p < {NULL_P:g} (expected <= {100 * NULL_P:g}%): the background model does "
-                       "not describe this track")
+        if exc[i] > NULL_EXCESS_MAX:
+            out.append(f"{t}: {100 * level[i] * exc[i]:.3g}% of its background windows are at "
+                       f"p <= {level[i]:.2g} (expected <= {100 * level[i]:.2g}%: null z far from "
+                       "N(0, 1)): the background model does not describe this track")
     return out
 
 
@@ -1023,5 +1049,5 @@ def run(signal: str | Path, outdir: str | Path, *, depth: bool = True, control: 
 
 __all__ = ["Stats", "fit_stats", "fit_stats_chunks", "finish_calls", "guard_messages", "apply",
            "invert", "pre_log", "depth_totals", "enrichment", "enrichment_z", "log_tail", "tail_z",
-           "screen", "fit_background", "local_control", "background_mean",
+           "screen", "null_excess", "fit_background", "local_control", "background_mean",
            "read_stats", "stats_record", "stats_from_record", "align_stats", "run"]
