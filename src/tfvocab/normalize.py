@@ -29,8 +29,9 @@ tracks (most windows exactly 0, no control) have k ~ 0.005 and it called every w
 Measured on mostly-zero simulated tracks (``bench/normalize.py``): the moment fit with exact
 trimming gives stable k (0.02-0.2), the fraction of windows called outside planted peaks stays
 within the calling error rate and every planted summit is called; the Gamma overstates the
-tail of sparse counts (conservative; a negative binomial on the count unit fitted from the share
-of zeros called the same peaks at 5x the cost), so no discrete model is used.
+tail of sparse counts (conservative at the calling threshold); a negative binomial on a count
+unit fitted from the share of zeros (measured there as the discrete alternative) called no more
+planted peaks at 3x the cost per tail, so no discrete model is used.
 
 **Transforms** (``transform``):
 
