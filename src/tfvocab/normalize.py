@@ -37,8 +37,8 @@ planted peaks at 3x the cost per tail, so no discrete model is used.
 
 * ``enrichment`` (default): the value is the one-sided enrichment z-score
   ``z = Phi^-1(1 - p)``, ``p = P(background >= x)`` (the exact tail above,
-  :func:`enrichment_z`), clipped to ``[0, Z_MAX]``. Under the background every track gives the same null distribution whatever its depth, so a track without
-  binding stays near 0 instead of being stretched to look like one with peaks, and binding is
+  :func:`enrichment_z`), clipped to ``[0, Z_MAX]``. Under the background every track gives the
+  same null distribution whatever its depth, so a track without binding stays near 0 instead of being stretched to look like one with peaks, and binding is
   measured in the same units (significance) in every track. A TF is *enriched* (called) in a
   window when ``p < alpha / T`` (``z >= Phi^-1(1 - alpha/T)``): Bonferroni over the T TFs, so a
   window with no binding at all has at most an ``alpha`` chance of any call (default 5%).
@@ -268,9 +268,10 @@ def local_control(control: np.ndarray, reach: tuple, floor: float | None = None)
 # ---------------------------------------------------------------- the background tail (exact)
 #
 # The background of one TF (module docstring) is Gamma with mean ``mu`` and variance ``a * mu``:
-# shape k = mu / a, scale a. Its upper tail is evaluated exactly (``scipy.special.gammaincc``)
-# and in log space (a continued fraction) below TINY_P, then turned into a normal deviate in log
-# space (``ndtri_exp``), so z is exact, finite and monotone at every k and far beyond 1e-300.
+# shape k = mu / a, scale a. Its upper tail is evaluated exactly (``scipy.special.gammainc`` /
+# ``gammaincc``) and in log space (a continued fraction) below TINY_P, then turned into a normal
+# deviate in log space (``ndtri_exp``), so z is exact, finite and monotone at every k and far
+# beyond 1e-300. Only windows that can have p < 1/2 get a tail (:func:`screen`).
 
 TINY_P = 1e-280           # below this the tail is evaluated in log space (continued fraction)
 NULL_P_MAX = 0.05         # guard: background windows at p <= c for 1e-3 <= c <= NULL_P_MAX ...
@@ -308,6 +309,9 @@ def _gammaincc_cf(k: np.ndarray, y: np.ndarray, max_iter: int = 10_000) -> np.nd
             idx, k, b, c, d, h = idx[keep], k[keep], b[keep], c[keep], d[keep], h[keep]
             if not len(idx):
                 break
+    if len(idx):            # the stated range (y > k + 1) makes this unreachable: say so if not
+        logger.warning("upper incomplete gamma: %d continued fraction(s) did not converge in %d "
+                       "iterations (k %.3g, y %.3g)", len(idx), max_iter, k[0], y[idx[0]])
     out[idx] = h
     return out
 
