@@ -589,3 +589,24 @@ def test_guard_rule():
     msgs = nz.guard_messages(st)
     assert msgs[0].startswith("b: called enriched in 30% of its windows")
     assert msgs[1].startswith("c: 4.8% of its background windows are at p <= 0.004")
+
+
+def test_screen_safe_for_degenerate_backgrounds():
+    """TFs of peaks only, one on a control without reads (floor 0, kappa 0: the screen steps
+    aside, every window evaluated), one on a control with a few: values as unscreened, the
+    peaks called."""
+    sig = np.zeros((40, 10, 2), np.float32)
+    sig[::4, 5, :] = 3.0                                     # peaks only, nothing else
+    ctl = np.zeros((40, 10, 2), np.float32)
+    ctl[::3, 2, 1] = 1.0                                     # control 1: a few reads (floor > 0)
+    st = nz.fit_stats(sig, np.zeros(sig.shape, bool), ctl, np.zeros(ctl.shape, bool),
+                      np.array([0, 1]), stride=50)
+    assert st.control_floor[0] == 0 and st.control_floor[1] > 0 and st.kappa[0] == 0
+    _, _, grid = nz.background_mean(st, ctl, *sig.shape[:2], levels=True)
+    assert (grid[..., 0] == -1).all() and (grid[..., 1] >= 0).all()
+    z, m = nz.enrichment(sig, np.zeros(sig.shape, bool), st, ctl, np.zeros(ctl.shape, bool))
+    mu = nz.background_mean(st, ctl, *sig.shape[:2])
+    ref = np.stack([np.clip(nz.tail_z(nz.log_tail(sig[..., t], mu[..., t], st.dispersion[t],
+                                                  st.quantum[t])), 0, nz.Z_MAX) for t in range(2)], -1)
+    np.testing.assert_array_equal(z, ref.astype(np.float32))
+    assert (z[sig > 0] > st.z_threshold).all() and (z[sig == 0] == 0).all()

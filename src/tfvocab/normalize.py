@@ -584,7 +584,11 @@ def background_mean(stats: Stats, control: np.ndarray | None, g: int, W: int,
                 import pandas as pd
 
                 level[..., tf] = pd.factorize(c.ravel())[0].reshape(c.shape)[..., None]
-                grid[..., tf] = grid_index(c / max(floor, 1e-300))[..., None]
+                # the screen's grid needs the TF's smallest mean kappa * floor >= 1e-12 (the
+                # clamp of log_tail); otherwise -1: no screen, every window evaluated
+                kf = np.asarray(stats.kappa, np.float64)[tf] * floor
+                gi = grid_index(c / floor) if floor > 0 else np.full(c.shape, -1)
+                grid[..., tf] = np.where(kf >= 1e-12, gi[..., None], -1)
     return (mu, level, grid) if levels else mu
 
 
