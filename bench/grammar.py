@@ -50,20 +50,23 @@ DECOY_KINDS = {"reversed": "decoy_order", "spaced": "decoy_spaced"}
 # ----------------------------------------------------------------------------- data chain
 def build_chain(root: Path, seed: int = 0, stride: int = 50, vocab_size: int = 128,
                 preset: str = "grammar", transform: str = "enrichment", split: str = "gene",
-                folds: int = 5) -> dict:
+                folds: int = 5, variant: str = "dense", normalize_rev: str | None = None) -> dict:
     """simulate (``root/simulate``), promoters (``root/promoters``), ``pairs --folds folds
     --split split`` (``root/pairs_<split>``: pairs.tsv + genes.tsv), then per stride
     ``root/s<stride>/{extract,merge,normalize,tokenize}`` (``s<stride>_logz/{normalize,tokenize}``
     for the logz transform). ``com`` names ``com.npy`` (G, W, T) float32, each window's signal
     centre of mass in bp from its 5' end (gene orientation, NaN without signal), written on first
-    use by :func:`gene_inputs`. Steps whose output exists are skipped."""
+    use by :func:`gene_inputs`. Steps whose output exists are skipped. ``variant``: the
+    simulation's track variant (``simulate --tracks``); ``normalize_rev``: normalise with the
+    ``normalize`` of that commit instead (``s<stride>_<transform>_<rev>``; bench/normalize.py's
+    :func:`baseline_module`), for before/after tables."""
     from tfvocab import extract, merge, normalize, pairs, promoters, simulate, tokens
     from tfvocab.samplesheet import read_samplesheet, tracks
 
     root = Path(root)
     sim = root / "simulate"
     if not (sim / "truth" / "roles.tsv").exists():
-        simulate.run(preset=preset, seed=seed, outdir=sim)
+        simulate.run(preset=preset, seed=seed, outdir=sim, tracks=variant)
     prom = root / "promoters" / "promoters.tsv"
     if not prom.exists():
         promoters.run(gff=sim / "annotation.gff3", fasta=sim / "genome.fa", outdir=root / "promoters")
@@ -72,8 +75,8 @@ def build_chain(root: Path, seed: int = 0, stride: int = 50, vocab_size: int = 1
         pairs.run(coexpression=sim / "coexpression.tsv", promoters=prom, outdir=pdir, split=split,
                   folds=folds, seed=seed)
     base = d = root / f"s{stride}"
-    if transform != "enrichment":              # same extract/merge, another normalize/tokenize
-        d = root / f"s{stride}_{transform}"
+    if transform != "enrichment" or normalize_rev:  # same extract/merge, another normalize/tokenize
+        d = root / (f"s{stride}_{transform}" + (f"_{normalize_rev}" if normalize_rev else ""))
     sheet = sim / "samplesheet.csv"
     trk = tracks(read_samplesheet(sheet))
     if not (base / "merge" / "signal.h5").exists():
@@ -82,7 +85,8 @@ def build_chain(root: Path, seed: int = 0, stride: int = 50, vocab_size: int = 1
         merge.run(signal=sorted((base / "extract").glob("signal.*.h5")), outdir=base / "merge",
                   samplesheet=sheet)
     if not (d / "normalize" / "normalized.h5").exists():
-        normalize.run(signal=base / "merge" / "signal.h5", outdir=d / "normalize", transform=transform)
+        norm = normalize if not normalize_rev else _bench_normalize().baseline_module(normalize_rev, root)
+        norm.run(signal=base / "merge" / "signal.h5", outdir=d / "normalize", transform=transform)
     if not (d / "tokenize" / "tokens.h5").exists():
         tokens.run(normalized=d / "normalize" / "normalized.h5", outdir=d / "tokenize",
                    vocab_size=vocab_size, seed=seed)
@@ -91,6 +95,16 @@ def build_chain(root: Path, seed: int = 0, stride: int = 50, vocab_size: int = 1
             "signal": base / "merge" / "signal.h5", "normalized": d / "normalize" / "normalized.h5",
             "tokens": d / "tokenize" / "tokens.h5", "com": base / "com.npy", "stride": stride,
             "bigwigs": {name: path for name, path, kind in trk if kind != "control"}}
+
+
+def _bench_normalize():
+    """bench/normalize.py (its :func:`baseline_module` loads an earlier commit's normalize)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_normalize", HERE / "normalize.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def centre_of_mass(promoters_tsv: Path, bigwigs: dict, signal_h5: Path, stride: int) -> np.ndarray:
@@ -374,7 +388,8 @@ BASELINES = ("window_correlation", "cosine_profile", "binding_mass", "window_log
 
 def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene",
              baselines: bool = True, workdir: Path | None = None, preset: str = "grammar",
-             fold: int = 0) -> list[dict]:
+             fold: int = 0, tracks: str = "dense", normalize_rev: str | None = None,
+             epochs: int | None = None) -> list[dict]:
     """Every variant (and the baselines) on one seed's chain, fold ``fold`` of ``pairs --folds 5
     --split split``: a list of result rows."""
     rows = []
@@ -384,7 +399,8 @@ def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene
     need = {key(v) for v in variants} | ({(50, "enrichment")} if baselines else set())
     for ck in sorted(need):
         chains[ck] = build_chain(data_root / f"seed{seed}", seed=seed, stride=ck[0], preset=preset,
-                                 transform=ck[1], split=split)
+                                 transform=ck[1], split=split, variant=tracks,
+                                 normalize_rev=normalize_rev)
 
     def inp(ck, feats, mode):
         k = (ck, feats, mode)
@@ -411,8 +427,9 @@ def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene
         uni = universe(data.genes, sp["split"], ch["truth"])
         dec = decoy_pairs(data.genes, sp["split"], ch["truth"])
         t0 = time.perf_counter()
-        model, res = train_transformer(data, sp, {**cfg, "input": mode}, seed,
-                                       workdir / f"{v}_s{seed}_{split}")
+        cap = {} if epochs is None else {"epochs": int(epochs)}
+        model, res = train_transformer(data, sp, {**cfg, "input": mode, **cap}, seed,
+                                       workdir / f"{v}_s{seed}_{split}{'_' + normalize_rev if normalize_rev else ''}")
         rows.append({"seed": seed, "split": split, "model": v, "kind": "transformer",
                      "train_seconds": round(time.perf_counter() - t0, 1), "best_epoch": res["best_epoch"],
                      "epochs_run": int(len(res["log"])), **score_metrics(transformer_scorer(model, data), uni, dec)})
@@ -580,6 +597,11 @@ def main():
     ap.add_argument("--split", default="gene", choices=["gene", "community"])
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--preset", default="grammar", help="simulate preset of the chains [grammar]")
+    ap.add_argument("--tracks", default="dense", choices=["dense", "sparse", "sparse-nocontrol"],
+                    help="simulate --tracks of the chains (one --data folder per variant) [dense]")
+    ap.add_argument("--epochs", type=int, default=None, help="cap the training epochs [train's default]")
+    ap.add_argument("--normalize-rev", default=None,
+                    help="normalise with the normalize of this commit (before/after tables)")
     ap.add_argument("--out", default=None, help="JSON file for the result rows")
     ap.add_argument("--scale", action="store_true", help="genome-scale cost of the --variants instead "
                     "(synthetic inputs; the first variant is the peer)")
@@ -606,7 +628,8 @@ def main():
     rows = []
     for s in a.seeds:
         rows += run_seed(Path(a.data), s, a.variants, a.split, baselines=not a.no_baselines,
-                         preset=a.preset)
+                         preset=a.preset, tracks=a.tracks, normalize_rev=a.normalize_rev,
+                         epochs=a.epochs)
         print_table([r for r in rows if r["seed"] == s])
         sys.stdout.flush()
         if a.out:                                   # after every seed: a long run keeps its rows

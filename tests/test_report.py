@@ -433,3 +433,16 @@ def test_report_renders_in_headless_chromium_summary_first(results, tmp_path):
         assert "Uncaught" not in log_text
         assert "ERROR:CONSOLE" not in log_text
         assert not re.search(r"Failed to load resource", log_text)
+
+
+def test_normalize_guard_shown_in_data_qc_and_summary(results, tmp_path):
+    """normalize's guard warnings (root attr ``normalize_warnings``) reach the data section and
+    the warnings at the top."""
+    import h5py
+
+    msg = "WRKY2: called enriched in 61% of its windows (calling error rate 1.7%)"
+    with h5py.File(results / "normalize" / "normalized.h5", "a") as f:
+        f.attrs["normalize_warnings"] = json.dumps([msg])
+    text = report.run([results], tmp_path / "rep")["report"].read_text()
+    assert f"<li>{msg}</li>" in _section(text, "data-qc")
+    assert "Normalisation guard: 1 warning(s)" in _section(text, "summary")

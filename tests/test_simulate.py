@@ -256,6 +256,30 @@ def test_cli_overrides_and_errors(tmp_path):
         run(preset="tiny", seed=0, outdir=tmp_path / "x", n_genes=5)
 
 
+def test_sparse_track_variants(tmp_path):
+    """``--tracks sparse-nocontrol``: background 30x lower (most 10 bp bins 0; peaks as dense), no
+    input control written or listed; the same seed's sites and genes as the dense preset."""
+    import pyBigWig
+
+    res = CliRunner().invoke(main, ["simulate", "--preset", "tiny", "--seed", "3", "--outdir",
+                                    str(tmp_path), "--n-genes", "40", "--tracks", "sparse-nocontrol"])
+    assert res.exit_code == 0, res.output
+    sheet = pd.read_csv(tmp_path / "samplesheet.csv")
+    assert "control" not in sheet and not (tmp_path / "bigwig" / "input.bw").exists()
+    params = json.loads((tmp_path / "truth" / "params.json").read_text())
+    assert params["tracks"] == "sparse-nocontrol" and params["bg_rate"] == 0.01 and not params["control"]
+    bw = pyBigWig.open(str(tmp_path / sheet.bigwig[0]))
+    chrom, n = next(iter(bw.chroms().items()))
+    vals = np.nan_to_num(np.asarray(bw.values(chrom, 0, n)[::10]))
+    bw.close()
+    assert (vals == 0).mean() > 0.9
+    dense = run(preset="tiny", seed=3, outdir=tmp_path / "dense", n_genes=40)
+    same = pd.read_csv(dense["sites"], sep="\t").equals(pd.read_csv(tmp_path / "truth" / "sites.tsv", sep="\t"))
+    assert same and (tmp_path / "dense" / "bigwig" / "input.bw").exists()
+    with pytest.raises(TfvocabError, match="track variant"):
+        run(preset="tiny", seed=0, outdir=tmp_path / "x", tracks="sparse-ish")
+
+
 def test_peak_track_shape():
     t = st.peak_track(10_000, np.array([5005.0]), np.array([30.0]), 50.0, bin_size=10)
     assert t.shape == (1000,)

@@ -18,7 +18,8 @@ A step writes its outputs through :func:`step_outputs`::
 4. **Publishing**: a marker ``.tfvocab-publishing-<name>.json`` listing the files is written, the
    step's previous manifest is removed, every staged file is renamed into place (files of the
    previous run of this step that this run did not write are removed), then the manifest
-   ``<name>.manifest.json`` (file sizes and SHA-256, step, parameters, tfvocab version) is
+   ``<name>.manifest.json`` (file sizes and SHA-256, step, parameters, tfvocab version, and the
+   step's ``warnings`` about its data when it had any: ``out.warnings``) is
    written and the marker removed. ``name`` is the step, or ``<step>.<tag>`` for steps that
    several runs share a folder with (extract, one run per TF).
 
@@ -211,6 +212,7 @@ class StepOutputs:
         self.outdir, self.step, self.params, self.name, self.staging = outdir, step, params, name, staging
         self.paths: dict[str, Path] = {}
         self._adopted: list[str] = []
+        self.warnings: list[str] = []     # recorded in the manifest (``warnings``) when any
 
     def path(self, rel: str) -> Path:
         """Where to write output ``rel`` (a path relative to --outdir) while the step runs."""
@@ -256,8 +258,11 @@ class StepOutputs:
         for rel in stale:
             with contextlib.suppress(OSError):
                 (self.outdir / rel).unlink()
-        _write_json_atomic(mpath, {"tool": "tfvocab", "version": __version__, "step": self.step,
-                                   "name": self.name, "params": dict(self.params), "files": files})
+        manifest = {"tool": "tfvocab", "version": __version__, "step": self.step,
+                    "name": self.name, "params": dict(self.params), "files": files}
+        if self.warnings:
+            manifest["warnings"] = list(self.warnings)
+        _write_json_atomic(mpath, manifest)
         marker.unlink()
         shutil.rmtree(self.staging, ignore_errors=True)
         self.paths = {rel: self.outdir / rel for rel in files}

@@ -407,10 +407,11 @@ def _signal_stats(path: str) -> dict:
         stats = getattr(f, "stats", None)
         if not low and stats:
             low = _low_signal(stats.get("attrs", {}).get("low_signal_tfs"))
+        guard = _low_signal(f.attrs.get("normalize_warnings"))     # normalize's guard (JSON list)
         ws = np.asarray(f.geometry.window_start)
     return {"tfs": tfs, "mean": sums / np.maximum(cnt, 1), "missing": miss / max(g * w, 1),
             "genes": g, "windows": w, "dropped": dropped, "low_signal": low, "window_start": ws,
-            "window_bp": int(f.geometry.window)}
+            "window_bp": int(f.geometry.window), "guard": guard}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -658,6 +659,7 @@ def data_facts(files: Mapping[str, list[Path]]) -> dict:
         try:
             st = _signal_stats(str(sig))
             facts.update(tfs=len(st["tfs"]), low_signal=st["low_signal"], dropped_tfs=st["dropped"],
+                         normalize_warnings=st["guard"],
                          signal_genes=st["genes"], windows=st["windows"],
                          missing=dict(zip(st["tfs"], st["missing"])))
             ws = st["window_start"]
@@ -715,6 +717,11 @@ def collect_warnings(ev: Evaluation, facts: Mapping) -> list[str]:
     if low:
         out.append(f"Low-signal tracks: {len(low)} TF(s) without enrichment ({', '.join(low[:8])}"
                    f"{'…' if len(low) > 8 else ''}); they add noise, not information.")
+    guard = facts.get("normalize_warnings") or []
+    if guard:
+        out.append(f"Normalisation guard: {len(guard)} warning(s) about TF tracks the background "
+                   f"model does not describe ({'; '.join(guard[:3])}{'; …' if len(guard) > 3 else ''}); "
+                   "their enrichment values are not trustworthy (Data QC).")
     miss = {k: v for k, v in (facts.get("missing") or {}).items() if v > MAX_MISSING_FRACTION}
     if miss:
         worst = sorted(miss.items(), key=lambda kv: -kv[1])[:5]
@@ -1046,6 +1053,10 @@ def _signal_qc(path: Path, raw: Path | None) -> str:
            table_html(worst, max_rows=10, caption="TFs with most missing windows")]
     if low:
         out.append(f'<p class="note">Low-signal / dropped TFs: {esc(", ".join(sorted(low)))}</p>')
+    if st["guard"]:
+        out.append('<p class="note">Normalisation guard (tfvocab normalize warned; also in '
+                   'normalize.manifest.json):</p><ul>' +
+                   "".join(f"<li>{esc(m)}</li>" for m in st["guard"]) + "</ul>")
     return "\n".join(out)
 
 

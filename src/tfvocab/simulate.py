@@ -1,7 +1,7 @@
 """``tfvocab simulate``: a synthetic Arabidopsis-like dataset with a planted regulatory grammar.
 
 Writes (docs/formats.md, "simulate"): ``genome.fa`` (+``.fai``), ``annotation.gff3``,
-``bigwig/<TF>.bw`` + ``bigwig/input.bw``, ``samplesheet.csv``, ``coexpression.tsv`` and
+``bigwig/<TF>.bw`` + ``bigwig/input.bw`` (not with ``control=False``), ``samplesheet.csv``, ``coexpression.tsv`` and
 ``truth/`` (``modules.tsv``, ``grammar.json``, ``sites.tsv``, ``roles.tsv``, ``pairs.tsv``,
 ``params.json``, plus
 ``tfs.tsv`` - per-TF depth factor, peak sd and quality - and ``bias_regions.tsv`` - the input
@@ -99,6 +99,8 @@ class SimParams:
     spaced_gap: tuple = (150, 300)           # bp, gap range of decoy_spaced instances
     balanced_windows: bool = False           # instances drawn 1:1 inside one 50 bp window / across
                                              # a window boundary (simulate_grammar._anchor)
+    control: bool = True                     # write the input control (bigwig/input.bw, samplesheet
+                                             # column); False: none (its bias stays in the TF tracks)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -120,13 +122,27 @@ PRESETS = {
                          balanced_windows=True),
 }
 
+#: track variants, applied to any preset (``tfvocab simulate --tracks``): ``dense`` = the presets
+#: as they are (background 0.3 per 10 bp bin: ~20 % of promoter windows exactly 0); ``sparse`` =
+#: low-depth libraries: TF and input background 30x lower (0.01 / 0.017 per bin), so ~95 % of the
+#: promoter windows of a median-depth track are exactly 0 (82-99 % over the depth range), peaks as
+#: before; ``sparse-nocontrol``: the same without an input control (the bias stays in the tracks)
+TRACKS = {
+    "dense": {},
+    "sparse": {"bg_rate": 0.01, "input_rate": 0.5 / 30},
+    "sparse-nocontrol": {"bg_rate": 0.01, "input_rate": 0.5 / 30, "control": False},
+}
+
 
 def resolve_params(preset: str, n_tfs: int | None = None, n_genes: int | None = None,
-                   **overrides) -> SimParams:
-    """The preset's parameters with CLI overrides applied (validated)."""
+                   tracks: str = "dense", **overrides) -> SimParams:
+    """The preset's parameters with the ``tracks`` variant (:data:`TRACKS`) and CLI overrides
+    applied (validated)."""
     if preset not in PRESETS:
         raise TfvocabError(f"unknown preset {preset!r}", hint=f"choose one of {', '.join(PRESETS)}")
-    p = dataclasses.replace(PRESETS[preset], **overrides)
+    if tracks not in TRACKS:
+        raise TfvocabError(f"unknown track variant {tracks!r}", hint=f"choose one of {', '.join(TRACKS)}")
+    p = dataclasses.replace(PRESETS[preset], **{**TRACKS[tracks], **overrides})
     if n_tfs is not None:
         p.n_tfs = int(n_tfs)
     if n_genes is not None:
@@ -243,13 +259,15 @@ def plant_sites(rng: np.random.Generator, gtab: pd.DataFrame, chroms: dict, tfs:
 
 
 def run(preset: str = "tiny", seed: int = 0, outdir: str | os.PathLike = ".",
-        n_tfs: int | None = None, n_genes: int | None = None, **overrides) -> dict[str, Path]:
+        n_tfs: int | None = None, n_genes: int | None = None, tracks: str = "dense",
+        **overrides) -> dict[str, Path]:
     """Simulate a dataset into ``outdir``; returns {name: path} of everything written.
 
-    ``overrides``: any :class:`SimParams` field (e.g. ``withheld=0.5``).
+    ``tracks``: a variant of :data:`TRACKS` (``sparse``: ~95 % of windows 0); ``overrides``: any
+    :class:`SimParams` field (e.g. ``withheld=0.5``).
     """
-    p = resolve_params(preset, n_tfs=n_tfs, n_genes=n_genes, **overrides)
-    params = {"preset": preset, "seed": int(seed), **p.to_dict()}
+    p = resolve_params(preset, n_tfs=n_tfs, n_genes=n_genes, tracks=tracks, **overrides)
+    params = {"preset": preset, "seed": int(seed), "tracks": tracks, **p.to_dict()}
     final = Path(outdir)
     with step_outputs(final, "simulate", params) as staged:
         paths = _simulate(p, preset, int(seed), params, staged.staging)
@@ -317,11 +335,12 @@ def _simulate(p: SimParams, preset: str, seed: int, params: dict, out: Path) -> 
         bwdir.mkdir(exist_ok=True)
         track_seeds = np.random.SeedSequence([int(seed), 7]).spawn(p.n_tfs + 1)
         rng_in = np.random.default_rng(track_seeds[-1])
-        paths["input_bw"] = bwdir / "input.bw"
-        with atomic_path(paths["input_bw"]) as tmp:
-            st.write_bigwig(tmp, chroms, ((c, st.coverage(rng_in, p.input_depth * p.input_rate * bias[c]))
-                                          for c in chroms), p.bin_size)
-        write_sidecar(paths["input_bw"], prov)
+        if p.control:
+            paths["input_bw"] = bwdir / "input.bw"
+            with atomic_path(paths["input_bw"]) as tmp:
+                st.write_bigwig(tmp, chroms, ((c, st.coverage(rng_in, p.input_depth * p.input_rate * bias[c]))
+                                              for c in chroms), p.bin_size)
+            write_sidecar(paths["input_bw"], prov)
         by_tf = {t: d for t, d in sites.groupby("tf", sort=False)}
         for i, row in enumerate(progress(list(tf_info.itertuples(index=False)), "bigWigs", unit="TF")):
             rng_t = np.random.default_rng(track_seeds[i])
@@ -339,7 +358,9 @@ def _simulate(p: SimParams, preset: str, seed: int, params: dict, out: Path) -> 
             write_sidecar(bwdir / f"{row.tf}.bw", prov)
         paths["bigwig"] = bwdir
 
-    sheet = pd.DataFrame({"tf": tfs, "bigwig": [f"bigwig/{t}.bw" for t in tfs], "control": "bigwig/input.bw"})
+    sheet = pd.DataFrame({"tf": tfs, "bigwig": [f"bigwig/{t}.bw" for t in tfs]})
+    if p.control:
+        sheet["control"] = "bigwig/input.bw"
     paths["samplesheet"] = write_table(out / "samplesheet.csv", sheet, prov, sep=",")
 
     with timed("co-expression list", log):
@@ -378,3 +399,40 @@ def _simulate(p: SimParams, preset: str, seed: int, params: dict, out: Path) -> 
     log.info("simulated %d genes on %d chromosomes (%.1f Mb), %d TFs, %d modules, %d true pairs -> %s",
              len(gtab), len(chroms), sum(chroms.values()) / 1e6, p.n_tfs, len(rules), len(truth), out)
     return paths
+
+
+def planted_windows(sites: pd.DataFrame, bias: pd.DataFrame, chrom: np.ndarray,
+                    start_codon: np.ndarray, strand: np.ndarray, window_start: np.ndarray,
+                    width: int, tfs: list[str], reach_bp: int = 250) -> tuple[np.ndarray, np.ndarray]:
+    """Windows near the planted truth, for scoring a normalisation against it.
+
+    ``sites``: ``truth/sites.tsv`` (chrom, start, end, tf); ``bias``: ``truth/bias_regions.tsv``
+    (chrom, start, end); the promoters' ``chrom``, ``start_codon``, ``strand`` (G,) and the
+    window geometry (``window_start`` (W,) offsets, ``width`` bp). Returns ``near`` bool
+    (G, W, T): a site of TF t (``tfs`` order) has its centre within ``reach_bp`` of the window
+    (peaks reach ~4 sd = 160-240 bp), and ``biased`` bool (G, W): the window overlaps an
+    elevated input-bias region (broad or sticky)."""
+    st, en = coords.window_intervals(start_codon, strand, np.asarray(window_start), int(width))
+    G, W = st.shape
+    lo, hi = st.min(axis=1), en.max(axis=1)               # promoter span (genomic)
+    near = np.zeros((G, W, len(tfs)), bool)
+    biased = np.zeros((G, W), bool)
+    tix = {t: i for i, t in enumerate(tfs)}
+    chrom = np.asarray(chrom).astype(str)
+    for c in np.unique(chrom):
+        gi = np.flatnonzero(chrom == c)
+        s = sites[(sites.chrom == c) & sites.tf.isin(tix)]
+        cen = ((s.start.to_numpy() + s.end.to_numpy()) // 2)
+        order = np.argsort(cen, kind="stable")
+        cen, ti = cen[order], s.tf.map(tix).to_numpy()[order]
+        a = np.searchsorted(cen, lo[gi] - reach_bp)
+        b = np.searchsorted(cen, hi[gi] + reach_bp)
+        g = np.repeat(gi, b - a)                                        # (gene, site) pairs
+        k = np.concatenate([np.arange(x, y) for x, y in zip(a, b)]) if len(gi) else np.zeros(0, int)
+        for w in range(W):
+            hit = (cen[k] >= st[g, w] - reach_bp) & (cen[k] < en[g, w] + reach_bp)
+            near[g[hit], w, ti[k[hit]]] = True
+        r = bias[bias.chrom == c]
+        for s0, e0 in zip(r.start.to_numpy(), r.end.to_numpy()):
+            biased[gi] |= (st[gi] < e0) & (en[gi] > s0)
+    return near, biased
