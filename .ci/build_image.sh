@@ -22,6 +22,7 @@ BASE=localhost/debian-base:bookworm
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 CPU_INDEX=https://download.pytorch.org/whl/cpu
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+BUILD_LOG="${BUILD_LOG:-${TMPDIR:-/tmp}/tfvocab-build-image.log}"
 
 say() { echo "build_image.sh: $*" >&2; }
 T0=$SECONDS
@@ -83,6 +84,6 @@ fi
 say "building $TAG from containers/Dockerfile (BASE_IMAGE=$BASE, TORCH_INDEX_URL=$TORCH_INDEX)"
 podman build --layers --pull=never -f "$ROOT/containers/Dockerfile" -t "$TAG" \
     --build-arg BASE_IMAGE="$BASE" --build-arg TORCH_INDEX_URL="$TORCH_INDEX" "${cert_args[@]}" \
-    "$ROOT" >"${BUILD_LOG:=/tmp/tfvocab-build-image.log}" 2>&1 \
+    "$ROOT" >"$BUILD_LOG" 2>&1 \
     || { tail -30 "$BUILD_LOG" >&2; say "podman build failed (whole log: $BUILD_LOG)"; exit 1; }
 say "$TAG: $(podman run --rm "$TAG" tfvocab --version) ($((SECONDS - T0)) s; build log: $BUILD_LOG)"

@@ -30,3 +30,17 @@ def local_run(nextflow_ready, nf_launch):
     run = runs.pipeline(nf_launch, "local", "test")
     assert run.rc == 0, run.describe()
     return run
+
+
+_PIPELINE_SECONDS: list[float] = []
+
+
+def pytest_runtest_logreport(report):
+    """Wall time of the real pipeline runs (tests marked `pipeline`, their fixtures included)."""
+    if "pipeline" in report.keywords:
+        _PIPELINE_SECONDS.append(report.duration)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _PIPELINE_SECONDS:
+        terminalreporter.write_line(f"pipeline runs (tests/nextflow/test_run_*.py): {sum(_PIPELINE_SECONDS):.0f} s wall")

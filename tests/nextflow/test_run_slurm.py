@@ -1,0 +1,169 @@
+"""-profile slurm on a real one-node SLURM cluster (.ci/start_slurm.sh; CI starts it in .ci/run).
+
+* `-profile test,slurm --cluster_options '--comment=tfvocab-ci'`: every task a SLURM job (trace
+  native_id = its job id), the sbatch options in every job script and in the job itself, the same
+  summary.json as the local executor's run;
+* preemption: a running TRAIN job is requeued (`scontrol requeue`: refused, Nextflow submits with
+  --no-requeue, so a requeueing preemption becomes a cancel) and cancelled (`scancel`: SIGTERM,
+  exit 143); Nextflow retries it (conf/base.config), the retry resumes from its checkpoint and
+  ends with the model of the uninterrupted run;
+* -profile slurm,gpu: TRAIN's job script asks for `--gres=gpu:1` on the `gpu` queue (checked in
+  the script Nextflow writes; a stand-in sbatch records it: there is no GPU here).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import runs
+from runs import ROOT, TEST_FOLDS
+
+pytestmark = pytest.mark.pipeline
+
+COMMENT = "tfvocab-ci"
+
+
+@pytest.fixture(scope="session")
+def slurm_ready(nextflow_ready):
+    ok = bool(shutil.which("sinfo") and shutil.which("sbatch"))
+    state = ""
+    if ok:
+        res = subprocess.run(["sinfo", "-h", "-p", "cpu", "-o", "%T"], capture_output=True, text=True)
+        state = res.stdout.strip()
+        ok = res.returncode == 0 and any(s.rstrip("*") in ("idle", "mixed", "allocated") for s in state.split())
+    runs.need(ok, f"no SLURM cluster with an available partition 'cpu' (sinfo: {state or 'not found'}): "
+                  "run `bash .ci/start_slurm.sh` (as root)")
+
+
+@pytest.fixture(scope="session")
+def slurm_launch(tmp_path_factory):
+    return tmp_path_factory.mktemp("nf_slurm")
+
+
+@pytest.fixture(scope="session")
+def slurm_run(slurm_ready, slurm_launch):
+    run = runs.pipeline(slurm_launch, "slurm", "test,slurm", "--cluster_options", f"--comment={COMMENT}")
+    assert run.rc == 0, run.describe()
+    return run
+
+
+def test_every_task_runs_as_a_slurm_job(slurm_run):
+    trace = slurm_run.trace()
+    print("\n".join(f"{t['native_id']}\t{t['name']}\t{t['status']}" for t in trace))
+    assert trace and {t["status"] for t in trace} == {"COMPLETED"}
+    ids = [t["native_id"] for t in trace]
+    assert all(re.fullmatch(r"\d+", i) for i in ids) and len(set(ids)) == len(ids), ids
+    for task in trace:
+        script = (Path(task["workdir"]) / ".command.run").read_text()
+        assert "#SBATCH -p cpu" in script and "#SBATCH --no-requeue" in script, task["name"]
+
+
+def test_cluster_options_reach_sbatch(slurm_run):
+    trace = slurm_run.trace()
+    for task in trace:
+        script = (Path(task["workdir"]) / ".command.run").read_text()
+        assert f"#SBATCH --comment={COMMENT}" in script, task["name"]
+    # and SLURM has it: the last job is still known to slurmctld (MinJobAge)
+    job = trace[-1]["native_id"]
+    shown = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+    if shown:
+        assert f"Comment={COMMENT}" in shown, shown
+
+
+def test_slurm_run_writes_the_local_runs_summary(slurm_run, local_run):
+    assert runs.summary(slurm_run.outdir) == runs.summary(local_run.outdir)
+    assert slurm_run.outdir.joinpath("report/report.html").is_file()
+
+
+def _train_job(fold: int) -> tuple[str, str]:
+    """(job id, state) of the running / pending TRAIN job of `fold`, or ('', '')."""
+    out = subprocess.run(["squeue", "-h", "-o", "%i|%j|%T"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        job, name, state = line.split("|")
+        if "TFVOCAB_TRAIN" in name and f"fold_{fold}" in name:
+            return job, state
+    return "", ""
+
+
+def test_preempted_train_job_is_retried_and_resumes(slurm_run, slurm_launch, tmp_path):
+    """`-resume --checkpoint_dir D` re-runs the TRAIN jobs; when fold 0's writes its first
+    checkpoint, the test pauses the training process (SIGSTOP, so that what follows lands
+    mid-training on any machine load), tries `scontrol requeue` (refused: --no-requeue), then
+    cancels the job as a preempting scheduler does (`scancel`)."""
+    ckpt = tmp_path / "checkpoints"
+    events: dict[str, str] = {}
+
+    def preempt():
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline and "done" not in events:
+            found = list(ckpt.glob("*/fold_0/checkpoint.pt"))
+            job, state = _train_job(0)
+            if found and job and state == "RUNNING":
+                pattern = f"--checkpoint-dir {found[0].parent} "
+                subprocess.run(["pkill", "-STOP", "-f", "--", pattern])
+                rq = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+                events["requeue"] = f"scontrol requeue {job}: exit {rq.returncode} {(rq.stdout + rq.stderr).strip()}"
+                subprocess.run(["scancel", job], check=True)
+                events["scancel"] = job
+                return
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=preempt, daemon=True)
+    watcher.start()
+    run = runs.pipeline(slurm_launch, "preempted", "test,slurm", "--cluster_options", f"--comment={COMMENT}",
+                        "--checkpoint_dir", str(ckpt), resume=True)
+    events["done"] = "1"
+    watcher.join(5)
+    assert run.rc == 0, run.describe()
+    print(events.get("requeue"))
+    assert "scancel" in events, f"fold 0's TRAIN job was never seen running with a checkpoint: {events}"
+    assert "presently disabled" in events["requeue"], events["requeue"]
+
+    train = [t for t in run.tasks("TFVOCAB_TRAIN") if t["tag"].endswith("fold 0")]
+    train.sort(key=lambda t: int(t["attempt"]))
+    print("\n".join(f"{t['native_id']}\t{t['name']}\tattempt {t['attempt']}\t{t['status']}\texit {t['exit']}" for t in train))
+    assert [(t["attempt"], t["status"]) for t in train] == [("1", "FAILED"), ("2", "COMPLETED")]
+    assert train[0]["native_id"] == events["scancel"] and train[0]["exit"] == "143"
+    retry_line = re.search(r".*`TFVOCAB:TFVOCAB_TRAIN \(simulated_tiny fold 0\)` terminated with an error exit status "
+                           r"\(143\) -- Execution is retried.*", run.out)
+    assert retry_line, run.out[-3000:]
+    print(retry_line.group(0))
+    retry = Path(train[1]["workdir"])
+    resumed = re.search(r"resuming after epoch (\d+)", (retry / ".command.log").read_text())
+    assert resumed and int(resumed.group(1)) >= 1, (retry / ".command.log").read_text()[-2000:]
+    print(f"fold 0 retry (job {train[1]['native_id']}): {resumed.group(0)}")
+    for k in range(TEST_FOLDS):
+        runs.assert_same_model(run.outdir / f"train/fold_{k}/model.pt", slurm_run.outdir / f"train/fold_{k}/model.pt")
+    assert runs.summary(run.outdir) == runs.summary(slurm_run.outdir)
+
+
+def test_slurm_gpu_gives_train_the_gpu_queue_and_gres(nextflow_ready, tmp_path):
+    """-profile test,slurm,gpu: TRAIN's job script as Nextflow writes it (a stand-in sbatch on
+    PATH records the submission and refuses it; no GPU and no SLURM needed)."""
+    launch, inputs, bindir = tmp_path / "launch", tmp_path / "inputs", tmp_path / "bin"
+    for d in (launch, inputs, bindir):
+        d.mkdir()
+    for name in ("tokens.h5", "normalized.h5", "pairs.tsv", "genes.tsv"):
+        (inputs / name).write_text("")
+    sbatch = bindir / "sbatch"
+    sbatch.write_text(f"#!/bin/sh\necho \"sbatch $*\" >> '{bindir}/calls.txt'\necho 'sbatch: error: stand-in' >&2\nexit 1\n")
+    sbatch.chmod(0o755)
+    env = runs.tool_env()
+    env["PATH"] = f"{bindir}:{env['PATH']}"
+    run = runs.nextflow(["run", str(runs.PROBE), "-c", str(ROOT / "nextflow.config"), "-c", str(runs.CI_CONFIG),
+                         "-profile", "test,slurm,gpu", "-ansi-log", "false", "--inputs", str(inputs),
+                         "--cluster_options", f"--comment={COMMENT}", "--outdir", str(launch / "results")],
+                        launch, env=env)
+    assert run.rc != 0 and (bindir / "calls.txt").exists(), run.describe()
+    script = next((launch / "work").glob("*/*/.command.run")).read_text()
+    directives = [ln for ln in script.splitlines() if ln.startswith("#SBATCH")]
+    print("\n".join(directives))
+    assert "#SBATCH -p gpu" in directives
+    assert f"#SBATCH --comment={COMMENT} --gres=gpu:1" in directives
+    assert "--device cuda" in next((launch / "work").glob("*/*/.command.sh")).read_text()
