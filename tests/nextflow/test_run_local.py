@@ -224,6 +224,24 @@ def test_killed_train_is_retried_and_resumes_from_its_checkpoint(local_run, nf_l
     assert runs.summary(run.outdir) == runs.summary(local_run.outdir)
 
 
+def test_a_failing_task_ends_the_run_with_the_error_handlers_message(nextflow_ready, tmp_path):
+    """workflow.onError / onComplete of PIPELINE_COMPLETION on a failure (both threw a
+    NullPointerException before): a stand-in `tfvocab` that fails makes SIMULATE fail."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "tfvocab"
+    fake.write_text("#!/bin/sh\necho 'tfvocab stand-in: failing on purpose' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    env = runs.tool_env()
+    env["PATH"] = f"{bindir}:{env['PATH']}"
+    run = runs.pipeline(tmp_path, "failing", "test", env=env)
+    assert run.rc != 0, run.describe()
+    assert "NullPointerException" not in run.out, run.out[-3000:]
+    assert re.search(r"Process `TFVOCAB:TFVOCAB_SIMULATE \(tiny\)` terminated with an error exit status \(3\)", run.out)
+    assert "[tfvocab/tfvocab] the pipeline failed: see the task's .command.err" in run.out, run.out[-3000:]
+    assert re.search(r"\[tfvocab/tfvocab\] pipeline completed with errors after", run.out), run.out[-3000:]
+
+
 # ---------------------------------------------------------------------------------------------
 # Stopped at launch, before any task
 # ---------------------------------------------------------------------------------------------
@@ -265,8 +283,8 @@ def _duplicate_tf(rows):
 
 
 @pytest.mark.parametrize("edit, expected", [
-    (_missing_bigwig, r"^ERROR ~ samplesheet\.csv line 3: bigwig file not found: .*NO_SUCH_TF\.bw"),
-    (_duplicate_tf, r"^\* --input \(.*samplesheet\.csv\): Validation of file failed: .*Entry \d+: Detected duplicate entries: \[tf: \w+\]"),
+    (_missing_bigwig, r"^(ERROR ~ )?samplesheet\.csv line 3: bigwig file not found: .*NO_SUCH_TF\.bw"),
+    (_duplicate_tf, r"^\* --input \(.*samplesheet\.csv\): Validation of file failed: -> Entry \d+: Detected duplicate entries: \[tf: \w+\] \(first in entry 1\)$"),
 ], ids=["missing-bigwig", "duplicate-tf"])
 def test_bad_samplesheet_stops_the_run_at_launch(local_run, tmp_path, edit, expected):
     args = _real_inputs(local_run.outdir, tmp_path, edit)
@@ -277,12 +295,18 @@ def test_bad_samplesheet_stops_the_run_at_launch(local_run, tmp_path, edit, expe
 @pytest.mark.parametrize("param, value, expected", [
     ("--epochs", "abc", r"^\* --epochs \(abc\): Value is \[string\] but should be \[integer\]"),
     ("--negatives", "sometimes", r"^\* --negatives \(sometimes\): Expected any of \[\[universe, uniform, degree, mixed, listed\]\]"),
-    ("--folds", "1", r"^\* --folds \(1\): 1 is less than 2"),
-], ids=["epochs-not-integer", "negatives-not-in-enum", "folds-below-minimum"])
+], ids=["epochs-not-integer", "negatives-not-in-enum"])
 def test_bad_parameter_stops_the_run_at_launch(nextflow_ready, tmp_path, param, value, expected):
     run = runs.pipeline(tmp_path, "bad_param", "test", param, value)
     line = _stopped_at_launch(run, expected)
     assert "The following invalid input values have been detected" in run.out, line
+
+
+def test_cluster_options_without_equals_sign_stops_the_run_with_how_to_write_it(nextflow_ready, tmp_path):
+    """`--cluster_options '--account=x'` (docs/usage.md had it so): Nextflow reads the value as an
+    option of its own (cluster_options = true, account = x); the run stops saying how to write it."""
+    run = runs.pipeline(tmp_path, "bad_cluster_options", "test", "--cluster_options", "--account=myproj")
+    _stopped_at_launch(run, r"--cluster_options needs its value attached with '=': --cluster_options='--account=myproj'")
 
 
 # ---------------------------------------------------------------------------------------------

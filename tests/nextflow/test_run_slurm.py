@@ -1,6 +1,6 @@
 """-profile slurm on a real one-node SLURM cluster (.ci/start_slurm.sh; CI starts it in .ci/run).
 
-* `-profile test,slurm --cluster_options '--comment=tfvocab-ci'`: every task a SLURM job (trace
+* `-profile test,slurm --cluster_options='--comment=tfvocab-ci'`: every task a SLURM job (trace
   native_id = its job id), the sbatch options in every job script and in the job itself, the same
   summary.json as the local executor's run;
 * preemption: a running TRAIN job is requeued (`scontrol requeue`: refused, Nextflow submits with
@@ -48,7 +48,7 @@ def slurm_launch(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def slurm_run(slurm_ready, slurm_launch):
-    run = runs.pipeline(slurm_launch, "slurm", "test,slurm", "--cluster_options", f"--comment={COMMENT}")
+    run = runs.pipeline(slurm_launch, "slurm", "test,slurm", f"--cluster_options=--comment={COMMENT}")
     assert run.rc == 0, run.describe()
     return run
 
@@ -116,7 +116,7 @@ def test_preempted_train_job_is_retried_and_resumes(slurm_run, slurm_launch, tmp
 
     watcher = threading.Thread(target=preempt, daemon=True)
     watcher.start()
-    run = runs.pipeline(slurm_launch, "preempted", "test,slurm", "--cluster_options", f"--comment={COMMENT}",
+    run = runs.pipeline(slurm_launch, "preempted", "test,slurm", f"--cluster_options=--comment={COMMENT}",
                         "--checkpoint_dir", str(ckpt), resume=True)
     events["done"] = "1"
     watcher.join(5)
@@ -158,7 +158,7 @@ def test_slurm_gpu_gives_train_the_gpu_queue_and_gres(nextflow_ready, tmp_path):
     env["PATH"] = f"{bindir}:{env['PATH']}"
     run = runs.nextflow(["run", str(runs.PROBE), "-c", str(ROOT / "nextflow.config"), "-c", str(runs.CI_CONFIG),
                          "-profile", "test,slurm,gpu", "-ansi-log", "false", "--inputs", str(inputs),
-                         "--cluster_options", f"--comment={COMMENT}", "--outdir", str(launch / "results")],
+                         f"--cluster_options=--comment={COMMENT}", "--outdir", str(launch / "results")],
                         launch, env=env)
     assert run.rc != 0 and (bindir / "calls.txt").exists(), run.describe()
     script = next((launch / "work").glob("*/*/.command.run")).read_text()

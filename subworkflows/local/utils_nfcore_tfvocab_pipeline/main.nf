@@ -25,6 +25,11 @@ workflow PIPELINE_INITIALISATION {
         System.exit(0)
     }
 
+    // `--cluster_options '--account=x'`: Nextflow takes a separate value starting with '-' for an
+    // option of its own, so cluster_options is `true` (and `account` a parameter): say how to write it
+    if (params.cluster_options instanceof Boolean) {
+        error("--cluster_options needs its value attached with '=': --cluster_options='--account=myproj' (Nextflow reads a separate value that starts with '-' as an option of its own)")
+    }
     if (validate_params) {
         validateParameters()
     }

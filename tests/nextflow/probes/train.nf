@@ -10,6 +10,14 @@ include { TFVOCAB_TRAIN } from '../../../modules/local/train'
 params.inputs = null
 
 workflow {
-    def input = { name -> file("${params.inputs}/${name}", checkIfExists: true) }
-    TFVOCAB_TRAIN(channel.of([[id: 'probe', fold: 0, n_folds: 2], input('tokens.h5'), input('normalized.h5'), input('pairs.tsv'), input('genes.tsv')]))
+    TFVOCAB_TRAIN(channel.of([probeMeta(), inputFile('tokens.h5'), inputFile('normalized.h5'), inputFile('pairs.tsv'), inputFile('genes.tsv')]))
+}
+
+def probeMeta() {
+    return [id: 'probe', fold: 0, n_folds: 2]
+}
+
+// an empty file from --inputs
+def inputFile(name) {
+    return file("${params.inputs}/${name}", checkIfExists: true)
 }

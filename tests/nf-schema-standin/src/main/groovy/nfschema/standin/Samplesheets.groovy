@@ -124,7 +124,7 @@ class Samplesheets {
             def entry = "Entry ${(path[0] as int) + 1}"
             return path.size() > 1 ? "-> ${entry}: Error for field '${path.drop(1).join('/')}' (${problem.value}): ${problem.message}" : "-> ${entry}: ${problem.message}"
         }
-        return "* ${problem.message}"
+        return problem.message.startsWith('Entry ') ? "-> ${problem.message}" : "* ${problem.message}"
     }
 
     /** A validated row as [meta, field, ...]: meta from the properties with "meta", the others in
