@@ -14,7 +14,7 @@
 #
 # Runs from any folder (`bash /path/to/.ci/nextflow.sh run /path/to/tfvocab -profile test ...`).
 # `.ci/nextflow.sh --setup-only` resolves and installs everything, runs nothing (CI's install phase).
-# Needs Java 17+ and Maven (Debian: openjdk-17-jre-headless maven; installed when missing and root).
+# Needs Java 17+ and Maven (Debian: openjdk-17-jre-headless maven; installed when missing, as root).
 set -euo pipefail
 
 NXF_VER=24.10.0          # newest release complete on Maven Central; satisfies manifest.nextflowVersion
@@ -29,8 +29,7 @@ say() { echo "nextflow.sh: $*" >&2; }
 
 need_tools() {
     local missing=()
-    command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
-    command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
+    command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
     command -v mvn >/dev/null || missing+=(maven)
     if ((${#missing[@]})); then
         if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then

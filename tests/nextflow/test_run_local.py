@@ -4,11 +4,11 @@ One `-profile test` run per test session (`local_run`), shared; the other runs `
 same launch folder (one Nextflow session: its cache holds every task any of them ran):
   * `-resume`                     every task CACHED;
   * `-resume --epochs 3`          TRAIN and what follows re-run, nothing upstream;
-  * `-resume --folds 5`           PAIRS and what follows re-run; summary.json equals
-                                  `tfvocab demo --preset tiny --seed 0 --epochs 2`'s (5 folds too);
-  * `-resume --checkpoint_dir D -c configs/kill_train.config`
-                                  fold 0's TRAIN SIGKILLed after its first checkpoint, retried,
-                                  resumed; the models and summary equal the first run's.
+  * `-resume --folds 5 --checkpoint_dir D -c configs/kill_train.config`
+                                  PAIRS and what follows re-run; fold 0's TRAIN is SIGKILLed after
+                                  its first checkpoint, retried and resumed; the models and
+                                  summary.json equal those of `tfvocab demo --preset tiny --seed 0
+                                  --epochs 2` (5 folds too), an uninterrupted run.
 Plus runs that must stop at launch (bad samplesheet, bad parameter) and the GPU settings of
 `-profile test,podman,gpu` as Nextflow resolves them.
 """
@@ -170,8 +170,9 @@ def test_resume_with_a_training_parameter_reruns_train_and_what_follows_only(loc
 
 
 @pytest.fixture(scope="session")
-def demo_summary(tmp_path_factory):
-    """`tfvocab demo --preset tiny --seed 0 --epochs 2` (the quick path; 5 folds, vocabulary 32)."""
+def demo(tmp_path_factory):
+    """`tfvocab demo --preset tiny --seed 0 --epochs 2` (the quick path, uninterrupted; 5 folds,
+    vocabulary 32): its output folder."""
     out = tmp_path_factory.mktemp("demo") / "demo"
     cmd = [str(Path(sys.executable).parent / "tfvocab"), "demo", "--preset", "tiny", "--seed", "0",
            "--epochs", "2", "--outdir", str(out)]
@@ -180,28 +181,35 @@ def demo_summary(tmp_path_factory):
     return out
 
 
-def test_pipeline_and_tfvocab_demo_write_the_same_summary(local_run, nf_launch, demo_summary):
-    """The quick path and the pipeline are one implementation: `-profile test --folds 5` (the
-    demo's folds; everything else as the tiny demo: seed 0, vocabulary 32, 2 epochs given) writes
-    the summary.json of `tfvocab demo --preset tiny --seed 0 --epochs 2`."""
-    run = runs.pipeline(nf_launch, "folds5", "test", "--folds", "5", resume=True)
+@pytest.fixture(scope="session")
+def folds5_run(local_run, nf_launch, tmp_path_factory):
+    """`-resume --folds 5` (the demo's folds; everything else as the tiny demo: seed 0, vocabulary
+    32, 2 epochs) with configs/kill_train.config: fold 0's first TRAIN attempt is SIGKILLed after
+    its first checkpoint (a fresh --checkpoint_dir: the watcher must see this run's checkpoint)."""
+    ckpt = tmp_path_factory.mktemp("checkpoints")
+    run = runs.pipeline(nf_launch, "folds5_killed", "test", "--folds", "5", "--checkpoint_dir", str(ckpt),
+                        resume=True, configs=(runs.CONFIGS / "kill_train.config",))
     assert run.rc == 0, run.describe()
-    status = _status_by_process(run)
+    return run
+
+
+def test_pipeline_and_tfvocab_demo_write_the_same_summary(folds5_run, demo):
+    """The quick path and the pipeline are one implementation: `-profile test --folds 5` writes the
+    summary.json of `tfvocab demo --preset tiny --seed 0 --epochs 2` (also after the kill below)."""
+    status = _status_by_process(folds5_run)
     assert all(status[p] == {"CACHED"} for p in UPSTREAM), status     # the data steps: cached
-    assert status["TFVOCAB_PAIRS"] == {"COMPLETED"} and len(run.tasks("TFVOCAB_TRAIN")) == 5
-    ours, demo = runs.summary(run.outdir), runs.summary(demo_summary)
-    assert ours["n_folds"] == demo["n_folds"] == 5
-    assert ours == demo
+    assert status["TFVOCAB_PAIRS"] == {"COMPLETED"}
+    assert len({t["tag"] for t in folds5_run.tasks("TFVOCAB_TRAIN")}) == 5
+    ours, theirs = runs.summary(folds5_run.outdir), runs.summary(demo)
+    assert ours["n_folds"] == theirs["n_folds"] == 5
+    assert ours == theirs
 
 
 # ---------------------------------------------------------------------------------------------
 # A TRAIN task killed mid-training
 # ---------------------------------------------------------------------------------------------
-def test_killed_train_is_retried_and_resumes_from_its_checkpoint(local_run, nf_launch, tmp_path):
-    ckpt = tmp_path / "checkpoints"
-    run = runs.pipeline(nf_launch, "killed", "test", "--checkpoint_dir", str(ckpt), resume=True,
-                        configs=(runs.CONFIGS / "kill_train.config",))
-    assert run.rc == 0, run.describe()
+def test_killed_train_is_retried_and_resumes_from_its_checkpoint(folds5_run, demo):
+    run = folds5_run
     train = sorted(run.tasks("TFVOCAB_TRAIN"), key=lambda t: (t["tag"], int(t["attempt"])))
     print("\n".join(f"{t['name']}\tattempt {t['attempt']}\t{t['status']}\texit {t['exit']}" for t in train))
     fold0 = [t for t in train if t["tag"].endswith("fold 0")]
@@ -218,10 +226,9 @@ def test_killed_train_is_retried_and_resumes_from_its_checkpoint(local_run, nf_l
     assert resumed, (retry / ".command.err").read_text()[-2000:]
     print(f"fold 0 retry: {resumed.group(0)}")
     assert int(resumed.group(1)) >= 1
-    # ... and ended exactly where the uninterrupted run ended
-    for k in range(TEST_FOLDS):
-        runs.assert_same_model(run.outdir / f"train/fold_{k}/model.pt", local_run.outdir / f"train/fold_{k}/model.pt")
-    assert runs.summary(run.outdir) == runs.summary(local_run.outdir)
+    # ... and ended exactly where an uninterrupted run ends: the demo's models, every fold
+    for k in range(5):
+        runs.assert_same_model(run.outdir / f"train/fold_{k}/model.pt", demo / f"train/fold_{k}/model.pt")
 
 
 def test_a_failing_task_ends_the_run_with_the_error_handlers_message(nextflow_ready, tmp_path):
