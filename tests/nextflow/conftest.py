@@ -42,5 +42,9 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if runs.SUMMARY:
+        terminalreporter.section("pipeline runs")
+        for line in runs.SUMMARY:
+            terminalreporter.write_line(line)
     if _PIPELINE_SECONDS:
         terminalreporter.write_line(f"pipeline runs (tests/nextflow/test_run_*.py): {sum(_PIPELINE_SECONDS):.0f} s wall")

@@ -28,6 +28,26 @@ PROBE = ROOT / "tests/nextflow/probes/train.nf"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 #: the settings of -profile test (conf/test.config) the tests compare against
 TEST_FOLDS = 3
+#: one line per pipeline run (its task counts, wall time) and the evidence lines the tests print,
+#: shown at the end of pytest's output (tests/nextflow/conftest.py): CI's log keeps them
+SUMMARY: list[str] = []
+
+
+def note(line: str) -> None:
+    """Print an evidence line and keep it for the end of pytest's output."""
+    print(line)
+    SUMMARY.append(line)
+
+
+def status_line(run: "Run") -> str:
+    """Which processes' tasks were CACHED / COMPLETED / FAILED in a run, compactly."""
+    by: dict[str, dict[str, int]] = {}
+    for t in run.trace():
+        proc = t["process"].split(":")[-1].removeprefix("TFVOCAB_")
+        by.setdefault(t["status"], {}).setdefault(proc, 0)
+        by[t["status"]][proc] += 1
+    return "; ".join(f"{status}: " + ", ".join(f"{p}" + (f" x{n}" if n > 1 else "") for p, n in procs.items())
+                     for status, procs in by.items())
 
 
 def need(ok: bool, reason: str) -> None:
@@ -84,8 +104,9 @@ class Run:
         return [t for t in self.trace() if t["process"].split(":")[-1] == process]
 
     def succeeded_line(self) -> str:
-        lines = [ln for ln in self.out.splitlines() if "Succeeded" in ln or "completed successfully" in ln]
-        return lines[-1] if lines else ""
+        """The completion subworkflow's task counts ("... Succeeded: 25 task(s), cached: 0, ...")."""
+        lines = [ln for ln in self.out.splitlines() if "Succeeded:" in ln]
+        return lines[-1].lstrip("-") if lines else ""
 
     def describe(self) -> str:
         return f"nextflow {' '.join(self.args)} (exit {self.rc}, {self.seconds:.0f} s):\n{self.out[-6000:]}"
@@ -116,7 +137,9 @@ def pipeline(launch: Path, name: str, profile: str, *extra: str, resume: bool = 
     args += ["--outdir", str(outdir), "--trace_report_suffix", name, "--monochrome_logs", *extra]
     run = nextflow(args, launch, timeout=timeout, env=env)
     run.name, run.outdir = name, outdir
-    print(f"[{name}] {run.succeeded_line() or f'exit {run.rc}'} ({run.seconds:.0f} s)")
+    line = f"{name}: {run.succeeded_line() or f'exit {run.rc}'} ({run.seconds:.0f} s)"
+    print(line)
+    SUMMARY.append(line)
     return run
 
 

@@ -56,7 +56,7 @@ def test_nextflow_sh_runs_nextflow_24_10_0_from_any_folder(nextflow_ready, tmp_p
     run = runs.nextflow(["-version"], tmp_path)
     assert run.rc == 0, run.describe()
     line = next(ln.strip() for ln in run.out.splitlines() if "version" in ln)
-    print(line)
+    runs.note(f".ci/nextflow.sh -version: {line}")
     assert re.search(r"\bversion 24\.10\.0\b", line), line
     # the pinned release satisfies the pipeline's manifest.nextflowVersion ('!>=24.04.0')
     required = re.search(r"nextflowVersion\s*=\s*'!?>=([\d.]+)'", (ROOT / "nextflow.config").read_text()).group(1)
@@ -151,7 +151,7 @@ def test_resume_takes_every_task_from_the_cache(local_run, nf_launch):
     run = runs.pipeline(nf_launch, "resume", "test", resume=True)
     assert run.rc == 0, run.describe()
     trace = run.trace()
-    print("\n".join(f"{t['name']}\t{t['status']}" for t in trace))
+    runs.note(f"resume: {runs.status_line(run)}")
     assert len(trace) == len(local_run.trace())
     assert {t["status"] for t in trace} == {"CACHED"}, [(t["name"], t["status"]) for t in trace]
 
@@ -160,7 +160,7 @@ def test_resume_with_a_training_parameter_reruns_train_and_what_follows_only(loc
     run = runs.pipeline(nf_launch, "epochs3", "test", "--epochs", "3", resume=True)
     assert run.rc == 0, run.describe()
     status = _status_by_process(run)
-    print("\n".join(f"{t['name']}\t{t['status']}" for t in run.trace()))
+    runs.note(f"resume --epochs 3: {runs.status_line(run)}")
     for proc in UPSTREAM + ["TFVOCAB_PAIRS"]:
         assert status[proc] == {"CACHED"}, (proc, status[proc])
     for proc in DOWNSTREAM_OF_TRAIN:
@@ -197,6 +197,7 @@ def test_pipeline_and_tfvocab_demo_write_the_same_summary(folds5_run, demo):
     """The quick path and the pipeline are one implementation: `-profile test --folds 5` writes the
     summary.json of `tfvocab demo --preset tiny --seed 0 --epochs 2` (also after the kill below)."""
     status = _status_by_process(folds5_run)
+    runs.note(f"resume --folds 5 (+ killed TRAIN): {runs.status_line(folds5_run)}")
     assert all(status[p] == {"CACHED"} for p in UPSTREAM), status     # the data steps: cached
     assert status["TFVOCAB_PAIRS"] == {"COMPLETED"}
     assert len({t["tag"] for t in folds5_run.tasks("TFVOCAB_TRAIN")}) == 5
@@ -218,13 +219,13 @@ def test_killed_train_is_retried_and_resumes_from_its_checkpoint(folds5_run, dem
     retry_line = re.search(r".*`TFVOCAB:TFVOCAB_TRAIN \(simulated_tiny fold 0\)` terminated with an error exit status "
                            r"\(137\) -- Execution is retried.*", run.out)
     assert retry_line, run.out[-3000:]
-    print(retry_line.group(0))
+    runs.note(f"killed TRAIN: {retry_line.group(0).strip()}")
     # the retry ran `tfvocab train --resume` and continued after the checkpointed epoch
     retry = Path(fold0[1]["workdir"])
     assert "--resume" in (retry / ".command.sh").read_text()
     resumed = re.search(r"resuming after epoch (\d+)", (retry / ".command.err").read_text() + (retry / ".command.log").read_text())
     assert resumed, (retry / ".command.err").read_text()[-2000:]
-    print(f"fold 0 retry: {resumed.group(0)}")
+    runs.note(f"killed TRAIN, fold 0 retry: {resumed.group(0)}")
     assert int(resumed.group(1)) >= 1
     # ... and ended exactly where an uninterrupted run ends: the demo's models, every fold
     for k in range(5):
@@ -276,7 +277,7 @@ def _stopped_at_launch(run: runs.Run, expected: str) -> str:
     assert "Submitted process" not in run.out and not list((run.launch / "work").glob("*/*")), run.describe()
     lines = [ln for ln in run.out.splitlines() if re.search(expected, ln)]
     assert lines, f"no line matching {expected!r}:\n{run.out[-3000:]}"
-    print(lines[0])
+    runs.note(f"stopped at launch: {lines[0]}")
     return lines[0]
 
 

@@ -47,7 +47,7 @@ print(h.hexdigest())
 def test_image_runs_this_checkouts_tfvocab(podman_image):
     local = subprocess.run([str(runs.tool_env()["PATH"].split(":")[0] + "/tfvocab"), "--version"],
                            capture_output=True, text=True, check=True).stdout.strip()
-    print(f"image: {podman_image}; checkout: {local}")
+    runs.note(f"podman: image {IMAGE}: {podman_image}; checkout: {local}")
     assert podman_image == local
     ours = subprocess.run([sys.executable, "-c", FINGERPRINT, str(runs.ROOT / "src/tfvocab")],
                           capture_output=True, text=True, check=True).stdout.strip()

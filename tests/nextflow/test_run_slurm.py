@@ -94,6 +94,7 @@ def test_every_task_runs_as_a_slurm_job(slurm_run):
     trace = slurm_run.trace()
     print("\n".join(f"{t['native_id']}\t{t['name']}\tattempt {t['attempt']}\t{t['status']}" for t in trace))
     ids = [t["native_id"] for t in trace]
+    runs.note(f"slurm: {len(ids)} jobs, native ids {', '.join(ids)}")
     assert trace and all(re.fullmatch(r"\d+", i) for i in ids) and len(set(ids)) == len(ids), ids
     # every task completed; the one failed attempt is the preempted TRAIN (below)
     failed = [(t["name"], t["attempt"]) for t in trace if t["status"] != "COMPLETED"]
@@ -117,7 +118,7 @@ def test_cluster_options_reach_sbatch(slurm_run):
 
 def test_preempted_train_job_is_retried_and_resumes(slurm_run, local_run):
     events = slurm_run.extra
-    print(events.get("requeue"))
+    runs.note(f"slurm preemption: {events.get('requeue')}; scancel {events.get('scancel')}")
     assert "scancel" in events, f"fold 0's TRAIN job was never seen running with a checkpoint: {events}"
     assert "presently disabled" in events["requeue"], events["requeue"]
     train = sorted((t for t in slurm_run.tasks("TFVOCAB_TRAIN") if t["tag"].endswith("fold 0")), key=lambda t: int(t["attempt"]))
@@ -127,11 +128,11 @@ def test_preempted_train_job_is_retried_and_resumes(slurm_run, local_run):
     retry_line = re.search(r".*`TFVOCAB:TFVOCAB_TRAIN \(simulated_tiny fold 0\)` terminated with an error exit status "
                            r"\(143\) -- Execution is retried.*", slurm_run.out)
     assert retry_line, slurm_run.out[-3000:]
-    print(retry_line.group(0))
+    runs.note(f"slurm preemption: {retry_line.group(0).strip()}")
     retry = Path(train[1]["workdir"])
     resumed = re.search(r"resuming after epoch (\d+)", (retry / ".command.log").read_text())
     assert resumed and int(resumed.group(1)) >= 1, (retry / ".command.log").read_text()[-2000:]
-    print(f"fold 0 retry (job {train[1]['native_id']}): {resumed.group(0)}")
+    runs.note(f"slurm preemption, fold 0 retry (job {train[1]['native_id']}): {resumed.group(0)}")
     # the models of the uninterrupted local run
     for k in range(TEST_FOLDS):
         runs.assert_same_model(slurm_run.outdir / f"train/fold_{k}/model.pt", local_run.outdir / f"train/fold_{k}/model.pt")

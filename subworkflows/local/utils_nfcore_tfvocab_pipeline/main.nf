@@ -96,14 +96,18 @@ workflow PIPELINE_COMPLETION {
 // The completion line: where the results and the report are, or that the run failed
 def completionSummary(outdir, monochrome_logs) {
     def colors = monochrome_logs ? [green: '', red: '', reset: ''] : [green: '\033[0;32m', red: '\033[0;31m', reset: '\033[0m']
+    def stats = workflow.stats
+    // the task counts also in a plain (non-ANSI) log, e.g. CI's, where Nextflow prints none
+    def tasks = "Succeeded: ${stats.succeededCount} task(s), cached: ${stats.cachedCount}, retried: ${stats.retriesCount}, failed: ${stats.failedCount}"
     if (workflow.success) {
         log.info("-${colors.green}[${workflow.manifest.name}]${colors.reset} pipeline completed successfully in ${workflow.duration}: results in ${outdir}/ (one folder per step), report in ${outdir}/report/")
+        log.info("-[${workflow.manifest.name}] ${tasks}")
         if (workflow.stats.ignoredCount > 0) {
             log.warn("[${workflow.manifest.name}] ${workflow.stats.ignoredCount} task(s) failed and were ignored")
         }
     }
     else {
-        log.error("-${colors.red}[${workflow.manifest.name}]${colors.reset} pipeline completed with errors after ${workflow.duration}")
+        log.error("-${colors.red}[${workflow.manifest.name}]${colors.reset} pipeline completed with errors after ${workflow.duration} (${tasks})")
     }
 }
 
