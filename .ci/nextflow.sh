@@ -41,6 +41,11 @@ need_tools() {
     fi
 }
 
+mvn_quiet() {          # Maven, its output in .ci/cache/mvn.log (shown when it fails)
+    mvn -B -Dstyle.color=never "$@" >"$CACHE/mvn.log" 2>&1 \
+        || { tail -40 "$CACHE/mvn.log" >&2; say "mvn $* failed (log: ${CACHE#"$ROOT"/}/mvn.log)"; return 1; }
+}
+
 resolve_nextflow() {   # the jars, once
     [[ -s "$NXF_DIST/lib/nextflow-$NXF_VER.jar" ]] && return 0
     need_tools
@@ -64,7 +69,7 @@ resolve_nextflow() {   # the jars, once
 </project>
 EOF
     rm -rf "$NXF_DIST/lib.part"
-    mvn -q -B -Dstyle.color=never -f "$NXF_DIST/pom.xml" dependency:copy-dependencies \
+    mvn_quiet -f "$NXF_DIST/pom.xml" dependency:copy-dependencies \
         -DincludeScope=runtime -DoutputDirectory="$NXF_DIST/lib.part"
     rm -rf "$NXF_DIST/lib" && mv "$NXF_DIST/lib.part" "$NXF_DIST/lib"
 }
@@ -76,7 +81,7 @@ install_standin() {    # the nf-schema stand-in, rebuilt when tests/nf-schema-st
     need_tools
     say "building the nf-schema stand-in (tests/nf-schema-standin) -> ${dest#"$ROOT"/}"
     local build="$CACHE/nf-schema-standin-build"
-    mvn -q -B -Dstyle.color=never -f "$STANDIN_SRC/pom.xml" package -Dstandin.buildDir="$build" -Dnextflow.version="$NXF_VER"
+    mvn_quiet -f "$STANDIN_SRC/pom.xml" package -Dstandin.buildDir="$build" -Dnextflow.version="$NXF_VER"
     rm -rf "$dest" && mkdir -p "$dest/lib"
     cp -r "$build/classes" "$dest/classes"
     cp "$build/lib/"*.jar "$dest/lib/"
