@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Tools the test-suite needs beyond the Python package: fetched from the registries at CI time,
 # never committed (.ci/cache/ is git-ignored). Idempotent: anything already present is kept.
+# Machine-wide services the pipeline tests also use are set up by .ci/run, as root, before the
+# tests: the podman image (.ci/build_image.sh) and a one-node SLURM cluster (.ci/start_slurm.sh);
+# without them those tests skip, saying which script to run (in CI they fail).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .ci/cache
@@ -25,6 +28,11 @@ os.replace(tmp, dest)
 print(f"install_tools: extracted {member} -> {dest}")
 PY
 fi
+
+# Nextflow 24.10.0 from Maven Central and the nf-schema stand-in of tests/nf-schema-standin, for the
+# real pipeline runs of tests/nextflow/test_run_*.py (.ci/nextflow.sh; needs Java 17 and Maven).
+command -v mvn >/dev/null || (apt-get update -qq && apt-get install -y -qq maven)
+bash .ci/nextflow.sh --setup-only
 
 # Headless Chromium (Debian package) for tests/test_report.py: renders report.html, screenshots it
 # and checks the console for errors. In CI (CI=true) a missing /usr/bin/chromium fails that test.

@@ -51,7 +51,7 @@ workflow TFVOCAB {
     //
     TFVOCAB_PROMOTERS(ch_gff, ch_fasta)
     ch_versions  = ch_versions.mix(TFVOCAB_PROMOTERS.out.versions)
-    ch_promoters = TFVOCAB_PROMOTERS.out.tsv.first()
+    ch_promoters = TFVOCAB_PROMOTERS.out.tsv   // a value channel: its inputs are values (one genome per run)
 
     //
     // EXTRACT: scattered, one task per TF and one per distinct control track

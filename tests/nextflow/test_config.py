@@ -134,7 +134,7 @@ def test_gpu_is_decided_in_one_selector_and_the_gpu_profile_only_switches_it_on(
     block = _block("withLabel:process_gpu")
     # -profile docker,gpu: params.gpu -> accelerator 1 -> the CUDA image and the engine's GPU flag
     assert block["accelerator"] == "{ params.gpu ? 1 : null }"
-    assert block["container"] == "{ task.accelerator ? params.tfvocab_container_gpu : params.tfvocab_container }"
+    assert block["container"] == "{ !task.process ? null : (task.accelerator ? params.tfvocab_container_gpu : params.tfvocab_container) }"
     opts = block["containerOptions"]
     assert "'--nv'" in opts and "'--gpus all'" in opts and "!task.accelerator ? ''" in opts
     assert "['singularity', 'apptainer']" in opts and "['docker', 'podman']" in opts
@@ -149,7 +149,7 @@ def test_cpu_steps_get_the_cpu_image_from_one_selector():
         if "process_gpu" in p.labels:
             continue
         hits = [s for s in _settings() if s.directive == "container" and sel.selects(s, p)]
-        assert len(hits) == 1 and hits[0].setting.value == "{ params.tfvocab_container }", p.name
+        assert len(hits) == 1 and hits[0].setting.value == "{ task.process ? params.tfvocab_container : null }", p.name
 
 
 def test_slurm_queue_and_gpu_request_follow_the_accelerator():

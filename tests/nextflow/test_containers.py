@@ -21,7 +21,10 @@ def _torch_installs(dockerfile: str) -> list[str]:
 
 def test_cpu_image_takes_torch_from_the_cpu_index_and_gpu_image_the_cuda_build_from_pypi():
     cpu, gpu = _torch_installs(CPU), _torch_installs(GPU)
-    assert cpu == ["RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0"]
+    # the CPU index, through a build argument whose default it is (a CI build may point elsewhere)
+    assert cpu == ["&& pip install --index-url ${TORCH_INDEX_URL} torch==2.13.0"]
+    assert "ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in CPU.splitlines()
+    assert "ARG BASE_IMAGE=python:3.11-slim" in CPU.splitlines() and "FROM ${BASE_IMAGE}" in CPU.splitlines()
     # on Linux x86_64 plain PyPI torch is the CUDA build: no index that may not carry this version
     assert len(gpu) == 1 and "--index-url" not in gpu[0] and "--extra-index-url" not in gpu[0]
     assert re.search(r"pip install torch==2\.13\.0\b", gpu[0])

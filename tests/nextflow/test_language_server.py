@@ -128,7 +128,7 @@ def _planted_copy(tmp_path: Path) -> tuple[Path, dict[str, int]]:
     root = _copy_pipeline(tmp_path / "pipeline")
     wf = root / "workflows/tfvocab.nf"
     text = wf.read_text()
-    anchor = "    ch_promoters = TFVOCAB_PROMOTERS.out.tsv.first()\n"
+    anchor = next(ln + "\n" for ln in text.splitlines() if ln.startswith("    ch_promoters = TFVOCAB_PROMOTERS.out.tsv"))
     assert anchor in text
     plants = "".join(f"{line}\n" for line, _ in TYPE_PLANTS.values()) + TYPE_OK + "\n"
     text = text.replace(anchor, anchor + plants, 1)

@@ -25,6 +25,11 @@ workflow PIPELINE_INITIALISATION {
         System.exit(0)
     }
 
+    // `--cluster_options '--account=x'`: Nextflow takes a separate value starting with '-' for an
+    // option of its own, so cluster_options is `true` (and `account` a parameter): say how to write it
+    if (params.cluster_options instanceof Boolean) {
+        error("--cluster_options needs its value attached with '=': --cluster_options='--account=myproj' (Nextflow reads a separate value that starts with '-' as an option of its own)")
+    }
     if (validate_params) {
         validateParameters()
     }
@@ -72,28 +77,44 @@ workflow PIPELINE_COMPLETION {
     monochrome_logs // boolean: no ANSI colours
 
     main:
-    def colors = monochrome_logs ? [green: '', red: '', reset: ''] : [green: '\033[0;32m', red: '\033[0;31m', reset: '\033[0m']
-
+    // The handlers run with the launch script's variables as their delegate, where `workflow` and
+    // `log` are not defined (a direct `workflow.success` there is a NullPointerException): all they
+    // use is passed to, or reached from, the functions below.
     workflow.onComplete {
-        if (workflow.success) {
-            log.info("-${colors.green}[${workflow.manifest.name}]${colors.reset} pipeline completed successfully in ${workflow.duration}: results in ${outdir}/ (one folder per step), report in ${outdir}/report/")
-            if (workflow.stats.ignoredCount > 0) {
-                log.warn("[${workflow.manifest.name}] ${workflow.stats.ignoredCount} task(s) failed and were ignored")
-            }
-        }
-        else {
-            log.error("-${colors.red}[${workflow.manifest.name}]${colors.reset} pipeline completed with errors after ${workflow.duration}")
-        }
+        completionSummary(outdir, monochrome_logs)
     }
 
     workflow.onError {
-        log.error("[${workflow.manifest.name}] the pipeline failed: see the task's .command.err in the work folder Nextflow names above, and docs/usage.md (Resources and retries)")
+        errorSummary()
     }
 }
 
 /*
  * FUNCTIONS
  */
+
+// The completion line: where the results and the report are, or that the run failed
+def completionSummary(outdir, monochrome_logs) {
+    def colors = monochrome_logs ? [green: '', red: '', reset: ''] : [green: '\033[0;32m', red: '\033[0;31m', reset: '\033[0m']
+    def stats = workflow.stats
+    // the task counts also in a plain (non-ANSI) log, e.g. CI's, where Nextflow prints none
+    def tasks = "Succeeded: ${stats.succeededCount} task(s), cached: ${stats.cachedCount}, retried: ${stats.retriesCount}, failed: ${stats.failedCount}"
+    if (workflow.success) {
+        log.info("-${colors.green}[${workflow.manifest.name}]${colors.reset} pipeline completed successfully in ${workflow.duration}: results in ${outdir}/ (one folder per step), report in ${outdir}/report/")
+        log.info("-[${workflow.manifest.name}] ${tasks}")
+        if (workflow.stats.ignoredCount > 0) {
+            log.warn("[${workflow.manifest.name}] ${workflow.stats.ignoredCount} task(s) failed and were ignored")
+        }
+    }
+    else {
+        log.error("-${colors.red}[${workflow.manifest.name}]${colors.reset} pipeline completed with errors after ${workflow.duration} (${tasks})")
+    }
+}
+
+// What to read after a failure
+def errorSummary() {
+    log.error("[${workflow.manifest.name}] the pipeline failed: see the task's .command.err in the work folder Nextflow names above, and docs/usage.md (Resources and retries)")
+}
 
 // "v0.1.0" (+ "-g<commit>" when run from a git checkout)
 def workflowVersion() {
