@@ -211,6 +211,8 @@ class StepOutputs:
         self.outdir, self.step, self.params, self.name, self.staging = outdir, step, params, name, staging
         self.paths: dict[str, Path] = {}
         self._adopted: list[str] = []
+        #: more top-level manifest entries (JSON-able), e.g. extract's per-TF ``health``
+        self.extra: dict[str, Any] = {}
 
     def path(self, rel: str) -> Path:
         """Where to write output ``rel`` (a path relative to --outdir) while the step runs."""
@@ -256,8 +258,9 @@ class StepOutputs:
         for rel in stale:
             with contextlib.suppress(OSError):
                 (self.outdir / rel).unlink()
-        _write_json_atomic(mpath, {"tool": "tfvocab", "version": __version__, "step": self.step,
-                                   "name": self.name, "params": dict(self.params), "files": files})
+        _write_json_atomic(mpath, {**self.extra, "tool": "tfvocab", "version": __version__,
+                                   "step": self.step, "name": self.name, "params": dict(self.params),
+                                   "files": files})
         marker.unlink()
         shutil.rmtree(self.staging, ignore_errors=True)
         self.paths = {rel: self.outdir / rel for rel in files}
