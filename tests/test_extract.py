@@ -232,6 +232,49 @@ def test_window_stats_nonnegative_zero_windows_are_exact():
     assert (m0 == 0).all() and (x0 == 0).all() and u0.all()
 
 
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_window_stats_one_nonfinite_record_poisons_nothing(bad):
+    """A NaN or +-inf record is a run of bases without data: every window's mean, max, centre of
+    mass and coverage equal those of the same records without it (bit for bit), including the
+    windows after it (prefix sums never see it)."""
+    from tfvocab.extract import window_com
+
+    rng = np.random.default_rng(11)
+    s = np.arange(0, 5000, 10, dtype=np.int64)
+    e = s + 10
+    v = rng.gamma(0.7, 3.0, s.size).astype(np.float32)
+    v[rng.random(s.size) < 0.3] = 0
+    ws = np.arange(0, 4950, 25, dtype=np.int64)
+    we = ws + 50
+    vb = v.copy()
+    vb[[3, 240]] = bad
+    keep = np.isfinite(vb)
+    for want_unc in (False, True):
+        got = window_stats(s, e, vb, ws, we, want_uncovered=want_unc)
+        ref = window_stats(s[keep], e[keep], v[keep], ws, we, want_uncovered=want_unc)
+        for a, b in zip(got, ref):
+            if b is not None:
+                assert np.isfinite(a).all() and a.tobytes() == b.tobytes()
+    np.testing.assert_array_equal(window_com(s, e, vb, ws, we), window_com(s[keep], e[keep], v[keep], ws, we))
+
+
+def test_screen_records_counts_over_the_promoter_spans_only():
+    from tfvocab.extract import in_spans, screen_records
+
+    s = np.arange(0, 1000, 10, dtype=np.int64)
+    e = s + 10
+    v = np.ones(s.size, np.float32)
+    clean = screen_records(s, e, v, (np.array([0]), np.array([50])))
+    assert clean[0] is s and clean[2] is v and clean[3] is None and clean[4] is None   # no copy
+    v[[1, 2, 50, 60, 70, 80]] = [np.nan, np.inf, -np.inf, -2.0, np.nan, 0.5]
+    spans = (np.array([0, 495, 795]), np.array([30, 605, 800]))        # records 0-2, 49-60, 79
+    assert in_spans(s, e, spans).sum() == 3 + 12 + 1
+    rs, re_, rv, bad, counts = screen_records(s, e, v, spans)
+    assert counts == {"records": 16, "nan": 1, "posinf": 1, "neginf": 1, "negative": 1, "min": -2.0}
+    assert np.isfinite(rv).all() and rs.size == s.size - 4
+    np.testing.assert_array_equal(bad[0], [10, 20, 500])                 # record 70 is outside
+
+
 def test_range_max():
     rng = np.random.default_rng(3)
     x = rng.normal(size=500).astype(np.float32)
@@ -280,8 +323,8 @@ def test_readers_decode_identical_records(tmp_path, monkeypatch):
     nat = got["native"]
     s, e, v = nat["c1"]
     assert s.dtype == np.int64 and e.dtype == np.int64 and v.dtype == np.float32
-    assert s.size == 2000 + 1400 + (np.arange(30_000, 49_000, 13).size - 1)       # NaN record dropped
-    assert (s[1:] >= e[:-1]).all() and not np.isnan(v).any()
+    assert s.size == 2000 + 1400 + np.arange(30_000, 49_000, 13).size      # the NaN record kept, as stored
+    assert (s[1:] >= e[:-1]).all() and np.isnan(v).sum() == 1 and np.isnan(v[2000 + 1400 + 5])
     assert nat["c3"][0].size == 0
     for reader in ("pybigtools", "pybigwig"):
         for c in nat:

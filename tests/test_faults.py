@@ -7,7 +7,11 @@ reads them; a damaged file inside a published folder (manifest); stale FASTA ind
 newer than the FASTA); signal tracks from shifted promoters; tokens/model lineage mismatches;
 --resume with a changed architecture or a truncated checkpoint; disk full (a small tmpfs) in
 promoters, extract and train; kill -9 during merge, then a rerun; two runs writing into one
-folder; Ctrl-C; a GFF with a byte-order mark; a header-only co-expression list.
+folder; Ctrl-C; a GFF with a byte-order mark; a header-only co-expression list; track values as
+users have them (bigWigs written with pyBigWig: NaN / +inf records, log2-ratio and subtracted
+tracks, a mostly-NaN ratio, a signed control; peak values; NaN / infinite co-expression scores; a
+signal.h5 whose windows are not coverage), with a clean track's windows checked bit-identical to
+the code before and the report naming the one track that loses far more windows.
 """
 from __future__ import annotations
 
@@ -506,3 +510,303 @@ def test_no_positive_training_pairs_names_the_file(chain, tmp_path):
     msg = assert_clear_error(["train", "--tokens", chain["tokens"], "--normalized", chain["normalized"],
                               "--pairs", bad, "--outdir", tmp_path / "t"], bad, outdir=tmp_path / "t")
     assert "no positive training pairs" in msg and "pairs.report.json" in msg
+
+
+# ----------------------------------------------------------------------------------------------
+# track values as users have them: NaN / +inf records (converters, ratios), log-ratio and
+# subtracted tracks, a signed control, peak values, co-expression scores, and a signal.h5 whose
+# windows are not coverage. Each case: exit code, message or counts, and a clean track unchanged.
+
+TRACK_CHROMS = {"Chr1": 60_000, "Chr2": 40_000}
+#: sha256 of the clean track's mean, max and mask (extract's arrays, every reader), computed by the
+#: code before non-finite values were screened (commit d7ad770): the clean path is bit-identical
+CLEAN_DIGEST = "93a41da47c816e75ae1234a9ce76e805cf801f41741cd149869aff7e15f2946c"
+
+
+def _track_promoters() -> pd.DataFrame:
+    """Promoters every 2,750 bp on both chromosomes, strands alternating, none clipped."""
+    rows = []
+    for c, n in TRACK_CHROMS.items():
+        for i, sc in enumerate(range(3_000, n - 3_000, 2_750)):
+            strand = "+-"[i % 2]
+            st, en = (sc - 2000, sc + 501) if strand == "+" else (sc - 500, sc + 2001)
+            gid = f"AT{c[-1]}G{(i + 1) * 10:05d}"
+            rows.append({"gene_id": gid, "chrom": c, "start": st, "end": en, "strand": strand,
+                         "start_codon": sc, "transcript_id": f"{gid}.1", "gc": 0.4, "clipped": False})
+    return pd.DataFrame(rows)
+
+
+def _coverage() -> dict:
+    """Coverage in 10 bp records, every value a multiple of 1/8 (exact in float32 and in sums)."""
+    out = {}
+    for c, n in TRACK_CHROMS.items():
+        i = np.arange(n // 10, dtype=np.int64)
+        v = ((i * 7919 + len(c) * 13 + n) % 97).astype(np.float64) / 8.0
+        v[(i * 31) % 5 == 0] = 0.0
+        out[c] = (i * 10, i * 10 + 10, v)
+    return out
+
+
+def _write_bw(path: Path, recs: dict) -> Path:
+    bw = __import__("pyBigWig").open(str(path), "w")
+    bw.addHeader(list(TRACK_CHROMS.items()))
+    for c, (s, e, v) in recs.items():
+        if len(s):
+            bw.addEntries([c] * len(s), s.tolist(), ends=e.tolist(), values=np.asarray(v, float).tolist())
+    bw.close()
+    return path
+
+
+def _window_bases(prom: pd.DataFrame) -> dict:
+    """Per chromosome: (G, 50, 50) genomic bases of every window (gene orientation)."""
+    out = {}
+    offs = np.arange(-2000, 500).reshape(50, 50)
+    for c, sub in prom.groupby("chrom", sort=False):
+        sc = sub["start_codon"].to_numpy()[:, None, None]
+        minus = (sub["strand"].to_numpy() == "-")[:, None, None]
+        out[c] = np.where(minus, sc - offs, sc + offs)
+    return out
+
+
+def _touching(prom: pd.DataFrame, chrom: str, s: np.ndarray, e: np.ndarray) -> tuple[int, int]:
+    """(records of [s, e) with a base in a promoter window, windows holding such a base): brute force."""
+    bases = _window_bases(prom)[chrom]
+    hit = np.zeros(TRACK_CHROMS[chrom], bool)
+    for a, b in zip(s, e):
+        hit[a:b] = True
+    covered = np.zeros(TRACK_CHROMS[chrom], bool)
+    covered[bases.ravel()] = True
+    n_rec = sum(bool(covered[a:b].any()) for a, b in zip(s, e))
+    return n_rec, int(hit[bases].any(axis=2).sum())
+
+
+def _signal_arrays(path: Path):
+    import h5py
+
+    with h5py.File(path) as f:
+        return f["mean"][()], f["max"][()], f["mask"][()]
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in _signal_arrays(path):
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _manifest(outdir: Path) -> dict:
+    import json
+
+    (m,) = Path(outdir).glob("extract.*.manifest.json")
+    return json.loads(m.read_text())
+
+
+@pytest.fixture(scope="module")
+def tracks(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tracks")
+    prom = _track_promoters()
+    prom.to_csv(d / "promoters.tsv", sep="\t", index=False)
+    _write_bw(d / "clean.bw", _coverage())
+    return {"dir": d, "promoters": d / "promoters.tsv", "prom": prom, "clean": d / "clean.bw"}
+
+
+def _edited(chrom: str, every: int, value: float, below: int | None = None):
+    """The clean coverage with every ``every``-th record of ``chrom`` (before ``below`` bp) set to
+    ``value``; also returns the edited records' (starts, ends) and the coverage without them."""
+    recs = {c: tuple(np.array(a) for a in r) for c, r in _coverage().items()}
+    s, e, v = recs[chrom]
+    sel = np.zeros(s.size, bool)
+    sel[::every] = True
+    if below is not None:
+        sel &= s < below
+    v[sel] = value
+    without = dict(recs)
+    without[chrom] = (s[~sel], e[~sel], v[~sel])
+    return recs, (s[sel], e[sel]), without
+
+
+@pytest.mark.parametrize("reader", ["native", "pybigwig", "pybigtools"])
+def test_clean_track_windows_are_bit_identical_to_before(tracks, tmp_path, reader):
+    code, out, _ = cli(["extract", "--promoters", tracks["promoters"], "--bigwig", tracks["clean"],
+                        "--reader", reader, "--outdir", tmp_path])
+    assert code == 0, out
+    assert _digest(tmp_path / "signal.clean.h5") == CLEAN_DIGEST
+    h = _manifest(tmp_path)["health"]["clean"]
+    n = len(tracks["prom"])
+    assert h == {"windows": n * 50, "masked_windows": 0, "masked_fraction": 0.0, "nan_records": 0,
+                 "posinf_records": 0, "nonfinite_windows": 0, "lost_fraction": 0.0, "promoters": n,
+                 "promoters_with_signal": n, "promoters_with_signal_fraction": 1.0}
+
+
+@pytest.mark.parametrize("value,key", [(np.nan, "nan_records"), (np.inf, "posinf_records")])
+def test_nan_or_inf_records_are_counted_bases_without_data(tracks, tmp_path, caplog, value, key):
+    """A converter's NaN records / a ratio's +inf records: exit 0, the records and the windows they
+    touch counted (manifest, signal file, warning), every finite base exact: the windows are
+    bit-identical to those of the same track with these records left out."""
+    recs, (bs, be), without = _edited("Chr1", 40, value)
+    bad = _write_bw(tmp_path / "bad.bw", recs)
+    ref = _write_bw(tmp_path / "ref.bw", without)
+    n_rec, n_win = _touching(tracks["prom"], "Chr1", bs, be)
+    assert n_rec > 0 and n_win > 0
+    for reader in ("native", "pybigwig"):
+        out = tmp_path / reader
+        code, text, _ = cli(["extract", "--promoters", tracks["promoters"], "--bigwig", bad, "--reader", reader,
+                             "--outdir", out])
+        assert code == 0, text
+        h = _manifest(out)["health"]["bad"]
+        other = "posinf_records" if key == "nan_records" else "nan_records"
+        assert (h[key], h[other], h["nonfinite_windows"], h["masked_windows"]) == (n_rec, 0, n_win, 0)
+        assert h["lost_fraction"] == round(n_win / h["windows"], 6)
+        import h5py
+        import json
+
+        with h5py.File(out / "signal.bad.h5") as f:
+            assert json.loads(f.attrs["health"]) == h
+    code, text, _ = cli(["extract", "--promoters", tracks["promoters"], "--bigwig", ref, "--outdir", tmp_path / "ref"])
+    assert code == 0, text
+    for a, b in zip(_signal_arrays(tmp_path / "native" / "signal.bad.h5"),
+                    _signal_arrays(tmp_path / "ref" / "signal.ref.h5")):
+        assert a.tobytes() == b.tobytes()
+    kind = "NaN" if key == "nan_records" else "+inf"
+    warned = [r.message for r in caplog.records if "bases without data" in r.message]
+    assert warned and f"{n_rec if kind == 'NaN' else 0} NaN and {n_rec if kind == '+inf' else 0} +inf" in warned[0]
+
+
+def test_log2_ratio_track_is_refused_naming_chromosome_count_and_track_kinds(tracks, tmp_path):
+    """bigwigCompare --operation log2 without a pseudocount: -inf where the signal is 0, negative
+    values below the input."""
+    recs = {}
+    for c, (s, e, v) in _coverage().items():
+        with np.errstate(divide="ignore"):
+            recs[c] = (s, e, np.log2(v / 4.0))
+    bad = _write_bw(tmp_path / "log2ratio.bw", recs)
+    s, e, v = recs["Chr1"]
+    neg = v < 0
+    n_rec, _ = _touching(tracks["prom"], "Chr1", s[neg], e[neg])
+    n_inf, _ = _touching(tracks["prom"], "Chr1", s[np.isneginf(v)], e[np.isneginf(v)])
+    msg = assert_clear_error(["extract", "--promoters", tracks["promoters"], "--bigwig", bad,
+                              "--outdir", tmp_path / "o"], bad, "chromosome Chr1", outdir=tmp_path / "o")
+    assert f"{n_rec:,} of " in msg and "below 0" in msg and f"{n_inf:,} are -inf" in msg
+    assert "log-ratio" in msg and "coverage" in msg and "--peaks" in msg and "control" in msg
+
+
+def test_subtracted_track_is_refused(tracks, tmp_path):
+    """bigwigCompare --operation subtract: finite values below 0, no infinity."""
+    recs = {c: (s, e, v - 3.0) for c, (s, e, v) in _coverage().items()}
+    bad = _write_bw(tmp_path / "subtract.bw", recs)
+    msg = assert_clear_error(["extract", "--promoters", tracks["promoters"], "--bigwig", bad,
+                              "--outdir", tmp_path / "o"], bad, "chromosome Chr1", outdir=tmp_path / "o")
+    assert "below 0 (minimum -3)" in msg and "-inf" not in msg
+
+
+def test_mostly_undefined_track_is_refused(tracks, tmp_path):
+    """A ratio of two sparse tracks (0/0 = NaN almost everywhere): refused, not extracted as zeros."""
+    recs, (bs, be), _ = _edited("Chr1", 1, np.nan)
+    recs["Chr2"] = (recs["Chr2"][0], recs["Chr2"][1], np.where(np.arange(recs["Chr2"][0].size) % 2, np.nan,
+                                                               recs["Chr2"][2]))
+    bad = _write_bw(tmp_path / "ratio.bw", recs)
+    n_rec, _ = _touching(tracks["prom"], "Chr1", bs, be)
+    msg = assert_clear_error(["extract", "--promoters", tracks["promoters"], "--bigwig", bad,
+                              "--outdir", tmp_path / "o"], bad, "chromosome Chr1", outdir=tmp_path / "o")
+    assert "NaN/+inf records" in msg and f"({n_rec:,} on this chromosome)" in msg and "more than 50%" in msg
+
+
+def test_signed_control_track_is_refused_naming_the_control(tracks, tmp_path):
+    ctl = _write_bw(tmp_path / "input_log.bw", {c: (s, e, v - 1.0) for c, (s, e, v) in _coverage().items()})
+    sheet = tmp_path / "samplesheet.csv"
+    sheet.write_text(f"tf,bigwig,control\nTF1,{tracks['clean']},{ctl}\n")
+    msg = assert_clear_error(["extract", "--promoters", tracks["promoters"], "--samplesheet", sheet,
+                              "--outdir", tmp_path / "o"], ctl, "chromosome Chr1", outdir=tmp_path / "o")
+    assert "below 0" in msg
+
+
+@pytest.mark.parametrize("value,words", [("inf", "non-finite signal value 'inf'"),
+                                         ("nan", "non-finite signal value 'nan'"),
+                                         ("-2.5", "negative signal value")])
+def test_peak_values_that_are_not_coverage_are_refused(tracks, tmp_path, value, words):
+    f = tmp_path / "tf.narrowPeak"
+    f.write_text("Chr1\t2900\t3100\tp1\t0\t.\t5.0\t1\t1\t100\n"
+                 f"Chr1\t5600\t5800\tp2\t0\t.\t{value}\t1\t1\t100\n")
+    msg = assert_clear_error(["extract", "--promoters", tracks["promoters"], "--peaks", f,
+                              "--outdir", tmp_path / "o"], f, "line 2", outdir=tmp_path / "o")
+    assert words in msg and "--peak-value" in msg and "(1 such peaks)" in msg
+
+
+def _edges(tmp_path: Path, prom: pd.DataFrame, third: str) -> Path:
+    g = prom["gene_id"].tolist()
+    f = tmp_path / "coexpression.tsv"
+    f.write_text("gene_a\tgene_b\tz\n" + "".join(f"{g[i]}\t{g[i + 1]}\t{5 + i}\n" for i in range(8))
+                 + f"{g[10]}\t{g[11]}\t{third}\n")
+    return f
+
+
+def test_infinite_coexpression_score_is_refused_naming_the_line(tracks, tmp_path):
+    f = _edges(tmp_path, tracks["prom"], "inf")
+    msg = assert_clear_error(["pairs", "--coexpression", f, "--promoters", tracks["promoters"], "--threshold",
+                              "3", "--outdir", tmp_path / "o"], f, "line 10", outdir=tmp_path / "o")
+    assert "1 infinite co-expression score" in msg and "NaN: no score" in msg
+
+
+def test_nan_coexpression_score_is_no_score_and_counted(tracks, tmp_path):
+    import json
+
+    f = _edges(tmp_path, tracks["prom"], "nan")
+    code, out, _ = cli(["pairs", "--coexpression", f, "--promoters", tracks["promoters"], "--threshold", "3",
+                        "--folds", "2", "--outdir", tmp_path / "o"])
+    assert code == 0, out
+    counts = json.loads((tmp_path / "o" / "pairs.report.json").read_text())["counts"]
+    assert counts["nan_scores"] == 1 and counts["positives_listed"] == 8
+
+
+def test_infinite_matrix_cell_is_refused_naming_the_cell(tracks, tmp_path):
+    g = tracks["prom"]["gene_id"].tolist()[:6]
+    m = np.arange(36, dtype=float).reshape(6, 6) / 10
+    m[2, 4] = -np.inf
+    f = tmp_path / "matrix.tsv"
+    pd.DataFrame(m, index=g, columns=g).to_csv(f, sep="\t")
+    msg = assert_clear_error(["pairs", "--coexpression", f, "--promoters", tracks["promoters"], "--top-n", "2",
+                              "--outdir", tmp_path / "o"], f, f"row {g[2]}, column {g[4]}", outdir=tmp_path / "o")
+    assert "infinite co-expression score" in msg
+
+
+@pytest.mark.parametrize("where", ["signal", "control_signal"])
+def test_signal_file_with_values_that_are_not_coverage_is_refused_by_normalize(tmp_path, where):
+    """A signal.h5 written from a log-ratio track by another tool or an earlier version."""
+    from tfvocab.formats import Geometry, SignalWriter
+
+    rng = np.random.default_rng(0)
+    sig = rng.gamma(1.0, 2.0, size=(40, 10, 2)).astype(np.float32)
+    ctl = rng.gamma(1.0, 2.0, size=(40, 10, 1)).astype(np.float32)
+    (sig if where == "signal" else ctl)[7, 3, -1] = -1.5
+    path = tmp_path / "signal.h5"
+    with SignalWriter(path, genes=[f"AT1G{i:05d}" for i in range(40)], tfs=["TFA", "TFB"],
+                      geometry=Geometry(upstream=0, downstream=9, window=1, stride=1), controls=["input"],
+                      tf_control=np.array([0, 0]), lineage={"promoters": "p"}) as w:
+        w.write(0, signal=sig, max=sig, mask=np.zeros(sig.shape, bool), control_signal=ctl,
+                control_mask=np.zeros(ctl.shape, bool))
+    name = "TFB" if where == "signal" else "input"
+    msg = assert_clear_error(["normalize", "--signal", path, "--outdir", tmp_path / "n"], path, where,
+                             f"'{name}'", outdir=tmp_path / "n")
+    assert "gene 8, window 4" in msg and "-1.5" in msg and "re-extract" in msg
+
+
+def test_report_names_the_track_that_loses_far_more_windows(tracks, tmp_path):
+    """NaN records over a quarter of the promoters: extracted (below the refusal level), and the
+    report's Summary warns about that one track, its Data QC shows every track's health."""
+    recs, _, _ = _edited("Chr1", 3, np.nan, below=25_000)
+    lossy = _write_bw(tmp_path / "lossy.bw", recs)
+    code, out, _ = cli(["extract", "--promoters", tracks["promoters"], "--bigwig", tracks["clean"], "--bigwig",
+                        lossy, "--outdir", tmp_path / "x"])
+    assert code == 0, out
+    h = _manifest(tmp_path / "x")["health"]
+    assert h["clean"]["lost_fraction"] == 0 and 0.1 < h["lossy"]["lost_fraction"] < 0.5
+    code, out, _ = cli(["merge", "--outdir", tmp_path / "m", *sorted((tmp_path / "x").glob("signal.*.h5"))])
+    assert code == 0, out
+    code, out, _ = cli(["report", "--outdir", tmp_path / "r", tmp_path / "m"])
+    assert code == 0, out
+    text = (tmp_path / "r" / "report.html").read_text()
+    summary = text.split('id="evaluation"')[0]
+    assert "Track losing windows: lossy loses" in summary and "Track losing windows: clean" not in summary
+    assert "Track health (extract, 2 tracks)" in summary and "Track health (extract)</h3>" in text

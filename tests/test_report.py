@@ -362,6 +362,34 @@ def test_missing_inputs_are_explained_not_fatal(tmp_path):
     assert text.count("Missing:") >= 7
 
 
+def _health(lost, masked=None, nan=0):
+    return {"windows": 1000, "masked_windows": int(1000 * (lost if masked is None else masked)),
+            "masked_fraction": lost if masked is None else masked, "nan_records": nan, "posinf_records": 0,
+            "nonfinite_windows": 0 if masked is None else int(1000 * (lost - masked)), "lost_fraction": lost,
+            "promoters": 20, "promoters_with_signal": 18, "promoters_with_signal_fraction": 0.9}
+
+
+def test_track_health_from_extract_manifests_warns_on_the_outlier(tmp_path):
+    """extract's manifests (as the pipeline stages them) give each track's health: a table in
+    Data QC, a line in the Summary's data, and a warning naming only the track that loses far
+    more windows (beyond MAX_EXCESS_LOSS over the median of the others)."""
+    health = {"ABF1": _health(0.01), "WRKY2": _health(0.02), "MYB3": _health(0.31, masked=0.05, nan=420),
+              "input": _health(0.015)}
+    assert [k for k, _, _ in report.health_outliers(health)] == ["MYB3"]
+    assert report.health_outliers({"only": _health(0.9)}) == []              # nothing to compare with
+    ex = tmp_path / "extract"
+    ex.mkdir()
+    for k, h in health.items():
+        write_json(ex / f"extract.{k}.manifest.json", {"step": "extract", "health": {k: h}, "files": {}})
+    text = report.run([ex], tmp_path / "rep")["report"].read_text()
+    summary = _section(text, "summary")
+    assert "Track losing windows: MYB3 loses 31% of its windows, the other tracks a median 2%" in summary
+    assert summary.count("Track losing windows") == 1
+    assert "Track health (extract, 4 tracks)" in summary and "most MYB3 31.0%" in summary
+    qc = _section(text, "data-qc")
+    assert "Track health (extract)" in qc and qc.index("MYB3") < qc.index("ABF1") and "420" in qc
+
+
 def test_broken_input_only_breaks_its_section(results, tmp_path):
     (results / "train" / "train_log.tsv").write_text("not\ta\nlog\n")
     (results / "summarize" / "summary.json").write_text("{not json")

@@ -129,7 +129,7 @@ workflow TFVOCAB {
 
     //
     // REPORT: the result files staged as one folder per step (train/ and evaluate/: fold 0;
-    // summarize/: every fold)
+    // summarize/: every fold; extract/: every track's manifest, with its health)
     //
     ch_report_in = channel.of(run_meta)
         .combine(filesOf(TFVOCAB_TOKENIZE.out.vocabulary.mix(TFVOCAB_TOKENIZE.out.png, TFVOCAB_TOKENIZE.out.json)))
@@ -139,6 +139,7 @@ workflow TFVOCAB {
         .combine(filesOf(TFVOCAB_SUMMARIZE.out.json.mix(TFVOCAB_SUMMARIZE.out.tsv, TFVOCAB_SUMMARIZE.out.png)))
         .combine(filesOf(TFVOCAB_INTERPRET.out.results.mix(TFVOCAB_INTERPRET.out.plots)))
         .combine(filesOf(TFVOCAB_PREDICT.out.tsv.mix(TFVOCAB_PREDICT.out.graphml, TFVOCAB_PREDICT.out.json)))
+        .combine(filesOf(TFVOCAB_EXTRACT.out.manifest))
     TFVOCAB_REPORT(ch_report_in)
     ch_versions = ch_versions.mix(TFVOCAB_REPORT.out.versions)
 

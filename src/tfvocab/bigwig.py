@@ -15,8 +15,9 @@ by libBigWig and pybigtools):
 
 Only the blocks asked for are decompressed (``intervals(chrom, blocks=...)``), so memory and
 time follow the bases covered by the request, not the file. Records are returned in genomic
-order; records with a NaN value or zero length are dropped (no data). Both byte orders are
-read. Zoom levels, bigBed files and the summary are not used.
+order with their values as stored (NaN and +-inf included: what they mean is decided by
+``tfvocab extract``, :func:`tfvocab.extract.screen_records`); records of zero length are
+dropped. Both byte orders are read. Zoom levels, bigBed files and the summary are not used.
 """
 from __future__ import annotations
 
@@ -148,7 +149,7 @@ class BigWigFile:
 
         ``blocks``: optional bool mask (B,) over :meth:`blocks` — only those blocks are
         decoded (records of skipped blocks are absent). Records are sorted, non-overlapping
-        (checked), with NaN values and empty records removed.
+        (checked), empty records removed; values as stored (non-finite ones included).
         """
         rows = self._block_rows(chrom)
         if blocks is not None:
@@ -184,7 +185,7 @@ class BigWigFile:
         starts = np.empty(total, dtype=np.int64)
         ends = np.empty(total, dtype=np.int64)
         values = np.empty(total, dtype=np.float32)
-        check = False                                      # order/overlap/NaN need a full pass
+        check = False                                      # order/overlap/empty need a full pass
         o, prev_end = 0, -1
         for buf, pos, start, step, span, typ, n in sections:
             s, en, v = starts[o:o + n], ends[o:o + n], values[o:o + n]
@@ -203,7 +204,7 @@ class BigWigFile:
                     np.add(s, span, out=en)
                 v[:] = rec["v"]
                 check |= bool((en <= s).any() or (s[1:] < en[:-1]).any())
-            check |= bool(s[0] < prev_end or np.isnan(v).any())
+            check |= bool(s[0] < prev_end)
             prev_end = int(en[-1])
             o += n
         if check:
@@ -222,13 +223,13 @@ class BigWigFile:
 
 def clean_intervals(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, path: str = "?",
                     chrom: str = "?") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Drop records with NaN values or zero length; check sorted and non-overlapping.
+    """Drop records of zero length; check sorted and non-overlapping.
 
-    ``starts``, ``ends`` int64 (n,), ``values`` float (n,). Returns the kept records (views
-    when nothing is dropped). Overlapping or unsorted records raise :class:`TfvocabError`.
+    ``starts``, ``ends`` int64 (n,), ``values`` float (n,) (any values: NaN and +-inf are kept,
+    see :func:`tfvocab.extract.screen_records`). Returns the kept records (views when nothing
+    is dropped). Overlapping or unsorted records raise :class:`TfvocabError`.
     """
-    bad = np.isnan(values)
-    bad |= ends <= starts
+    bad = ends <= starts
     if bad.any():
         if (ends < starts).any():
             raise TfvocabError("a record ends before it starts", path=path, record=f"chromosome {chrom}",

@@ -20,6 +20,14 @@ time. Partner IDs are mapped (``id_map``) before the top-N selection, so "the N 
 are the N best that have an AGI code. Ties are broken by partner ID, so a folder, a zip, a
 matrix and the equivalent edge list give the same pairs. Each pair appears in both genes'
 lists; the ``pairs`` step keeps it once.
+
+Score values (:func:`check_scores`, every layout alike, wherever a score selects pairs:
+``threshold``, ``top_n``): NaN (``nan``, an empty matrix cell) is *no score*: never kept by a
+threshold or a top-N, counted (``nan_scores`` in ``attrs["read"]`` / pairs.report.json);
++inf / -inf are refused with a one-line error naming the file, the line (or matrix cell) and
+the count (an infinite score comes from a division by zero upstream, e.g. a gene whose
+expression never varies, not from a measured co-expression). Negative scores are ordinary
+values (correlations, z-scores).
 """
 from __future__ import annotations
 
@@ -217,6 +225,24 @@ def check_ids_need_map(ids: Sequence[str], path: str | Path,
 
 # ----------------------------------------------------------------------------- selection
 
+def check_scores(scores: np.ndarray, path: str | Path, where=None) -> int:
+    """Apply the score policy to scores that select pairs; returns the number of NaN scores.
+
+    ``scores``: float (n,). ``where``: optional ``i -> str`` naming the line (or cell) of score
+    ``i`` for the error. +-inf raises :class:`TfvocabError`; NaN is no score (counted).
+    """
+    s = np.asarray(scores, dtype=float)
+    inf = np.flatnonzero(np.isinf(s))
+    if inf.size:
+        i = int(inf[0])
+        raise TfvocabError(f"{inf.size} infinite co-expression score(s) ({s[i]:g})", path=str(path),
+                           record=where(i) if where is not None else None,
+                           hint="scores must be finite numbers (NaN: no score); an infinite one comes "
+                                "from a division by zero upstream (a gene whose expression never "
+                                "varies): recompute it or write NaN")
+    return int(np.isnan(s).sum())
+
+
 def select_partners(partners: np.ndarray, scores: np.ndarray, *, threshold: float | None,
                     top_n: int | None, lower_better: bool) -> np.ndarray:
     """Indices of the partners kept from one gene's list, best first.
@@ -260,6 +286,11 @@ def top_n_per_gene(a: np.ndarray, b: np.ndarray, scores: np.ndarray, n: int,
     keep_dir[order] = rank < n
     keep = keep_dir[:E] | keep_dir[E:]
     return keep & np.isfinite(s)
+
+
+def _warn_nan(path, n: int, of: int) -> None:
+    if n:
+        log.warning("%s: %d of %d scores are NaN (no score): never kept as co-expressed", path, n, of)
 
 
 # ----------------------------------------------------------------------------- partner lists
@@ -423,7 +454,7 @@ def read_partner_lists(path: str | Path, *, threshold: float | None = None, top_
     k = 0
     lower = False
     parts_a, parts_b, parts_s = [], [], []
-    lines = kept = below = 0
+    lines = kept = below = nan_scores = 0
     queries_unmapped = 0
     checked_ids = id_map is not None
     for gene, member, data in progress(files, desc=f"reading {path.name}", total=n_files, unit="gene",
@@ -468,6 +499,7 @@ def read_partner_lists(path: str | Path, *, threshold: float | None = None, top_
         ok = np.flatnonzero(mapped != None)  # noqa: E711 (element-wise)
         mapper.rows_dropped += len(partners) - ok.size
         s = values[ok, k]
+        nan_scores += check_scores(s, where, lambda i: f"line {ok[i] + 1 + bool(header)}")
         if threshold is not None:
             below += int(np.sum(~((s <= threshold) if lower else (s >= threshold))))
         sel = ok[select_partners(mapped[ok], s, threshold=threshold, top_n=top_n, lower_better=lower)]
@@ -491,9 +523,10 @@ def read_partner_lists(path: str | Path, *, threshold: float | None = None, top_
         "gene_columns": ["file name", "partner"], "score_column": score_name,
         "score_lower_better": lower, "threshold_applied_while_reading": threshold,
         "top_n": top_n, "gene_files": n_files, "partner_lines": int(lines),
-        "below_threshold_skipped": int(below), "rows_read": int(len(df)),
+        "below_threshold_skipped": int(below), "nan_scores": int(nan_scores), "rows_read": int(len(df)),
         "lines": int(lines), "comment_lines": 0, "blank_lines": 0, "id_map": id_report,
     }
+    _warn_nan(path, nan_scores, lines)
     log.info("%s: %d of %d partner lines kept (%s%s)", path, kept, lines,
              f"score {'<=' if lower else '>='} {threshold:g}" if threshold is not None else "",
              (", " if threshold is not None else "") + f"top {top_n} per gene" if top_n else "")
@@ -538,7 +571,7 @@ def read_matrix(path: str | Path, *, threshold: float | None = None, top_n: int 
     col_ok = np.flatnonzero(pd.notna(col_mapped))
     row_ids: list[str] = []
     parts_a, parts_b, parts_s = [], [], []
-    below = kept = 0
+    below = kept = nan_scores = 0
     try:
         for chunk in progress(reader, desc=f"reading {path.name}", unit="block"):
             if chunk.shape[1] != col_ids.size:
@@ -555,6 +588,7 @@ def read_matrix(path: str | Path, *, threshold: float | None = None, top_n: int 
                 mapper.rows_dropped += col_ids.size - col_ok.size
                 cand = col_ok[col_ids[col_ok] != ids[r]]        # not the diagonal
                 s = vals[r, cand]
+                nan_scores += check_scores(s, path, lambda i: f"row {ids[r]}, column {col_ids[cand[i]]}")
                 if threshold is not None:
                     below += int(np.sum(~((s <= threshold) if lower else (s >= threshold))))
                 sel = cand[select_partners(col_mapped[cand], s, threshold=threshold, top_n=top_n,
@@ -583,8 +617,9 @@ def read_matrix(path: str | Path, *, threshold: float | None = None, top_n: int 
         "header_detected": True, "n_columns": int(col_ids.size) + 1, "columns": ["gene"] + col_ids[:20].tolist(),
         "gene_columns": ["row", "column"], "score_column": score_name, "score_lower_better": lower,
         "threshold_applied_while_reading": threshold, "top_n": top_n, "matrix_genes": int(col_ids.size),
-        "below_threshold_skipped": int(below), "rows_read": int(len(df)), "lines": len(row_ids) + 1,
-        "comment_lines": 0, "blank_lines": 0, "id_map": id_report,
+        "below_threshold_skipped": int(below), "nan_scores": int(nan_scores), "rows_read": int(len(df)),
+        "lines": len(row_ids) + 1, "comment_lines": 0, "blank_lines": 0, "id_map": id_report,
     }
+    _warn_nan(path, nan_scores, len(row_ids) * max(col_ids.size - 1, 0))
     log.info("%s: %d x %d matrix, %d partner cells kept", path, len(row_ids), col_ids.size, kept)
     return df

@@ -18,6 +18,23 @@ A window is *missing* (``NaN`` in ``mean``/``max`` and ``mask`` True) when
   or (for ``clipped`` promoters) outside the promoter interval clipped by ``promoters``;
 * and, only with ``mask_uncovered=True``, when none of its bases has data in the bigWig.
 
+**Values** (a track is coverage: read counts or scaled coverage, >= 0; :func:`screen_records`,
+counted over the records that overlap a promoter window, so every reader counts the same):
+
+* a NaN or +inf record is a run of bases **without data** (as if the record were absent: 0 by
+  default, uncovered for ``mask_uncovered``), so every finite base still counts exactly; the
+  records and the windows they touch are counted (``health``) and warned about. When they touch
+  more than :data:`MAX_NONFINITE_WINDOW_FRACTION` of the track's windows the track is refused
+  (it is mostly undefined values: most often a ratio of two tracks, x/0 = +inf, 0/0 = NaN);
+* a value below 0 (-inf included) is refused with a one-line error naming the file, the
+  chromosome and the record count: a log-ratio (bigwigCompare ``--operation log2``), ratio or
+  subtracted track is not coverage, and ``normalize`` fits a background model of coverage
+  (see docs/inputs.md, "Track kinds").
+
+Each ``signal.<tf>.h5`` and extract's manifest carry the track's **health** (:func:`track_health`):
+windows masked, non-finite records seen and the windows they touch, the fraction of promoters
+with any signal.
+
 Speed: a bigWig is read as its records (piecewise-constant runs: ``starts``, ``ends``,
 ``values`` arrays, one chromosome at a time), never at base resolution. The default ``native``
 reader (:mod:`tfvocab.bigwig`, numpy + zlib) decodes only the data blocks that overlap a
@@ -42,7 +59,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,6 +75,9 @@ from .publish import step_outputs
 log = get_logger("extract")
 
 READERS = ("native", "pybigtools", "pybigwig")
+#: A track whose non-finite records (no data) touch more than this fraction of its windows is
+#: refused instead of extracted as mostly zeros
+MAX_NONFINITE_WINDOW_FRACTION = 0.5
 DEFAULT_READER = "native"
 _TF_NAME = re.compile(r"^[A-Za-z0-9_.+\-]+$")
 
@@ -100,8 +120,9 @@ def infer_flanks(df: pd.DataFrame) -> tuple[int, int]:
 class BigWigReader:
     """Reader of one bigWig: ``chroms`` {name: length}; :meth:`intervals` of a chromosome.
 
-    Every reader returns the same arrays for the same file (the bigWig's own records, NaN
-    values and empty records dropped), so every reader gives identical ``signal.<tf>.h5``.
+    Every reader returns the same arrays for the same file (the bigWig's own records with their
+    values as stored, NaN and +-inf included; empty records dropped), so every reader gives
+    identical ``signal.<tf>.h5``.
     """
 
     name = "?"
@@ -113,8 +134,9 @@ class BigWigReader:
     def intervals(self, chrom: str, spans: tuple[np.ndarray, np.ndarray] | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Records of ``chrom``: ``starts``, ``ends`` int64 (n,) (0-based, half-open, sorted,
-        non-overlapping) and ``values`` float32 (n,). ``spans``: optional sorted disjoint
-        ``(lo, hi)`` int64 arrays (bp); records outside them may be left out."""
+        non-overlapping) and ``values`` float32 (n,) (as stored: may hold NaN / +-inf).
+        ``spans``: optional sorted disjoint ``(lo, hi)`` int64 arrays (bp); records outside
+        them may be left out."""
         raise NotImplementedError
 
     def close(self) -> None:  # pragma: no cover - trivial
@@ -137,9 +159,7 @@ class NativeReader(BigWigReader):
     def intervals(self, chrom, spans=None):
         blocks = None
         if spans is not None:
-            bs, be = self._bw.blocks(chrom)
-            j = np.searchsorted(spans[0], be, side="left") - 1     # last span starting before block end
-            blocks = (j >= 0) & (spans[1][np.maximum(j, 0)] > bs)
+            blocks = in_spans(*self._bw.blocks(chrom), spans)
         return self._bw.intervals(chrom, blocks)
 
     def close(self):
@@ -257,6 +277,127 @@ def open_bigwig(path: str | Path, reader: str = DEFAULT_READER) -> BigWigReader:
 
 
 # --------------------------------------------------------------------------------------------
+# record values: what a track's values may be (pure array functions)
+# --------------------------------------------------------------------------------------------
+def in_spans(starts: np.ndarray, ends: np.ndarray, spans: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Bool (n,): True where the interval ``[starts, ends)`` (int64 (n,), bp) overlaps one of
+    ``spans`` (sorted disjoint ``(lo, hi)`` int64 arrays, bp). O(n log spans)."""
+    lo, hi = spans
+    j = np.searchsorted(lo, ends, side="left") - 1              # last span starting before the end
+    return (j >= 0) & (hi[np.maximum(j, 0)] > starts)
+
+
+def finite_records(starts: np.ndarray, ends: np.ndarray, values: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The records whose value is finite: ``starts``, ``ends`` int64 (m,), ``values`` (m,).
+
+    Returns the inputs themselves when every value is finite (two reductions, no copy), so a
+    NaN or +-inf record is a run of bases without data and never reaches a prefix sum.
+    """
+    if values.size == 0 or (np.isfinite(values.min()) and np.isfinite(values.max())):
+        return starts, ends, values
+    keep = np.isfinite(values)
+    return starts[keep], ends[keep], values[keep]
+
+
+def screen_records(starts: np.ndarray, ends: np.ndarray, values: np.ndarray,
+                   spans: tuple[np.ndarray, np.ndarray] | None = None):
+    """Split one chromosome's records (a reader's output) into data and what is not data.
+
+    ``starts``, ``ends`` int64 (n,) bp, ``values`` float32 (n,) as stored; ``spans``: the
+    promoter windows' union (sorted disjoint ``(lo, hi)``, bp) over which records are counted
+    (every reader reads at least those records, so the counts do not depend on the reader;
+    None: all records). Returns ``(starts, ends, values, bad, counts)``:
+
+    * the finite records (the inputs themselves when every value is finite and >= 0: the
+      usual case costs two reductions);
+    * ``bad``: ``(starts, ends)`` int64 of the non-finite records overlapping ``spans`` (for
+      the windows they touch), or None;
+    * ``counts``: None in the usual case, else a dict over the records overlapping ``spans``:
+      ``records``, ``nan``, ``posinf``, ``neginf``, ``negative`` (finite values < 0) and
+      ``min`` (their smallest finite value, or None).
+    """
+    if values.size == 0:
+        return starts, ends, values, None, None
+    lo, hi = values.min(), values.max()
+    if np.isfinite(lo) and np.isfinite(hi) and lo >= 0:
+        return starts, ends, values, None, None
+    over = np.ones(values.size, bool) if spans is None else in_spans(starts, ends, spans)
+    v = values[over]
+    finite = np.isfinite(v)
+    counts = {"records": int(v.size), "nan": int(np.isnan(v).sum()),
+              "posinf": int(np.isposinf(v).sum()), "neginf": int(np.isneginf(v).sum()),
+              "negative": int((v[finite] < 0).sum()),
+              "min": float(v[finite].min()) if finite.any() else None}
+    nf = ~np.isfinite(values) & over
+    bad = (starts[nf], ends[nf]) if nf.any() else None
+    return (*finite_records(starts, ends, values), bad, counts)
+
+
+def signed_track_error(counts: Mapping, path: str, chrom: str) -> TfvocabError:
+    """The one-line refusal of a track with values below 0 (``counts`` of :func:`screen_records`)."""
+    n = counts["negative"] + counts["neginf"]
+    low = f"minimum {counts['min']:g}" if counts["min"] is not None and counts["min"] < 0 else ""
+    inf = f"{counts['neginf']:,} are -inf" if counts["neginf"] else ""
+    detail = "; ".join(x for x in (low, inf) if x)
+    return TfvocabError(
+        f"{n:,} of {counts['records']:,} records over promoters are below 0 ({detail}): a "
+        "log-ratio, ratio or subtracted track (bigwigCompare, MACS2 bdgcmp), not coverage",
+        path=path, record=f"chromosome {chrom}",
+        hint="normalize expects coverage >= 0 (raw or CPM/RPKM/RPGC/BPM-scaled, as bamCoverage "
+             "writes it) or peak calls (--peaks): extract the treatment's coverage bigWig and give "
+             "the input bigWig as its samplesheet control; docs/inputs.md, Track kinds")
+
+
+def nonfinite_error(path: str, per_chrom: Mapping[str, Mapping], touched: int, usable: int
+                    ) -> TfvocabError:
+    """The one-line refusal of a track whose NaN / +inf records touch most of its windows."""
+    nf = {c: v.get("nan_records", 0) + v.get("posinf_records", 0) for c, v in per_chrom.items()}
+    worst = max(nf, key=nf.get)
+    total = sum(nf.values())
+    return TfvocabError(
+        f"{total:,} NaN/+inf records over promoters ({nf[worst]:,} on this chromosome) touch "
+        f"{touched:,} of {usable:,} windows ({touched / max(usable, 1):.0%}, more than "
+        f"{MAX_NONFINITE_WINDOW_FRACTION:.0%}): the track is mostly undefined values",
+        path=path, record=f"chromosome {per_chrom[worst].get('bigwig_chrom') or worst}",
+        hint="a ratio of two tracks (x/0 = +inf, 0/0 = NaN) is not coverage: extract the treatment's "
+             "coverage bigWig with the input as its control; a converter that writes NaN for bases "
+             "without data should leave them out instead (docs/inputs.md, Track kinds)")
+
+
+def track_health(mx: np.ndarray, mask: np.ndarray, nan_records: int = 0, posinf_records: int = 0,
+                 nonfinite_windows: int = 0) -> dict:
+    """Per-track health for the manifest and the report.
+
+    ``mx`` float32 (G, W) window maxima (NaN where masked), ``mask`` bool (G, W); NaN / +inf
+    record counts over the promoters and ``nonfinite_windows``, the windows (not masked) that
+    such records touch. Returns ``windows``, ``masked_windows``, ``masked_fraction``,
+    ``nan_records``, ``posinf_records``, ``nonfinite_windows``, ``lost_fraction``
+    ((masked + touched) / windows), ``promoters``, ``promoters_with_signal`` (an unmasked window
+    with signal > 0) and ``promoters_with_signal_fraction``.
+    """
+    G, W = mask.shape
+    n = max(G * W, 1)
+    masked = int(mask.sum())
+    signal = int((np.nan_to_num(mx, nan=0.0) > 0).any(axis=1).sum()) if G and W else 0
+    return {"windows": int(G * W), "masked_windows": masked, "masked_fraction": round(masked / n, 6),
+            "nan_records": int(nan_records), "posinf_records": int(posinf_records),
+            "nonfinite_windows": int(nonfinite_windows),
+            "lost_fraction": round((masked + int(nonfinite_windows)) / n, 6),
+            "promoters": int(G), "promoters_with_signal": signal,
+            "promoters_with_signal_fraction": round(signal / max(G, 1), 6)}
+
+
+def health_line(name: str, h: Mapping) -> str:
+    """One line of :func:`track_health` for the log."""
+    nf = h["nan_records"] + h["posinf_records"]
+    return (f"health {name}: {h['masked_windows']:,} of {h['windows']:,} windows masked "
+            f"({h['masked_fraction']:.1%}); {nf:,} non-finite records (NaN {h['nan_records']:,}, "
+            f"+inf {h['posinf_records']:,}) touching {h['nonfinite_windows']:,} windows; signal in "
+            f"{h['promoters_with_signal_fraction']:.1%} of {h['promoters']:,} promoters")
+
+
+# --------------------------------------------------------------------------------------------
 # window statistics (pure array functions)
 # --------------------------------------------------------------------------------------------
 def window_points(wstarts: np.ndarray, wends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -274,8 +415,10 @@ def window_stats(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, wstar
     """Mean and max of a piecewise-constant signal over half-open windows ``[wstarts, wends)``.
 
     Signal: records ``starts``, ``ends`` int64 (n,) (bp, sorted, non-overlapping, non-empty)
-    with ``values`` float32 (n,) (finite); bases outside every record have no data and count
-    as 0. Windows: ``wstarts``, ``wends`` int64 (N,), ``wstart < wend``, any order and overlap.
+    with ``values`` float32 (n,); bases outside every record, and those of a record whose value
+    is NaN or +-inf (:func:`finite_records`), have no data and count as 0, so one non-finite
+    record never reaches the prefix sums. Windows: ``wstarts``, ``wends`` int64 (N,),
+    ``wstart < wend``, any order and overlap.
     ``points``: optional precomputed :func:`window_points` ``(wstarts, wends)`` (it depends on
     the windows only, so it is computed once for all bigWigs).
 
@@ -299,6 +442,7 @@ def window_stats(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, wstar
         points = window_points(wstarts, wends)
     pts, ia, ib = points
     width = wends - wstarts
+    starts, ends, values = finite_records(starts, ends, values)
     n = starts.size
     need_cov = want_uncovered or (n > 0 and bool(values.min() < 0))
     if n == 0:
@@ -349,7 +493,8 @@ def window_com(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, wstarts
 
     Same inputs as :func:`window_stats`. Returns float64 (N,) in ``[0, width]``: the mean base
     centre (``b + 0.5``) weighted by the per-base signal, NaN where the window holds no positive
-    mass. Negative values are clipped to 0 first (a centre of mass needs non-negative weights).
+    mass. Negative values are clipped to 0 first (a centre of mass needs non-negative weights);
+    non-finite records are bases without data (:func:`finite_records`).
 
     Prefix sums over the records of the mass ``F0(x)`` and of the first moment
     ``F1(x) = sum_{b < x} b v_b`` (float64; a record ``[s, e)`` of value ``v`` contributes
@@ -359,6 +504,7 @@ def window_com(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, wstarts
     """
     N = wstarts.size
     out = np.full(N, np.nan)
+    starts, ends, values = finite_records(starts, ends, values)
     if N == 0 or starts.size == 0:
         return out
     if points is None:
@@ -490,7 +636,13 @@ def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
     chromosome's records are held at a time (memory ~ 20 bytes x records of the largest
     chromosome, independent of the number of bigWigs). Returns ``mean``, ``max`` float32
     (G, W) (NaN where masked), ``mask`` bool (G, W) and a ``stats`` dict (per-chromosome
-    masked counts, seconds reading records and computing windows).
+    masked and non-finite counts, the track's ``health`` (:func:`track_health`), seconds
+    reading records and computing windows).
+
+    Values follow the module's policy (:func:`screen_records`): NaN / +inf records are bases
+    without data (counted); a value below 0 raises :class:`TfvocabError` at the first
+    chromosome holding one, and so do non-finite records touching more than
+    :data:`MAX_NONFINITE_WINDOW_FRACTION` of the usable windows.
     """
     G, W = len(layout.genes), layout.offsets.size
     mean = np.full((G, W), np.nan, dtype=np.float32)
@@ -499,6 +651,7 @@ def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
     cm = np.full((G, W), np.nan, dtype=np.float32) if com else None
     per_chrom = {}
     t_read = t_win = 0.0
+    usable = 0                                             # windows on a mapped chromosome's bases
     for c, geo in progress(layout.chroms.items(), desc=f"{Path(bw.path).name}", total=len(layout.chroms),
                            unit="chrom"):
         n_windows = geo["starts"].size
@@ -512,6 +665,9 @@ def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
         ok = geo["inside"] & (starts >= 0) & (ends <= length)
         t0 = time.perf_counter()
         rs, re_, rv = bw.intervals(target, geo["spans"])
+        rs, re_, rv, bad, counts = screen_records(rs, re_, rv, geo["spans"])
+        if counts is not None and counts["negative"] + counts["neginf"]:
+            raise signed_track_error(counts, bw.path, target)
         t1 = time.perf_counter()
         okf = ok.ravel()
         pts, ia, ib = geo["points"]
@@ -528,6 +684,11 @@ def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
             flip = flip if all_ok else flip[okf]
             cw = np.where(flip, (we - ws) - cw, cw)
             cw[np.isnan(m)] = np.nan
+        touched = 0
+        if bad is not None:                                # windows with a base of a NaN/+inf record
+            hit = window_stats(*bad, np.ones(bad[0].size, np.float32), ws, we, points=(pts, ia, ib))[0] > 0
+            touched = int((hit & ~unc).sum() if mask_uncovered else hit.sum())
+        usable += int(okf.sum())
         del rs, re_, rv
         t_win += time.perf_counter() - t1
         t_read += t1 - t0
@@ -552,10 +713,20 @@ def extract_track(bw: BigWigReader, layout: Layout, mapping: dict[str, str],
         per_chrom[c] = {"bigwig_chrom": target, "genes": int(geo["rows"].size),
                         "masked_windows": int(n_windows - ok.sum() + (unc.sum() if mask_uncovered else 0)),
                         "off_chromosome_windows": int(n_windows - ok.sum())}
+        if counts is not None:
+            per_chrom[c].update(nan_records=counts["nan"], posinf_records=counts["posinf"],
+                                nonfinite_windows=touched)
+    nan = sum(v.get("nan_records", 0) for v in per_chrom.values())
+    posinf = sum(v.get("posinf_records", 0) for v in per_chrom.values())
+    touched = sum(v.get("nonfinite_windows", 0) for v in per_chrom.values())
+    if touched > MAX_NONFINITE_WINDOW_FRACTION * usable:
+        raise nonfinite_error(bw.path, {c: v for c, v in per_chrom.items() if "nan_records" in v},
+                              touched, usable)
     out = {"mean": mean, "max": mx, "mask": mask} if cm is None else {
         "mean": mean, "max": mx, "mask": mask, "com": cm}
     return {**out,
             "stats": {"per_chrom": per_chrom, "masked_windows": int(mask.sum()),
+                      "health": track_health(mx, mask, nan, posinf, touched),
                       "read_seconds": round(t_read, 3), "window_seconds": round(t_win, 3)}}
 
 
@@ -602,7 +773,8 @@ def _extract_one(bw: BigWigReader, res, name: str, layout: Layout, outdir: Path,
              "chrom_mapping": json.dumps(res.to_dict(), sort_keys=True),
              "masked_windows": st["masked_windows"], "track_kind": "peaks" if bw.name == "peaks" else "bigwig",
              "masked_by_chrom": json.dumps({c: v["masked_windows"] for c, v in st["per_chrom"].items()},
-                                           sort_keys=True)}
+                                           sort_keys=True),
+             "health": json.dumps(st["health"], sort_keys=True)}
     if bw.name == "peaks":
         attrs["peaks"] = json.dumps(bw.info, sort_keys=True)
     prm = dict(params, bigwig=bw.path, tf=name)
@@ -655,6 +827,16 @@ def _log_track(name: str, path: str, res, layout: Layout, st: dict, reader: str)
     for s, t in res.mapping.items():
         if s != t and res.method[s] != "no peaks":
             log.info("%s: chromosome %s -> %s (%s)", path, s, t, res.method[s])
+    nf = {v["bigwig_chrom"]: v for v in st["per_chrom"].values() if v.get("nan_records", 0)
+          + v.get("posinf_records", 0)}
+    if nf:
+        h = st["health"]
+        log.warning("%s: %d NaN and %d +inf records over promoters (chromosome(s) %s) read as bases "
+                    "without data (signal 0); they touch %d of %d windows. A ratio of two tracks "
+                    "(x/0, 0/0)? normalize expects coverage (docs/inputs.md, Track kinds)", path,
+                    h["nan_records"], h["posinf_records"], ", ".join(list(nf)[:5]),
+                    h["nonfinite_windows"], h["windows"])
+    log.info("%s", health_line(name, st["health"]))
     log.info("extract %s (%s, reader %s): %d of %d windows masked; read %.2f s, windows %.2f s, "
              "total %.2f s", name, path, reader, st["masked_windows"], st["n_windows"],
              st["read_seconds"], st["window_seconds"], st["seconds"])
@@ -769,12 +951,14 @@ def run(promoters: str | Path, bigwig: Sequence[str | Path] = (), outdir: str | 
     with step_outputs(outdir, "extract", {**params, "tracks": dict(zip(names, paths))}, tag=tag) as out, \
             timed(f"extract {what}, {jobs} job(s)", log):
         stage = out.staging
+        health = out.extra.setdefault("health", {})
         if jobs == 1 or len(paths) == 1:
             _worker_init(layout)
             for path, res, name, kind in progress(list(zip(paths, results, names, kinds)), desc="tracks",
                                                   total=len(paths), unit="track"):
                 _, _, st = _worker_task(path, reader, res, name, stage, params, mask_uncovered,
                                         kind, peak_value)
+                health[name] = st["health"]
                 _log_track(name, path, res, layout, st, reader if kind != "peaks" else "peaks")
             _WORKER.clear()
         else:
@@ -790,6 +974,7 @@ def run(promoters: str | Path, bigwig: Sequence[str | Path] = (), outdir: str | 
                 for fut in progress(cf.as_completed(futs), desc="tracks", total=len(futs),
                                     unit="track"):
                     name, _, st = fut.result()
+                    health[name] = st["health"]
                     k = names.index(name)
                     _log_track(name, paths[k], results[k], layout, st,
                                reader if kinds[k] != "peaks" else "peaks")

@@ -10,6 +10,8 @@ and the name the pipeline passes with ``--tf``). A signal file whose TF name is 
 goes to ``control_signal`` float32 (G, W, C) / ``control_mask`` bool (G, W, C), named in
 ``controls`` (C,), not to the TF axis; ``tf_control`` int64 (T,) is each TF's control column
 (-1: none) and the root attribute ``control`` names the control track(s) (comma-separated).
+The root attribute ``track_health`` (JSON ``{tf: health}``) gathers each track's health from
+extract (:func:`tfvocab.extract.track_health`) for the report.
 
 TF order: the samplesheet's row order, then TFs absent from it (by name). Without a samplesheet:
 TF names sorted, so the result does not depend on the order the files were listed in.
@@ -78,6 +80,16 @@ def plan(files: Sequence[Track], sheet: pd.DataFrame | None, sheet_path: str | N
     return [by_name[t] for t in tf_names], [by_name[c] for c in used], tf_control
 
 
+def recorded_health(track: Track) -> dict:
+    """The ``health`` extract recorded in a ``signal.<tf>.h5`` ({} when absent or unreadable:
+    files of earlier versions have none)."""
+    try:
+        h = json.loads(track.attrs.get("health") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return h if isinstance(h, dict) else {}
+
+
 def run(signal: Sequence[str | Path], outdir: str | Path,
         samplesheet: str | Path | None = None) -> dict[str, Path]:
     """Merge per-TF signal files into ``<outdir>/signal.h5``; returns ``{"signal": path}``."""
@@ -96,6 +108,7 @@ def run(signal: Sequence[str | Path], outdir: str | Path,
     outdir = Path(outdir)
     params = {"signal": sorted(paths), "samplesheet": str(samplesheet) if samplesheet else None}
     sources = {f.tf: f.attrs.get("bigwig", "") for f in tf_files + ctl_files}
+    health = {f.tf: h for f in tf_files + ctl_files if (h := recorded_health(f))}
     lineage = {"promoters": ref.lineage.get("promoters"),
                "tracks": [f.artifact_id for f in tf_files + ctl_files]}
     n_masked = 0
@@ -103,7 +116,8 @@ def run(signal: Sequence[str | Path], outdir: str | Path,
             SignalWriter(out.path("signal.h5"), genes=ref.genes(), tfs=[f.tf for f in tf_files],
                          geometry=ref.geometry, controls=[f.tf for f in ctl_files],
                          tf_control=tf_control, lineage=lineage,
-                         attrs={"sources": json.dumps(sources, sort_keys=True)},
+                         attrs={"sources": json.dumps(sources, sort_keys=True),
+                                "track_health": json.dumps(health, sort_keys=True)},
                          prov=provenance("merge", params)) as w:
         readers = {}
         try:

@@ -391,8 +391,9 @@ def parse_scores(df: pd.DataFrame, *, threshold: float | None, path: str | Path 
                  header_detected: bool = False) -> tuple[np.ndarray, int]:
     """Numeric scores of ``df["score"]``: float64 (N,), NaN where missing/non-numeric.
 
-    With a ``threshold`` a non-numeric score is an error naming the line; without, it is
-    counted (returned second) and logged as a warning.
+    With a ``threshold`` a non-numeric score is an error naming the line, and so is an infinite
+    one (:func:`tfvocab.coexpression.check_scores`; NaN is no score); without, a non-numeric
+    score is counted (returned second) and logged as a warning.
     """
     if "score" not in df or df["score"].isna().all():
         if threshold is not None:
@@ -413,6 +414,9 @@ def parse_scores(df: pd.DataFrame, *, threshold: float | None, path: str | Path 
     if n_bad:
         log.warning("%d rows have a non-numeric score (e.g. %r); scores are unused without --threshold",
                     n_bad, df["score"].iloc[int(np.flatnonzero(bad)[0])])
+    if threshold is not None:
+        coex.check_scores(scores, path, lambda i: f"line {_data_line_number(Path(path), int(df.index[i]) + int(header_detected))}"
+                          if path else f"row {i + 1}")
     return scores, n_bad
 
 
@@ -440,6 +444,10 @@ def clean_positives(df: pd.DataFrame, promoter_ids: Sequence[str], *, threshold:
     counts["ids_normalised"] = int((a != df["gene_a"]).sum() + (b != df["gene_b"]).sum())
     scores, n_bad = parse_scores(df, threshold=threshold, path=path, header_detected=header_detected)
     counts["non_numeric_scores"] = n_bad
+    counts["nan_scores"] = int(np.isnan(scores).sum()) - n_bad if threshold is not None else 0
+    if counts["nan_scores"]:
+        log.warning("%s: %d rows have a NaN score (no score): never positives under --threshold", path,
+                    counts["nan_scores"])
 
     pid = pd.Series(list(promoter_ids), dtype=object)
     keys = _match_key(normalise_ids(pid))

@@ -12,6 +12,10 @@ Formats (ENCODE / UCSC definitions; 0-based, half-open ``chromStart``, ``chromEn
 * broadPeak (BED6+3): the same without ``peak``;
 * BED (3 to 12 columns): the ``score`` column (5th) when present, else 1 (presence).
 
+Values: the chosen column must hold a finite number >= 0 on every line; a non-numeric, NaN or
+infinite value and a negative one (``-1`` is "not computed" in narrowPeak) are refused with a
+one-line error naming the line, the count and ``--peak-value``.
+
 ``value``: ``"auto"`` (signalValue for narrowPeak/broadPeak, the score for BED5+ unless it is
 constant, else 1), ``"signal"`` (column 7), ``"score"`` (column 5), ``"pvalue"`` (column 8),
 ``"one"`` (presence/absence). The format is recognised by the file name (``.narrowPeak``,
@@ -188,12 +192,17 @@ def read_peaks(path: str | Path, value: str = "auto") -> tuple[dict, dict]:
     if col is None:
         vals = np.ones(len(rows))
     else:
-        raw = pd.to_numeric(pd.Series([r[col] for r in rows]), errors="coerce").to_numpy(float)
-        nan = np.flatnonzero(~np.isfinite(raw))
-        if nan.size:
-            i = int(nan[0])
-            raise TfvocabError(f"non-numeric {value} value {rows[i][col]!r}", path=str(path),
-                               record=f"line {numbers[i]}", hint="or choose another --peak-value")
+        text = pd.Series([r[col] for r in rows])
+        raw = pd.to_numeric(text, errors="coerce").to_numpy(float)
+        bad = np.flatnonzero(~np.isfinite(raw))
+        if bad.size:
+            i = int(bad[0])
+            word = "non-finite" if text.str.strip().str.lower().str.lstrip("+-").isin(
+                ["nan", "inf", "infinity"]).iloc[i] else "non-numeric"
+            raise TfvocabError(f"{word} {value} value {rows[i][col]!r} ({bad.size} such peaks)",
+                               path=str(path), record=f"line {numbers[i]}",
+                               hint="a peak's value must be a finite number; fix these lines or "
+                                    "choose another --peak-value (one: presence)")
         vals = raw
         if value == "score" and fmt == "bed" and np.all(vals == vals[0]):
             log.info("%s: every BED score is %g: peaks rendered as presence (1)", path, vals[0])
@@ -201,8 +210,14 @@ def read_peaks(path: str | Path, value: str = "auto") -> tuple[dict, dict]:
         if np.all(vals == -1):
             raise TfvocabError(f"every {value} value is -1 (not computed by the peak caller)",
                                path=str(path), hint="choose another --peak-value (score, pvalue, one)")
-        if (vals < 0).any():
-            log.warning("%s: %d peaks have a negative %s value", path, int((vals < 0).sum()), value)
+        neg = np.flatnonzero(vals < 0)
+        if neg.size:
+            i = int(neg[0])
+            raise TfvocabError(f"negative {value} value {rows[i][col]!r} ({neg.size} such peaks): "
+                               "a peak's signal is coverage, >= 0", path=str(path),
+                               record=f"line {numbers[i]}",
+                               hint="-1 means 'not computed' in narrowPeak/broadPeak: choose "
+                                    "another --peak-value (signal, score, pvalue, one)")
     records, merged = {}, 0
     for c in dict.fromkeys(chrom.tolist()):
         m = chrom == c

@@ -213,6 +213,8 @@ class StepOutputs:
         self.paths: dict[str, Path] = {}
         self._adopted: list[str] = []
         self.warnings: list[str] = []     # recorded in the manifest (``warnings``) when any
+        #: more top-level manifest entries (JSON-able), e.g. extract's per-TF ``health``
+        self.extra: dict[str, Any] = {}
 
     def path(self, rel: str) -> Path:
         """Where to write output ``rel`` (a path relative to --outdir) while the step runs."""
@@ -258,7 +260,7 @@ class StepOutputs:
         for rel in stale:
             with contextlib.suppress(OSError):
                 (self.outdir / rel).unlink()
-        manifest = {"tool": "tfvocab", "version": __version__, "step": self.step,
+        manifest = {**self.extra, "tool": "tfvocab", "version": __version__, "step": self.step,
                     "name": self.name, "params": dict(self.params), "files": files}
         if self.warnings:
             manifest["warnings"] = list(self.warnings)

@@ -9,7 +9,10 @@ references: images are embedded as base64 PNG, CSS is inline, there is no JavaSc
 The page opens with **Summary**: the data (simulated or real, with counts), the task, the
 verdict with its n and interval (``summary.json`` of ``tfvocab summarize``; else one fold's
 ``metrics.json``), a box of warnings (tiny test set, too few positives, a model below chance,
-low-signal tracks, dropped pairs, a verdict that is not "better") and what to look at next.
+low-signal tracks, a track losing far more windows than the others, dropped pairs, a verdict
+that is not "better") and what to look at next. The data part and Data QC show each track's
+health from extract (:func:`track_health`: windows masked, NaN/+inf records, promoters with
+signal).
 Then Evaluation, Data QC, Vocabulary, Training, Interpretation, Predicted network and Run.
 Raw JSON is folded away (``<details>``); every figure has a caption saying what it shows and
 how to read it. On simulated data (SIMULATE's ``truth/``) the predicted modules are compared
@@ -53,6 +56,9 @@ MIN_TEST_GENES = 50
 MIN_TEST_PAIRS = 1000
 #: Warn when more than this fraction of a track's windows are missing
 MAX_MISSING_FRACTION = 0.2
+#: Warn when a track loses (masked, or touched by NaN/+inf records) more than this fraction of its
+#: windows beyond the median of the other tracks
+MAX_EXCESS_LOSS = 0.1
 
 # names the report knows about (everything else is only listed in the Run section)
 KNOWN = {
@@ -642,6 +648,88 @@ def forest_plot(ev: Evaluation) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
+# track health (extract)
+
+
+def track_health(files: Mapping[str, list[Path]]) -> dict[str, dict]:
+    """Per-track health recorded by extract (:func:`tfvocab.extract.track_health`): the
+    ``track_health`` attribute of ``signal.h5`` (merge gathers it) and the ``health`` of any
+    ``extract.*.manifest.json`` among the inputs (the manifests win). {} when neither is given."""
+    from . import formats
+
+    out: dict[str, dict] = {}
+    sig = _first(files, "signal.h5")
+    if sig is not None:
+        try:
+            with formats.SignalFile(sig) as f:
+                raw = f.attrs.get("track_health")
+            out.update(json.loads(raw) if raw else {})
+        except (TfvocabError, ValueError, OSError) as exc:
+            log.warning("report: %s: track health: %s", sig, exc)
+    for name in sorted(n for n in files if n.startswith("extract.") and n.endswith(".manifest.json")):
+        for path in _outputs(files, name):
+            try:
+                h = _read_json(path).get("health") or {}
+            except (ValueError, OSError) as exc:
+                log.warning("report: %s: %s", path, exc)
+                continue
+            out.update({k: v for k, v in h.items() if isinstance(v, Mapping)})
+    return out
+
+
+def health_outliers(health: Mapping[str, Mapping], excess: float = MAX_EXCESS_LOSS
+                    ) -> list[tuple[str, float, float]]:
+    """Tracks whose ``lost_fraction`` exceeds the median of the other tracks' by more than
+    ``excess``: ``(name, lost, median of the others)``, worst first (needs two tracks)."""
+    lost = {k: float(v.get("lost_fraction", v.get("masked_fraction", 0.0)) or 0.0) for k, v in health.items()}
+    out = []
+    for k, x in lost.items():
+        others = [y for j, y in lost.items() if j != k]
+        if others and x - float(np.median(others)) > excess:
+            out.append((k, x, float(np.median(others))))
+    return sorted(out, key=lambda r: r[2] - r[1])
+
+
+def health_frame(health: Mapping[str, Mapping]) -> pd.DataFrame:
+    """One row per track, most windows lost first."""
+    rows = [{"track": k, "windows lost (%)": 100 * float(v.get("lost_fraction", 0.0)),
+             "masked (%)": 100 * float(v.get("masked_fraction", 0.0)),
+             "NaN records": int(v.get("nan_records", 0)), "+inf records": int(v.get("posinf_records", 0)),
+             "windows touched by NaN/+inf": int(v.get("nonfinite_windows", 0)),
+             "promoters with signal (%)": 100 * float(v.get("promoters_with_signal_fraction", 0.0))}
+            for k, v in health.items()]
+    df = pd.DataFrame(rows, columns=["track", "windows lost (%)", "masked (%)", "NaN records", "+inf records",
+                                     "windows touched by NaN/+inf", "promoters with signal (%)"])
+    return df.sort_values(["windows lost (%)", "track"], ascending=[False, True], kind="stable")
+
+
+def health_summary(health: Mapping[str, Mapping]) -> str:
+    """One line for the Summary's data list."""
+    df = health_frame(health)
+    worst = df.iloc[0]
+    nf = int(df["NaN records"].sum() + df["+inf records"].sum())
+    return (f"Track health (extract, {len(df)} tracks): windows lost median "
+            f"{df['windows lost (%)'].median():.1f}%, most {worst['track']} {worst['windows lost (%)']:.1f}%; "
+            f"promoters with signal median {df['promoters with signal (%)'].median():.1f}%; "
+            f"{nf:,} NaN/+inf records read as bases without data")
+
+
+def _health_qc(health: Mapping[str, Mapping]) -> str:
+    out = ["<h3>Track health (extract)</h3>",
+           '<p class="note">Per track: windows lost = masked (chromosome absent, off the chromosome, '
+           "or uncovered with --mask-uncovered) or touched by NaN/+inf records (read as bases without "
+           "data); promoters with signal = promoters with any window above 0. "
+           f"A track losing more than {MAX_EXCESS_LOSS:.0%} of its windows beyond the median of the "
+           "others is named in the Summary's warnings.</p>",
+           table_html(health_frame(health), max_rows=30, caption="most windows lost first")]
+    bad = health_outliers(health)
+    if bad:
+        out.append('<p class="note">Far more windows lost than the other tracks: '
+                   + esc(", ".join(f"{k} {x:.0%} (others {m:.0%})" for k, x, m in bad)) + "</p>")
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------------------------
 # facts shared by Summary and the warnings
 
 
@@ -668,6 +756,9 @@ def data_facts(files: Mapping[str, list[Path]]) -> dict:
                 facts["span"] = (int(ws[0]), int(ws[-1] + st["window_bp"]))
         except Exception as exc:  # reported in Data QC
             log.warning("report: %s: %s", sig, exc)
+    health = track_health(files)
+    if health:
+        facts["health"] = health
     pr = _first(files, "pairs.report.json")
     if pr is not None:
         rep = _read_json(pr)
@@ -728,6 +819,12 @@ def collect_warnings(ev: Evaluation, facts: Mapping) -> list[str]:
         out.append(f"Mostly missing tracks: {len(miss)} TF(s) with more than "
                    f"{MAX_MISSING_FRACTION:.0%} of windows missing (" +
                    ", ".join(f"{k} {v:.0%}" for k, v in worst) + "): check chromosome names.")
+    for k, x, m in health_outliers(facts.get("health") or {})[:5]:
+        h = facts["health"][k]
+        out.append(f"Track losing windows: {k} loses {x:.0%} of its windows, the other tracks a median "
+                   f"{m:.0%} ({h.get('masked_windows', 0):,} masked, {h.get('nonfinite_windows', 0):,} "
+                   f"touched by {h.get('nan_records', 0) + h.get('posinf_records', 0):,} NaN/+inf records): "
+                   "check its chromosome names and its values (Data QC, Track health).")
     c = facts.get("pairs") or {}
     before = c.get("positives_before_split")
     cross = c.get("pairs_dropped_crossing_partitions")
@@ -851,6 +948,8 @@ def section_summary(files: Mapping[str, list[Path]], ev: Evaluation, facts: Mapp
         items.append(f"{facts['tfs']} DAP-seq TF tracks" + (f" ({len(low)} low-signal)" if low else "")
                      + (f"; {facts['windows']} windows of {facts.get('window_bp', '?')} bp per promoter"
                         if "windows" in facts else ""))
+    if facts.get("health"):
+        items.append(health_summary(facts["health"]))
     c = facts.get("pairs") or {}
     if c:
         layout = _get(facts.get("pairs_input"), "layout")
@@ -992,6 +1091,10 @@ def section_data_qc(files: Mapping[str, list[Path]], facts: Mapping) -> str:
         parts.append(_signal_qc(sig, raw=_first(files, "signal.h5")))
     else:
         parts.append(missing("signal.h5 / normalized.h5 (per-TF signal and missingness)"))
+    if facts.get("health"):
+        parts.append(_health_qc(facts["health"]))
+    else:
+        parts.append(missing("signal.h5 or extract.*.manifest.json (per-track health from extract)"))
     pr = _first(files, "pairs.report.json")
     if pr is not None:
         d = _read_json(pr)

@@ -6,7 +6,7 @@ process TFVOCAB_REPORT {
     container 'ghcr.io/tfvocab/tfvocab:0.1.0'
 
     input:
-    tuple val(meta), path(tokenize, stageAs: 'tokenize/*'), path(pairs, stageAs: 'pairs/*'), path(train, stageAs: 'train/*'), path(evaluate, stageAs: 'evaluate/*'), path(summarize, stageAs: 'summarize/*'), path(interpret, stageAs: 'interpret/*'), path(predict, stageAs: 'predict/*')
+    tuple val(meta), path(tokenize, stageAs: 'tokenize/*'), path(pairs, stageAs: 'pairs/*'), path(train, stageAs: 'train/*'), path(evaluate, stageAs: 'evaluate/*'), path(summarize, stageAs: 'summarize/*'), path(interpret, stageAs: 'interpret/*'), path(predict, stageAs: 'predict/*'), path(extract, stageAs: 'extract/*')
 
     output:
     tuple val(meta), path("*.html"), emit: html
@@ -22,7 +22,7 @@ process TFVOCAB_REPORT {
     def prefix = task.ext.prefix ?: 'report'
     """
     export OMP_NUM_THREADS=${task.cpus}
-    tfvocab report --outdir . ${args} tokenize pairs train evaluate summarize interpret predict
+    tfvocab report --outdir . ${args} tokenize pairs train evaluate summarize interpret predict extract
     # a copy: report.html stays, as its manifest lists it
     if [ "${prefix}" != report ]; then cp report.html "${prefix}.html"; fi
 

@@ -11,7 +11,9 @@ Layouts (docs/formats.md):
   lineage ``{"promoters", "tracks": [track ids]}``.
 
 Writers stream gene blocks (memory O(block x W x T)); readers validate kind, datasets, shapes and
-dtypes on open and read gene blocks on demand.
+dtypes on open and read gene blocks on demand. Values are coverage: :meth:`SignalFile.chunks`
+refuses an unmasked window (TF or control) that is infinite or below 0 (:func:`check_coverage`;
+``extract`` never writes one, a file from a signed track or another tool may hold them).
 """
 from __future__ import annotations
 
@@ -261,7 +263,8 @@ class SignalFile(H5Reader):
     def chunks(self, use_control: bool = True, block: int = BLOCK
                ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]:
         """Yield ``(signal, mask, control, control_mask)`` per block of genes: (g, W, T) float32,
-        bool (NaN entries masked), controls (g, W, C) or None."""
+        bool (NaN entries masked), controls (g, W, C) or None. An unmasked value that is
+        infinite or < 0 raises :class:`TfvocabError` (:func:`check_coverage`)."""
         G = self.shape[0]
         for g0 in range(0, G, block):
             g1 = min(G, g0 + block)
@@ -272,8 +275,32 @@ class SignalFile(H5Reader):
                 if use_control and self.has_control:
                     ctl = self.f["control_signal"][g0:g1]
                     cmsk = self.f["control_mask"][g0:g1].astype(bool) | np.isnan(ctl)
+            check_coverage(sig, msk, self.path, "signal", self.tfs, g0)
+            if ctl is not None:
+                check_coverage(ctl, cmsk, self.path, "control_signal", self.controls, g0)
             yield sig, msk, ctl, cmsk
 
+
+
+def check_coverage(values: np.ndarray, mask: np.ndarray, path: str, dataset: str,
+                   names: Sequence[str], g0: int = 0) -> None:
+    """Refuse unmasked values that are not coverage (infinite or < 0) with a one-line error.
+
+    ``values`` float32 (g, W, k), ``mask`` bool (g, W, k) (True: missing, NaN allowed there);
+    ``names`` (k,) the TFs / controls of the last axis; ``g0`` the block's first gene row.
+    """
+    bad = ~((values >= 0) & (values < np.inf)) & ~mask
+    if not bad.any():
+        return
+    per = bad.sum(axis=(0, 1))
+    j = int(np.flatnonzero(per)[0])
+    g, w = (int(i) for i in np.argwhere(bad[..., j])[0])
+    raise TfvocabError(f"{int(per[j]):,} unmasked windows of '{names[j]}' in genes {g0 + 1}.."
+                       f"{g0 + len(values)} are infinite or below 0 (e.g. {values[g, w, j]:g} at gene "
+                       f"{g0 + g + 1}, window {w + 1}): not coverage", path=path, record=dataset,
+                       hint="normalize expects coverage >= 0; re-extract the track with this version "
+                            "of tfvocab extract, which refuses log-ratio / ratio tracks and reads "
+                            "NaN / +inf records as bases without data (docs/inputs.md, Track kinds)")
 
 
 def read_sources(attrs: Mapping) -> dict:
