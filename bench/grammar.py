@@ -360,6 +360,12 @@ PREV = {"grammar_bag": 0, "pair_features": "full"}
 VARIANTS = {
     "default": (50, ("mean",), "continuous", {}),
     "previous": (50, ("mean",), "continuous", PREV),
+    # training batches and heads (tfvocab.batches; bench/train.py for their cost)
+    "pairs": (50, ("mean",), "continuous", {"batching": "pairs"}),
+    "bilinear": (50, ("mean",), "continuous", {"pair_features": "bilinear"}),
+    "bilinear_g20": (50, ("mean",), "continuous", {"pair_features": "bilinear", "grammar_gain": 20.0}),
+    "sim_g20": (50, ("mean",), "continuous", {"pair_features": "similarity", "grammar_gain": 20.0}),
+    "bilinear_b256": (50, ("mean",), "continuous", {"pair_features": "bilinear", "batch_genes": 256}),
     "grammar": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "full"}),
     "grammar_sim": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "similarity"}),
     "sim": (50, ("mean",), "continuous", {"grammar_bag": 0, "pair_features": "similarity"}),
