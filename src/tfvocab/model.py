@@ -167,7 +167,7 @@ class SiameseTransformer(nn.Module):
         self.val_proj = nn.Linear(c.n_tfs, d) if c.input in ("continuous", "both") else None
         self.bag_dim = 0
         if c.grammar_bag and self.val_proj is not None:
-            self.bag_dim = min(int(c.grammar_bag), c.n_tfs * (c.n_tfs - 1) // 2) or 1
+            self.bag_dim = grammar.bag_size(c.n_tfs, c.grammar_bag)
             self.grammar_w = nn.Parameter(torch.full((self.bag_dim,), float(c.grammar_init) / c.grammar_gain))
             self.event_z = c.event_threshold or grammar.default_threshold(c.n_tfs)
         n_pos = c.n_windows + (1 if c.pooling == "cls" else 0)
@@ -223,17 +223,10 @@ class SiameseTransformer(nn.Module):
         return x
 
     def grammar_bag(self, values, mask):
-        """Signed bag of ordered TF pairs (B, bag_dim) of a batch (module docstring); the pairs
-        are found without gradient, their weights are differentiable in ``values``."""
-        B = values.shape[0]
-        v = values.masked_fill(mask[..., None], 0.0)
-        ev, pos = grammar.events(v, self.event_z, self.config.window_stride)
-        p = grammar.ordered_pairs(ev, pos.detach(), v.detach(), self.config.window_stride)
-        wgt = grammar.pair_weights(p, v, pos, self.event_z)
-        idx, sign = grammar.pair_index(p["first"], p["second"], self.config.n_tfs, self.bag_dim)
-        bag = torch.zeros(B * self.bag_dim, dtype=wgt.dtype, device=values.device)
-        bag = bag.index_add(0, p["gene"] * self.bag_dim + idx, wgt * sign).view(B, self.bag_dim)
-        return torch.sign(bag) * torch.log1p(bag.abs())
+        """Signed bag of ordered TF pairs (B, bag_dim) of a batch (module docstring;
+        :func:`tfvocab.grammar.pair_bag`): the pairs are found without gradient, their weights
+        are differentiable in ``values``."""
+        return grammar.pair_bag(values, mask, self.event_z, self.config.window_stride, self.bag_dim)
 
     def encode(self, tokens=None, values=None, mask=None, return_attention: bool = False):
         """Promoter embeddings (B, D) (D = d_model, or W * pool_dim with ``flatten`` pooling).
