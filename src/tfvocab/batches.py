@@ -70,7 +70,7 @@ class GeneBatches:
     genes.
     """
 
-    def __init__(self, n: int, pa, pb, listed, batch_genes: int = 128, partner_fraction: float = 0.5,
+    def __init__(self, n: int, pa, pb, listed, batch_genes: int = 256, partner_fraction: float = 0.5,
                  seed: int = 0):
         self.n = int(n)
         self.pa, self.pb = np.asarray(pa, np.int64), np.asarray(pb, np.int64)

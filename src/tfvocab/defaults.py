@@ -48,7 +48,7 @@ OPTIONS: dict[str, Option] = {o.param: o for o in (
            "Negative sampling scheme (docs/evaluation.md)."),
     Option("batching", "genes", "--batching", ("train",),
            "Training batches: every pair among a batch of genes, or sampled pairs."),
-    Option("batch_genes", 128, "--batch-genes", ("train",),
+    Option("batch_genes", 256, "--batch-genes", ("train",),
            "Genes per training step with --batching genes (every pair among them is scored)."),
     Option("model_input", "continuous", "--input", ("train",),
            "Tower input: tokens, continuous window signal, or both."),
