@@ -15,7 +15,7 @@ validation genes = ``val_fold == 0``, training genes = the rest). Each model var
 :data:`VARIANTS` trains with :func:`tfvocab.train.train_model` (the ``tfvocab train`` defaults:
 fresh ``mixed`` negatives every epoch, early stopping on the validation genes' universe AUPRC)
 plus the variant's overrides; the baselines (:mod:`tfvocab.baselines`, as ``tfvocab evaluate``
-fits them, plus ``ordered_pairs_lr``) fit on the same training genes. Scored on
+fits them, ``ordered_pairs_lr`` included) fit on the same training genes. Scored on
 
 * the **universe**: every unordered pair of held-out (test) genes, labels = the listed
   co-expressed pairs among them (AUPRC with a 95 % gene-bootstrap interval and the prevalence,
@@ -309,47 +309,19 @@ def baseline_scorers(data, split, seed: int) -> dict:
     evaluate`` builds them (trained ones fit on the fold's training genes): bag-of-TFs
     (``cosine_profile``, ``logreg_profile``: mean TF profiles), ``bag_of_tokens`` (token
     frequencies), position-resolved ``window_correlation`` (Pearson correlation of the
-    flattened windows x TFs profiles) and ``window_logreg``, ``binding_mass``."""
+    flattened windows x TFs profiles) and ``window_logreg``, ``binding_mass``, and the grammar
+    representation with the simplest trained reader, ``ordered_pairs_lr`` (logistic regression on
+    the products of the two genes' signed ordered-pair bags)."""
     from tfvocab import baselines as B
 
     vals = data.base_values
     feats = B.gene_features(vals, data.value_mask.numpy(), data.tokens.numpy(), data.n_tokens,
-                            data.mask_token)
+                            data.mask_token, stride=B.window_stride(data.window_start))
     tp = training_pairs(split, seed=seed)
     tp_local = B.TrainingPairs(np.arange(len(tp.genes)), tp.pa, tp.pb, tp.listed, tp.neg_ratio, seed)
     fit = {k: v[tp.genes] for k, v in feats.items()}
     base = B.build_baselines(fit, tp_local)
     return {name: (lambda b: lambda ia, ib: b.score_pairs(feats, ia, ib))(b) for name, b in base.items()}
-
-
-def ordered_pairs_scorer(data, split, seed: int):
-    """The ``ordered_pairs_lr`` baseline: logistic regression on the products of the two genes'
-    signed ordered-pair bags (:mod:`tfvocab.grammar`, exact pair coordinates, no tower): the
-    grammar representation with the simplest trained reader. Fit on the fold's training
-    positives and 10 uniform negatives per positive (:func:`training_pairs`)."""
-    import torch
-    from sklearn.linear_model import LogisticRegression
-
-    from tfvocab import grammar
-
-    vals = torch.from_numpy(data.base_values)
-    stride = int(np.diff(data.window_start).min())
-    T = vals.shape[-1]
-    thr = grammar.default_threshold(T)
-    ev, pos = grammar.events(vals, thr, stride)
-    p = grammar.ordered_pairs(ev, pos, vals, stride)
-    w = grammar.pair_weights(p, vals, pos, thr)
-    size = T * (T - 1) // 2
-    idx, sign = grammar.pair_index(p["first"], p["second"], T, size)
-    bag = np.zeros((len(vals), size), np.float32)
-    np.add.at(bag, (p["gene"].numpy(), idx.numpy()), (w * sign).detach().numpy())
-    bag = np.sign(bag) * np.log1p(np.abs(bag))
-    tp = training_pairs(split, seed=seed)
-    la, lb, y = tp.draw(np.random.default_rng(seed))
-    ia, ib = tp.genes[la], tp.genes[lb]
-    lr = LogisticRegression(C=0.1, max_iter=3000, class_weight="balanced", random_state=seed)
-    lr.fit(bag[ia] * bag[ib], y)
-    return lambda a, b: lr.decision_function(bag[a] * bag[b])
 
 
 #: model variants: (stride, value features, input mode, tfvocab.train overrides[, normalize
@@ -360,6 +332,23 @@ PREV = {"grammar_bag": 0, "pair_features": "full"}
 VARIANTS = {
     "default": (50, ("mean",), "continuous", {}),
     "previous": (50, ("mean",), "continuous", PREV),
+    # training batches and heads (tfvocab.batches; bench/train.py for their cost)
+    "pairs": (50, ("mean",), "continuous", {"batching": "pairs"}),
+    "bilinear": (50, ("mean",), "continuous", {"pair_features": "bilinear"}),
+    "bilinear_g20": (50, ("mean",), "continuous", {"pair_features": "bilinear", "grammar_gain": 20.0}),
+    "sim_g20": (50, ("mean",), "continuous", {"pair_features": "similarity", "grammar_gain": 20.0}),
+    "bilinear_b256": (50, ("mean",), "continuous", {"pair_features": "bilinear", "batch_genes": 256}),
+    "sim_lr5": (50, ("mean",), "continuous", {"lr": 5e-4}),
+    "sim_i0_g20": (50, ("mean",), "continuous", {"grammar_init": 0.0, "grammar_gain": 20.0}),
+    "bilinear_i0_g20": (50, ("mean",), "continuous", {"pair_features": "bilinear", "grammar_init": 0.0,
+                                                      "grammar_gain": 20.0}),
+    "sim_g20_lr5": (50, ("mean",), "continuous", {"grammar_gain": 20.0, "lr": 5e-4}),
+    "sim_i0_g20_lr5": (50, ("mean",), "continuous", {"grammar_init": 0.0, "grammar_gain": 20.0, "lr": 5e-4}),
+    "b256_i0_g20": (50, ("mean",), "continuous", {"batch_genes": 256, "grammar_init": 0.0, "grammar_gain": 20.0}),
+    "b256": (50, ("mean",), "continuous", {"batch_genes": 256}),
+    "b512": (50, ("mean",), "continuous", {"batch_genes": 512}),
+    "b512_g20": (50, ("mean",), "continuous", {"batch_genes": 512, "grammar_gain": 20.0}),
+    "b512_i0_g20": (50, ("mean",), "continuous", {"batch_genes": 512, "grammar_init": 0.0, "grammar_gain": 20.0}),
     "grammar": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "full"}),
     "grammar_sim": (50, ("mean",), "continuous", {"grammar_bag": 1024, "pair_features": "similarity"}),
     "sim": (50, ("mean",), "continuous", {"grammar_bag": 0, "pair_features": "similarity"}),
@@ -415,7 +404,6 @@ def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene
         uni = universe(ref.genes, sp["split"], ch["truth"])
         dec = decoy_pairs(ref.genes, sp["split"], ch["truth"])
         scorers = baseline_scorers(ref, sp["split"], seed)
-        scorers["ordered_pairs_lr"] = ordered_pairs_scorer(ref, sp["split"], seed)
         for name, fn in scorers.items():
             rows.append({"seed": seed, "split": split, "model": name, "kind": "baseline",
                          **score_metrics(fn, uni, dec)})

@@ -38,6 +38,10 @@ def test_baseline_block_scores_equal_their_definitions():
     rng = np.random.default_rng(0)
     G, W, T = 30, 6, 4
     vals = rng.normal(size=(G, W, T)).astype(np.float32)
+    for g in range(G):                                      # an ordered TF pair in every promoter
+        t, w = rng.permutation(T)[:2], rng.integers(0, W - 1)
+        vals[g, w, t[0]] += 6.0
+        vals[g, w + 1, t[1]] += 6.0
     wm = rng.random((G, W)) < 0.1
     vals[wm] = 0.0
     tok = rng.integers(0, 9, size=(G, W))
@@ -55,6 +59,9 @@ def test_baseline_block_scores_equal_their_definitions():
            "cosine_profile": BL.cosine_scores(BL.mean_profiles(vals, wm), ia, ib),
            "binding_mass": mass[ia] * mass[ib]}
     ref["window_logreg"] = (flat[ia] * flat[ib]) @ base["window_logreg"].params["w"]
+    bags = BL.ordered_pair_bags(vals, wm)
+    assert (bags != 0).any(1).sum() >= G // 2
+    ref["ordered_pairs_lr"] = (bags[ia] * bags[ib]) @ base["ordered_pairs_lr"].params["w"]
     prof, freq = BL.mean_profiles(vals, wm), BL.token_frequencies(tok, 10, 9)
     for name, x in (("logreg_profile", prof), ("bag_of_tokens", freq)):
         p = base[name].params
@@ -63,6 +70,63 @@ def test_baseline_block_scores_equal_their_definitions():
         s = U.score_universe(base[name].block_scorer(feats), len(genes), block=4)
         assert np.allclose(s, r, atol=1e-4), name
         assert np.allclose(base[name].score_pairs(feats, ia - 20, ib - 20), r, atol=1e-4), name
+
+
+def _peaks(orders, W=6, T=3, z=8.0, noise=None, rng=None):
+    """(G, W, T) enrichment z with, per gene, TF ``first`` at a window and TF ``second`` one
+    window (50 bp) later: ``orders`` = [(first, second, window) or None]."""
+    out = np.zeros((len(orders), W, T), np.float32)
+    if noise:
+        out += rng.normal(0.0, noise, out.shape).astype(np.float32)
+    for g, o in enumerate(orders):
+        if o is not None:
+            first, second, w = o
+            out[g, w, first] += z
+            out[g, w + 1, second] += z
+    return out
+
+
+def test_ordered_pair_bag_sign_follows_tf_order():
+    # TF0 then TF1 vs TF1 then TF0, 50 bp apart: the same coordinate (exact: rank of {0, 1} = 0),
+    # opposite signs, nothing elsewhere; a missing window removes its event
+    vals = _peaks([(0, 1, 1), (1, 0, 1), (0, 1, 3), None])
+    bags = BL.ordered_pair_bags(vals, np.zeros(vals.shape[:2], bool), stride=50)
+    assert bags.shape == (4, 3) and bags.dtype == np.float32
+    assert bags[0, 0] > 0 and bags[1, 0] == pytest.approx(-bags[0, 0]) and bags[2, 0] == pytest.approx(bags[0, 0])
+    assert not bags[:, 1:].any() and not bags[3].any()
+    miss = np.zeros(vals.shape[:2], bool)
+    miss[0, 2] = True
+    assert not BL.ordered_pair_bags(vals, miss)[0].any()
+    # hashed bag (T (T - 1) / 2 = 4950 > cap): still one coordinate, opposite signs; chunking is exact
+    vals = _peaks([(5, 70, 1), (70, 5, 1), (5, 70, 2)], T=100)
+    bags = BL.ordered_pair_bags(vals, None, cap=64, chunk=1)
+    assert bags.shape == (3, 64) and (bags != 0).sum(1).tolist() == [1, 1, 1]
+    h = int(np.flatnonzero(bags[0])[0])
+    assert bags[1, h] == pytest.approx(-bags[0, h]) and bags[2, h] == pytest.approx(bags[0, h])
+    assert np.array_equal(bags, BL.ordered_pair_bags(vals, None, cap=64, chunk=8))
+    feats = BL.gene_features(vals, np.zeros(vals.shape[:2], bool), stride=50, pair_cap=64)
+    assert np.array_equal(feats["pairs"], bags)
+
+
+def test_ordered_pairs_lr_ranks_the_same_order_above_the_reversed():
+    # planted: module genes carry TF0 then TF1, decoys TF1 then TF0, the rest nothing; positives =
+    # pairs of module genes. Held out: a module gene scores higher with a module gene than with a decoy
+    rng = np.random.default_rng(0)
+    kinds = ["module"] * 15 + ["decoy"] * 15 + ["none"] * 15
+    order = {"module": (0, 1), "decoy": (1, 0)}
+    orders = [(*order[k], int(rng.integers(0, 5))) if k in order else None for k in kinds]
+    vals = _peaks(orders, W=6, T=4, noise=0.3, rng=rng)
+    wm = np.zeros(vals.shape[:2], bool)
+    fit = np.array([i for i in range(45) if i % 15 < 12])          # 12 of each kind
+    pa, pb = np.triu_indices(12, 1)
+    tp = BL.TrainingPairs(np.arange(len(fit)), pa, pb, np.array([], np.int64), neg_ratio=5, seed=0)
+    base = BL.build_baselines(BL.gene_features(vals[fit], wm[fit]), tp, has_tokens=False,
+                              only=("ordered_pairs_lr",), bilinear_epochs=20)
+    assert set(base) == {"ordered_pairs_lr"} and base["ordered_pairs_lr"].kind == "bilinear"
+    held = np.array([12, 13, 14, 27, 28, 29])                       # 3 module genes, 3 decoys
+    feats = BL.gene_features(vals[held], wm[held])
+    s = base["ordered_pairs_lr"].score_pairs(feats, np.array([0, 0, 1, 1]), np.array([1, 3, 2, 4]))
+    assert s[0] > s[1] + 1 and s[2] > s[3] + 1, s
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +178,7 @@ def test_evaluate_step_writes_the_universe_contract(folds_world, tmp_path):
     assert tr["auprc"] > 5 * tr["prevalence"]                   # the planted signal is learned
     assert out["truth_universe"]["oracle"]["auprc"] == pytest.approx(1.0)
     assert out["universe"]["oracle"]["auprc"] == pytest.approx(1.0)   # labels = the truth here
+    assert "ordered_pairs_lr" in out["baselines"] and "ordered_pairs_lr" in out["truth_universe"]
     assert out["best_baseline"] in BL.DESCRIPTIONS and out["best_baseline"] != "oracle"
     best = out["universe"][out["best_baseline"]]["auprc"]
     assert all(out["universe"][b]["auprc"] <= best for b in BL.DESCRIPTIONS)

@@ -10,14 +10,14 @@ import torch
 from click.testing import CliRunner
 
 from tfvocab import train as T
-from tfvocab import training
+from tfvocab import batches, training
 from tfvocab.cli import main
 from tfvocab.data import load_gene_data, read_pairs, write_synthetic
 from tfvocab.errors import TfvocabError
 from tfvocab.inference import load_model
 
 torch.set_num_threads(1)
-TINY = dict(d_model=16, n_layers=1, n_heads=2, head_width=16, batch_size=64, neg_ratio=3)
+TINY = dict(d_model=16, n_layers=1, n_heads=2, head_width=16, batch_size=64, neg_ratio=3, batch_genes=24)
 
 
 @pytest.fixture(scope="module")
@@ -46,17 +46,17 @@ def test_model_file_and_log(synth, tmp_path):
     assert (tmp_path / "train_log.tsv.json").exists()
 
 
-def test_resume_after_kill_matches_uninterrupted_run(synth, tmp_path):
-    full = _run(synth, tmp_path / "full")
-    pairs = pd.read_csv(synth["pairs"], sep="\t")
-    n_pos = ((pairs["split"] == "train") & (pairs["label"] == 1)).sum()   # + fresh negatives every epoch
-    n_train = n_pos + round(TINY["neg_ratio"] * n_pos)
-    steps_per_epoch = int(np.ceil(n_train / TINY["batch_size"]))
+@pytest.mark.parametrize("batching", ["genes", "pairs"])
+def test_resume_after_kill_matches_uninterrupted_run(synth, tmp_path, batching):
+    full = _run(synth, tmp_path / "full", batching=batching)
+    # the steps of epochs 1-2 (each epoch's batches depend on (seed, epoch) only)
+    _run(synth, tmp_path / "two", batching=batching, epochs=2)
+    two = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=False)["state"]["step"]
     with pytest.raises(T.TrainingInterrupted):   # killed mid-epoch 3
-        _run(synth, tmp_path / "cut", stop_after_steps=2 * steps_per_epoch + 2)
+        _run(synth, tmp_path / "cut", batching=batching, stop_after_steps=two + 1)
     ck = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)
     assert ck["state"]["epoch"] == 2 and not (tmp_path / "cut" / "model.pt").exists()
-    resumed = _run(synth, tmp_path / "cut", resume=True)
+    resumed = _run(synth, tmp_path / "cut", batching=batching, resume=True)
     a = pd.read_csv(full["train_log"], sep="\t").drop(columns="seconds")
     b = pd.read_csv(resumed["train_log"], sep="\t").drop(columns="seconds")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
@@ -110,12 +110,12 @@ def test_vocabulary_mismatch_fails_clearly(synth, tmp_path):
 def test_nnpu_loss_is_non_negative_risk():
     logits = torch.tensor([3.0, 2.0, -4.0, -3.0, -5.0])
     labels = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0])
-    obj, risk = training.nnpu_loss(logits, labels, prior=0.3)
+    obj, risk = batches.nnpu_loss(logits, labels, prior=0.3)
     pos = torch.nn.functional.softplus(-logits[:2]).mean()
     neg = torch.nn.functional.softplus(logits[2:]).mean() - 0.3 * torch.nn.functional.softplus(logits[:2]).mean()
     assert torch.isclose(risk, 0.3 * pos + neg)
     # an over-fitted batch (unlabelled scored as negatives below the prior's share) flips to -neg
-    obj2, risk2 = training.nnpu_loss(torch.tensor([-1.0, -1.0, -9.0]), torch.tensor([1.0, 1.0, 0.0]), prior=0.9)
+    obj2, risk2 = batches.nnpu_loss(torch.tensor([-1.0, -1.0, -9.0]), torch.tensor([1.0, 1.0, 0.0]), prior=0.9)
     assert float(obj2) > 0 and not torch.isclose(obj2, risk2)
 
 

@@ -19,7 +19,15 @@ torch model):
   fold 0, universe AUPRC 0.014 with them vs 0.254 without);
 * ``logreg_profile`` - logistic regression on ``[|a - b|, a * b]`` of the mean TF profiles;
 * ``bag_of_tokens`` - the same on the token-frequency vectors (K,) (mask token excluded): the
-  vocabulary without positions or order.
+  vocabulary without positions or order;
+* ``ordered_pairs_lr`` - logistic regression on the products ``a_h * b_h`` of the two promoters'
+  signed ordered-pair bags (:func:`ordered_pair_bags`, :mod:`tfvocab.grammar`: the grammar
+  representation the model's grammar bag reads, with the simplest trained reader): bilinear like
+  ``window_logreg`` (``a^T diag(w) b``, no per-gene terms), fitted by :func:`fit_product_logreg`
+  (sparse products, class-balanced, C = 0.1; small preset, fold 0: universe AUPRC 0.184 in 1.1 s
+  vs 0.157 in 4.6 s with :func:`fit_bilinear`'s 30 epochs of Adam). A pair (A, B) and its reverse
+  sit on one coordinate with opposite signs, so it tells TF order and spacing apart where
+  bag-of-TFs scores cannot.
 
 Every baseline is a :class:`Baseline` (what it reads, how, its fitted weights) whose
 :meth:`Baseline.block_scorer` scores blocks of a universe from :func:`gene_features` of its
@@ -34,6 +42,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import grammar
 from . import universe as U
 
 #: one-line description of every baseline (metrics.json ``baselines``)
@@ -44,8 +53,12 @@ DESCRIPTIONS = {
     "window_logreg": "logistic regression on per-window-TF products a*b (position-resolved, bilinear)",
     "logreg_profile": "logistic regression on [|a-b|, a*b] of mean TF profiles",
     "bag_of_tokens": "logistic regression on [|a-b|, a*b] of token-frequency vectors (no positions)",
+    "ordered_pairs_lr": "logistic regression on products a*b of signed ordered TF-pair bags "
+                        "(binding events <= 60 bp apart, 5'->3'; bilinear)",
 }
-TRAINED = ("window_logreg", "logreg_profile", "bag_of_tokens")
+TRAINED = ("window_logreg", "logreg_profile", "bag_of_tokens", "ordered_pairs_lr")
+#: largest ordered-pair bag (coordinates): exact unordered TF pairs up to T = 91, hashed above
+PAIR_CAP = 4096
 
 
 # --------------------------------------------------------------------------- per-gene features
@@ -73,6 +86,36 @@ def token_frequencies(tokens: np.ndarray, n_tokens: int, mask_token: int | None 
     if mask_token is not None and 0 <= mask_token < n_tokens:
         counts[:, mask_token] = 0.0
     return counts / np.maximum(counts.sum(1, keepdims=True), 1.0)
+
+
+def ordered_pair_bags(values: np.ndarray, window_mask: np.ndarray | None, stride: int = 50,
+                      cap: int = PAIR_CAP, chunk: int = 128, threshold: float | None = None) -> np.ndarray:
+    """Signed ordered-pair bag per gene (:func:`tfvocab.grammar.pair_bag`), (G, H) float32.
+
+    ``values`` (G, W, T) enrichment z-scores (``tfvocab normalize``'s default transform; missing
+    entries 0), ``window_mask`` (G, W) bool (True = missing window, set to 0 as the model does) or
+    None, ``stride`` bp between window starts. H = ``min(cap, T (T - 1) / 2)``
+    (:func:`tfvocab.grammar.bag_size`): one exact coordinate per unordered TF pair when they fit,
+    hashed with a sign otherwise. Units: ``sign * log1p(|sum of signed pair weights|)``, the
+    weights in z-units^2 (:func:`tfvocab.grammar.pair_weights`). ``threshold``: event calling
+    threshold on z (default :func:`tfvocab.grammar.default_threshold` of T). Computed ``chunk``
+    genes at a time: memory beyond the output is O(chunk * W * T)."""
+    G, _, T = values.shape
+    H = grammar.bag_size(T, cap)
+    thr = grammar.default_threshold(T) if threshold is None else float(threshold)
+    out = np.empty((G, H), np.float32)
+    with torch.no_grad():
+        for s in range(0, G, max(1, int(chunk))):
+            v = torch.from_numpy(np.ascontiguousarray(values[s:s + chunk], dtype=np.float32))
+            m = None if window_mask is None else torch.from_numpy(np.asarray(window_mask[s:s + chunk], dtype=bool))
+            out[s:s + len(v)] = grammar.pair_bag(v, m, thr, int(stride), H).numpy()
+    return out
+
+
+def window_stride(window_start: np.ndarray, default: int = 50) -> int:
+    """bp between consecutive window starts (``default`` with fewer than two windows)."""
+    ws = np.asarray(window_start)
+    return int(np.diff(ws).min()) if len(ws) > 1 else int(default)
 
 
 def window_features(values: np.ndarray) -> np.ndarray:
@@ -208,6 +251,25 @@ def fit_symmetric_logreg(x: np.ndarray, tp: TrainingPairs) -> tuple[np.ndarray, 
     return w[:F], w[F:]
 
 
+def fit_product_logreg(x: np.ndarray, tp: TrainingPairs, C: float = 0.1, chunk: int = 65536) -> np.ndarray:
+    """Class-balanced L2 logistic regression (inverse strength ``C``) on the products ``a * b`` of
+    pairs of rows of ``x`` (n, F) local to ``tp.genes``, no standardisation (mostly-zero
+    features such as :func:`ordered_pair_bags`): positives and one draw of ``tp.neg_ratio``
+    negatives per positive; the products are built sparse, ``chunk`` pairs at a time, so memory
+    follows their nonzeros. Returns ``w`` (F,) float32: ``logit = a^T diag(w) b + c`` (the
+    intercept does not change a ranking)."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    ia, ib, y = tp.draw(np.random.default_rng(tp.seed))
+    xs = sparse.csr_matrix(np.asarray(x, dtype=np.float32))
+    X = sparse.vstack([xs[ia[s:s + chunk]].multiply(xs[ib[s:s + chunk]]).tocsr()
+                       for s in range(0, len(ia), chunk)], format="csr")
+    clf = LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=tp.seed)
+    clf.fit(X, y)
+    return clf.coef_[0].astype(np.float32)
+
+
 def fit_bilinear(x: np.ndarray, tp: TrainingPairs, epochs: int = 30, batch: int = 2048,
                  lr: float = 1e-2, l2: float = 1e-4, gene_terms: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Logistic regression ``logit = a^T diag(w) b + u^T (a + b) + c`` on pairs of rows of ``x``
@@ -242,14 +304,17 @@ def fit_bilinear(x: np.ndarray, tp: TrainingPairs, epochs: int = 30, batch: int 
 
 # --------------------------------------------------------------------------- the baselines
 def gene_features(values: np.ndarray | None, window_mask: np.ndarray | None, tokens: np.ndarray | None = None,
-                  n_tokens: int = 0, mask_token: int | None = None) -> dict[str, np.ndarray]:
+                  n_tokens: int = 0, mask_token: int | None = None, *, stride: int = 50,
+                  pair_cap: int = PAIR_CAP) -> dict[str, np.ndarray]:
     """Per-gene inputs of the baselines for a set of n genes: ``flat`` (n, W*T) float32 (missing
-    entries 0), ``profile`` (n, T), ``mass`` (n,), ``freq`` (n, K) (with tokens)."""
+    entries 0), ``profile`` (n, T), ``mass`` (n,), ``pairs`` (n, H) (:func:`ordered_pair_bags`,
+    ``stride`` bp between window starts, H <= ``pair_cap``), ``freq`` (n, K) (with tokens)."""
     out: dict[str, np.ndarray] = {}
     if values is not None:
         out["flat"] = window_features(values)
         out["profile"] = mean_profiles(values, window_mask).astype(np.float32)
         out["mass"] = binding_mass(values, window_mask).astype(np.float32)
+        out["pairs"] = ordered_pair_bags(values, window_mask, stride, pair_cap)
     if tokens is not None and n_tokens > 0:
         out["freq"] = token_frequencies(tokens, n_tokens, mask_token).astype(np.float32)
     return out
@@ -262,7 +327,7 @@ class Baseline:
 
     name: str
     kind: str                      # correlation | cosine | outer | abs_prod | bilinear
-    feature: str                   # flat | profile | mass | freq
+    feature: str                   # flat | profile | mass | pairs | freq
     params: dict = field(default_factory=dict)
 
     def block_scorer(self, features: dict[str, np.ndarray], rows: np.ndarray | None = None) -> BlockScore:
@@ -317,6 +382,10 @@ def build_baselines(fit_features: dict[str, np.ndarray] | None, training: Traini
         if can_fit and want("logreg_profile"):
             wa, wp = fit_symmetric_logreg(fit_features["profile"][training.genes], training)
             out["logreg_profile"] = Baseline("logreg_profile", "abs_prod", "profile", {"w_abs": wa, "w_prod": wp})
+        if can_fit and "pairs" in fit_features and want("ordered_pairs_lr"):
+            w = fit_product_logreg(fit_features["pairs"][training.genes], training)
+            out["ordered_pairs_lr"] = Baseline("ordered_pairs_lr", "bilinear", "pairs",
+                                               {"w": w, "u": np.zeros_like(w)})
     if has_tokens and can_fit and "freq" in fit_features and want("bag_of_tokens"):
         wa, wp = fit_symmetric_logreg(fit_features["freq"][training.genes], training)
         out["bag_of_tokens"] = Baseline("bag_of_tokens", "abs_prod", "freq", {"w_abs": wa, "w_prod": wp})

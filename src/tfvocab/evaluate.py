@@ -277,17 +277,18 @@ def evaluate_fold(data, split: FoldSplit, net, input_mode: str, *, device="cpu",
     add(TRANSFORMER, model_block_scorer(net, dm, test, device), model_block_scorer(net, dm, val, device))
     perm = M.permutation_null(models[TRANSFORMER].pop("_scores"), n, pa, pb, max(n_perm, 1), seed)
     base = {}
+    stride = B.window_stride(data.window_start)
     if baselines:
         with timed(f"baselines: features of {len(fit)} training genes and fits", log):
-            fit_feats = B.gene_features(*_needed_values(data, fit), data.n_tokens, data.mask_token)
+            fit_feats = B.gene_features(*_needed_values(data, fit), data.n_tokens, data.mask_token, stride=stride)
             training.genes = np.arange(len(fit))
             base = build_baselines(fit_feats, training, has_values=data.values is not None,
                                    has_tokens=data.tokens is not None)
             del fit_feats
     if base:
         with timed(f"baselines: features of {len(test)} test and {len(val)} validation genes", log):
-            test_feats = B.gene_features(*_needed_values(data, test), data.n_tokens, data.mask_token)
-            val_feats = B.gene_features(*_needed_values(data, val), data.n_tokens, data.mask_token)
+            test_feats = B.gene_features(*_needed_values(data, test), data.n_tokens, data.mask_token, stride=stride)
+            val_feats = B.gene_features(*_needed_values(data, val), data.n_tokens, data.mask_token, stride=stride)
         for name, b in base.items():
             add(name, b.block_scorer(test_feats), b.block_scorer(val_feats))
         del test_feats, val_feats

@@ -47,6 +47,7 @@ from torch import nn
 from . import grammar
 
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
+PAIR_FEATURES = ("full", "similarity", "cosine", "bilinear")
 
 
 @dataclass
@@ -71,7 +72,8 @@ class ModelConfig:
     head_dropout: float = 0.1
     activation: str = "gelu"        # gelu | relu
     pair_features: str = "similarity"  # full: [vA+vB, |vA-vB|, vA*vB]; similarity: [|vA-vB|, vA*vB];
-                                    # cosine: logit = a * cos(vA, vB) + b (no MLP)
+                                    # cosine: logit = a * cos(vA, vB) + b (no MLP);
+                                    # bilinear: logit = sum_k d_k p_k(vA) p_k(vB) + b, p = per-gene MLP
     grammar_bag: int = 1024         # H > 0: signed bag of ordered TF pairs (tfvocab.grammar), D += H
                                     # (continuous / both input; ignored with tokens input)
     grammar_init: float = 1.0       # initial weight u of every bag coordinate in the score
@@ -102,8 +104,8 @@ class ModelConfig:
             raise ValueError(f"positions must be learned/sinusoidal, not {self.positions!r}")
         if self.pooling not in ("cls", "mean", "flatten"):
             raise ValueError(f"pooling must be cls/mean/flatten, not {self.pooling!r}")
-        if self.pair_features not in ("full", "similarity", "cosine"):
-            raise ValueError(f"pair_features must be full/similarity/cosine, not {self.pair_features!r}")
+        if self.pair_features not in PAIR_FEATURES:
+            raise ValueError(f"pair_features must be one of {'/'.join(PAIR_FEATURES)}, not {self.pair_features!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {list(ACTIVATIONS)}")
 
@@ -165,7 +167,7 @@ class SiameseTransformer(nn.Module):
         self.val_proj = nn.Linear(c.n_tfs, d) if c.input in ("continuous", "both") else None
         self.bag_dim = 0
         if c.grammar_bag and self.val_proj is not None:
-            self.bag_dim = min(int(c.grammar_bag), c.n_tfs * (c.n_tfs - 1) // 2) or 1
+            self.bag_dim = grammar.bag_size(c.n_tfs, c.grammar_bag)
             self.grammar_w = nn.Parameter(torch.full((self.bag_dim,), float(c.grammar_init) / c.grammar_gain))
             self.event_z = c.event_threshold or grammar.default_threshold(c.n_tfs)
         n_pos = c.n_windows + (1 if c.pooling == "cls" else 0)
@@ -186,16 +188,28 @@ class SiameseTransformer(nn.Module):
         self.pool_proj = nn.Linear(d, c.pool_dim) if c.pooling == "flatten" else None
         self.tower_dim = c.n_windows * c.pool_dim if c.pooling == "flatten" else d
         self.out_dim = self.tower_dim + self.bag_dim
-        head, width_in = [], (3 if c.pair_features == "full" else 2) * self.tower_dim
-        for _ in range(c.head_layers):
-            head += [nn.Linear(width_in, c.head_width), ACTIVATIONS[c.activation](), nn.Dropout(c.head_dropout)]
-            width_in = c.head_width
-        head.append(nn.Linear(width_in, 1))
-        self.head = nn.Sequential(*head)
+        self.head = self.proj = None
         if c.pair_features == "cosine":
-            self.head = None
             self.cos_scale = nn.Parameter(torch.tensor(10.0))
             self.cos_bias = nn.Parameter(torch.tensor(-3.0))
+        elif c.pair_features == "bilinear":
+            # per-gene projection p(v) (head_layers dense layers, the last one linear), then
+            # logit = sum_k d_k p_k(vA) p_k(vB) + b: a block of pairs is one matrix product
+            proj, width_in = [], self.tower_dim
+            for _ in range(c.head_layers - 1):
+                proj += [nn.Linear(width_in, c.head_width), ACTIVATIONS[c.activation](), nn.Dropout(c.head_dropout)]
+                width_in = c.head_width
+            proj.append(nn.Linear(width_in, c.head_width))
+            self.proj = nn.Sequential(*proj)
+            self.bil_d = nn.Parameter(torch.full((c.head_width,), 0.1))
+            self.bil_b = nn.Parameter(torch.tensor(-3.0))
+        else:
+            head, width_in = [], (3 if c.pair_features == "full" else 2) * self.tower_dim
+            for _ in range(c.head_layers):
+                head += [nn.Linear(width_in, c.head_width), ACTIVATIONS[c.activation](), nn.Dropout(c.head_dropout)]
+                width_in = c.head_width
+            head.append(nn.Linear(width_in, 1))
+            self.head = nn.Sequential(*head)
 
     # ---------------------------------------------------------------- tower
     def embed_windows(self, tokens, values):
@@ -209,17 +223,10 @@ class SiameseTransformer(nn.Module):
         return x
 
     def grammar_bag(self, values, mask):
-        """Signed bag of ordered TF pairs (B, bag_dim) of a batch (module docstring); the pairs
-        are found without gradient, their weights are differentiable in ``values``."""
-        B = values.shape[0]
-        v = values.masked_fill(mask[..., None], 0.0)
-        ev, pos = grammar.events(v, self.event_z, self.config.window_stride)
-        p = grammar.ordered_pairs(ev, pos.detach(), v.detach(), self.config.window_stride)
-        wgt = grammar.pair_weights(p, v, pos, self.event_z)
-        idx, sign = grammar.pair_index(p["first"], p["second"], self.config.n_tfs, self.bag_dim)
-        bag = torch.zeros(B * self.bag_dim, dtype=wgt.dtype, device=values.device)
-        bag = bag.index_add(0, p["gene"] * self.bag_dim + idx, wgt * sign).view(B, self.bag_dim)
-        return torch.sign(bag) * torch.log1p(bag.abs())
+        """Signed bag of ordered TF pairs (B, bag_dim) of a batch (module docstring;
+        :func:`tfvocab.grammar.pair_bag`): the pairs are found without gradient, their weights
+        are differentiable in ``values``."""
+        return grammar.pair_bag(values, mask, self.event_z, self.config.window_stride, self.bag_dim)
 
     def encode(self, tokens=None, values=None, mask=None, return_attention: bool = False):
         """Promoter embeddings (B, D) (D = d_model, or W * pool_dim with ``flatten`` pooling).
@@ -282,17 +289,38 @@ class SiameseTransformer(nn.Module):
 
         With a grammar bag the last ``bag_dim`` coordinates are the bags: their term
         ``(bagA * bagB) @ u`` is added to the head's logit."""
-        extra = 0.0
-        if self.bag_dim:
-            T = self.tower_dim
-            extra = (va[..., T:] * vb[..., T:]) @ (self.config.grammar_gain * self.grammar_w).to(va.dtype)
-            va, vb = va[..., :T], vb[..., :T]
+        if self.proj is not None:
+            return self.bilinear_logits(self.project(va), self.project(vb)) + self.bag_logits(va, vb)
+        extra = self.bag_logits(va, vb)
+        va, vb = va[..., :self.tower_dim], vb[..., :self.tower_dim]
         if self.head is None:
             num = (va * vb).sum(-1)
             den = (va.norm(dim=-1) * vb.norm(dim=-1)).clamp_min(1e-6)
             return self.cos_scale * num / den + self.cos_bias + extra
         return self.head(self.pair_features(va, vb)).squeeze(-1) + extra
 
+    def bag_logits(self, va, vb):
+        """The grammar-bag term ``(bagA * bagB) @ u`` (B,) of embeddings (B, D) x 2 (0 without a bag)."""
+        if not self.bag_dim:
+            return 0.0
+        T = self.tower_dim
+        return (va[..., T:] * vb[..., T:]) @ (self.config.grammar_gain * self.grammar_w).to(va.dtype)
+
+    def project(self, v):
+        """Bilinear head: the per-gene projection p(v) (B, head_width) of embeddings (B, D)."""
+        return self.proj(v[..., :self.tower_dim])
+
+    def bilinear_logits(self, pa, pb):
+        """Bilinear head: ``sum_k d_k pA_k pB_k + b`` (B,) of projections (B, K) x 2."""
+        return (pa * pb) @ self.bil_d.to(pa.dtype) + self.bil_b
+
+    def pair_logits(self, emb, ia, ib):
+        """Logits (P,) of pairs ``(ia[i], ib[i])`` of rows of ``emb`` (U, D): each gene's
+        per-gene head work (the bilinear projection) done once, not once per pair."""
+        if self.proj is not None:
+            p = self.project(emb)
+            return self.bilinear_logits(p[ia], p[ib]) + self.bag_logits(emb[ia], emb[ib])
+        return self.score(emb[ia], emb[ib])
+
     def forward(self, tokens, values, mask, inv_a, inv_b):
-        emb = self.encode(tokens, values, mask)
-        return self.score(emb[inv_a], emb[inv_b])
+        return self.pair_logits(self.encode(tokens, values, mask), inv_a, inv_b)

@@ -90,7 +90,8 @@ class FusedHeadScorer:
     Activations are (H, pairs) so every later layer is one ``addmm`` with the weight on the left
     and the scores come out as rows of the block. Works for ``pair_features`` ``full`` and
     ``similarity`` (no ``W_s`` term), any number of head layers and any activation. A cosine head
-    (``a cos(vA, vB) + b``, no MLP) is one GEMM of the unit-normalised embeddings per block. With
+    (``a cos(vA, vB) + b``, no MLP) is one GEMM of the unit-normalised embeddings per block, a
+    bilinear head (``(p(vA) * d) @ p(vB) + b``) one GEMM of the per-gene projections. With
     a grammar bag (:mod:`tfvocab.model`) the bag term ``(bagA * u) @ bagB`` is one more GEMM
     per block, added to the logit. Another head structure raises ``ValueError`` (callers then
     use :func:`score_block`).
@@ -114,6 +115,18 @@ class FusedHeadScorer:
             emb = emb[:, :T]
         else:
             self.bag_a = self.bag_b = None
+        self.cosine = self.bil_a = None
+        if getattr(model, "proj", None) is not None:
+            # bilinear head: logit = (p(vA) * d) @ p(vB) + b, one GEMM per block
+            was = model.training
+            model.eval()
+            with torch.no_grad():
+                p = model.project(emb.to(next(model.parameters()).dtype)).float()
+            model.train(was)
+            self.bil_a = (p * model.bil_d.detach().float()).contiguous()
+            self.bil_b = p.contiguous()
+            self.bil_bias = float(model.bil_b.detach())
+            return
         if getattr(model, "head", None) is None:
             if getattr(model.config, "pair_features", None) != "cosine":
                 raise ValueError("no MLP pair head and not a cosine head")
@@ -122,7 +135,6 @@ class FusedHeadScorer:
             self.cos_scale = float(model.cos_scale.detach())
             self.cos_bias = float(model.cos_bias.detach())
             return
-        self.cosine = None
         kind = getattr(model.config, "pair_features", "full")   # full | similarity (model.py)
         n_feat = {"full": 3, "similarity": 2}.get(kind)
         layers = list(model.head)
@@ -150,6 +162,11 @@ class FusedHeadScorer:
 
     @torch.no_grad()   # not inference_mode: callers update the returned block in place
     def __call__(self, ri: torch.Tensor, rj: torch.Tensor) -> torch.Tensor:
+        if self.bil_a is not None:
+            out = torch.mm(self.bil_a[ri], self.bil_b[rj].T).add_(self.bil_bias)
+            if self.bag_a is not None:
+                out.addmm_(self.bag_a[ri], self.bag_b[rj].T)
+            return out if self.logits else out.sigmoid_()
         if self.cosine is not None:
             out = torch.mm(self.cosine[ri], self.cosine[rj].T).mul_(self.cos_scale).add_(self.cos_bias)
             if self.bag_a is not None:

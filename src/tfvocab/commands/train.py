@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from ..model import ModelConfig
+from ..batches import BATCHING
+from ..model import PAIR_FEATURES, ModelConfig
 from ..negatives import SCHEMES
 from ..train import TRAIN_DEFAULTS
 
@@ -24,11 +25,11 @@ def _d(v):
               help=f"Which fold this model holds out: trains on the genes of the other folds, minus the fold's "
                    f"validation genes ({_d(TRAIN_DEFAULTS['fold'])}).")
 @click.option("--negatives", type=click.Choice(list(SCHEMES)), default=None,
-              help=f"Negatives: 'universe' = fresh uniform pairs among the training genes every epoch (listed "
+              help=f"Negatives with --batching pairs: 'universe' = fresh uniform pairs among the training genes every epoch (listed "
                    f"pairs excepted); 'uniform' / 'degree' = one uniform / degree-matched draw; 'listed' = "
                    f"the label-0 rows of a hand-made pairs.tsv; 'mixed' = half universe, half degree-matched, fresh every epoch ({_d(TRAIN_DEFAULTS['negatives'])}).")
 @click.option("--neg-ratio", type=float, default=None,
-              help=f"Negatives per positive pair, per epoch ({_d(TRAIN_DEFAULTS['neg_ratio'])}).")
+              help=f"Negatives per positive pair, per epoch, with --batching pairs ({_d(TRAIN_DEFAULTS['neg_ratio'])}).")
 @click.option("--shuffle-labels", is_flag=True, default=None,
               help="Control: permute the gene identities of the training positives and of the validation positives "
                    "(labels independent of the promoters, model selection included; evaluate it with `evaluate --control-model`).")
@@ -38,7 +39,13 @@ def _d(v):
 @click.option("--input", "input_", type=click.Choice(["tokens", "continuous", "both"]), default=None,
               help=f"Tower input: token embeddings, normalised window vectors, or their sum ({_d(TRAIN_DEFAULTS['input'])}).")
 @click.option("--epochs", type=int, default=None, help=f"Maximum epochs ({_d(TRAIN_DEFAULTS['epochs'])}).")
-@click.option("--batch-size", type=int, default=None, help=f"Pairs per batch ({_d(TRAIN_DEFAULTS['batch_size'])}).")
+@click.option("--batching", type=click.Choice(list(BATCHING)), default=None,
+              help=f"'genes': each step embeds --batch-genes training genes (positives' genes with their partners, "
+                   f"plus random others) and scores every pair among them; 'pairs': positives plus --neg-ratio "
+                   f"sampled --negatives per positive, --batch-size pairs per step ({_d(TRAIN_DEFAULTS['batching'])}).")
+@click.option("--batch-genes", type=click.IntRange(2, None), default=None,
+              help=f"Genes per step with --batching genes ({_d(TRAIN_DEFAULTS['batch_genes'])}).")
+@click.option("--batch-size", type=int, default=None, help=f"Pairs per step with --batching pairs ({_d(TRAIN_DEFAULTS['batch_size'])}).")
 @click.option("--max-steps-per-epoch", type=click.IntRange(0, None), default=None,
               help="End each epoch after this many steps, on a prefix of its shuffled pairs (0 = all; "
               "for time-boxed runs, e.g. genome-scale benchmarks on CPU).")
@@ -49,7 +56,7 @@ def _d(v):
               help=f"LR schedule: warm-up + cosine per step, or ReduceLROnPlateau on val AUPRC ({_d(TRAIN_DEFAULTS['scheduler'])}).")
 @click.option("--patience", type=int, default=None, help=f"Early stopping: epochs without val AUPRC gain ({_d(TRAIN_DEFAULTS['patience'])}).")
 @click.option("--loss", type=click.Choice(["bce", "nnpu"]), default=None,
-              help=f"BCE with pos_weight = n_neg/n_pos, or non-negative PU risk ({_d(TRAIN_DEFAULTS['loss'])}).")
+              help=f"Class-balanced BCE, or non-negative PU risk ({_d(TRAIN_DEFAULTS['loss'])}).")
 @click.option("--prior", type=float, default=None, help="nnPU class prior: fraction of positives among unlabelled pairs (default: the listed prevalence of the training universe).")
 @click.option("--d-model", type=int, default=None, help=f"Hidden size ({_d(_M.d_model)}).")
 @click.option("--n-layers", type=int, default=None, help=f"Encoder layers ({_d(_M.n_layers)}).")
@@ -64,8 +71,9 @@ def _d(v):
 @click.option("--head-layers", type=int, default=None, help=f"Dense layers in the pair head ({_d(_M.head_layers)}).")
 @click.option("--head-width", type=int, default=None, help=f"Pair-head hidden width ({_d(_M.head_width)}).")
 @click.option("--head-dropout", type=float, default=None, help=f"Pair-head dropout ({_d(_M.head_dropout)}).")
-@click.option("--pair-features", type=click.Choice(["full", "similarity", "cosine"]), default=None,
-              help=f"Pair head: MLP on [vA+vB, |vA-vB|, vA*vB], MLP on [|vA-vB|, vA*vB], or a*cos(vA,vB)+b ({_d(_M.pair_features)}).")
+@click.option("--pair-features", type=click.Choice(list(PAIR_FEATURES)), default=None,
+              help=f"Pair head: MLP on [vA+vB, |vA-vB|, vA*vB], MLP on [|vA-vB|, vA*vB], a*cos(vA,vB)+b, or "
+                   f"bilinear sum_k d_k p_k(vA) p_k(vB) + b of a per-gene MLP p ({_d(_M.pair_features)}).")
 @click.option("--grammar-bag", type=click.IntRange(0, None), default=None,
               help=f"Buckets of the signed bag of ordered TF pairs read from the enrichment z-scores (TF A "
                    f"then B <= 60 bp apart; continuous/both input); 0 = off ({_d(_M.grammar_bag)}).")
