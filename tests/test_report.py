@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from tfvocab import formats, report
+from tfvocab import formats
+from tfvocab.report import page as report
 from tfvocab.cli import main
 from tfvocab.io import provenance, write_json, write_table
 

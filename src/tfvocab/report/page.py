@@ -39,11 +39,11 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .errors import TfvocabError
-from .io import atomic_path, provenance, write_sidecar
-from .log import get_logger, timed
-from .publish import step_outputs
+from .. import __version__
+from ..errors import TfvocabError
+from ..io import atomic_path, provenance, write_sidecar
+from ..log import get_logger, timed
+from ..publish import step_outputs
 
 log = get_logger("report")
 
@@ -390,7 +390,7 @@ def _signal_stats(path: str) -> dict:
     """Per-TF mean signal and missing fraction of ``signal.h5`` / ``normalized.h5``, read in gene
     blocks through :mod:`tfvocab.formats` (validated, bounded memory), plus low-signal /
     dropped TFs and the window geometry."""
-    from . import formats
+    from .. import formats
 
     normalized = Path(path).name != "signal.h5"
     reader = formats.NormalizedFile(path) if normalized else formats.SignalFile(path)
@@ -655,7 +655,7 @@ def track_health(files: Mapping[str, list[Path]]) -> dict[str, dict]:
     """Per-track health recorded by extract (:func:`tfvocab.extract.track_health`): the
     ``track_health`` attribute of ``signal.h5`` (merge gathers it) and the ``health`` of any
     ``extract.*.manifest.json`` among the inputs (the manifests win). {} when neither is given."""
-    from . import formats
+    from .. import formats
 
     out: dict[str, dict] = {}
     sig = _first(files, "signal.h5")
@@ -872,7 +872,7 @@ def next_steps(ev: Evaluation, facts: Mapping) -> list[str]:
 
 def _manifest_entry(path: Path) -> dict:
     """Step, version and parameters of the publish manifest that lists ``path`` ({} if none)."""
-    from .publish import MANIFEST, read_manifest
+    from ..publish import MANIFEST, read_manifest
 
     for m in sorted(path.parent.glob(f"*{MANIFEST}")):
         d = read_manifest(m)
@@ -894,7 +894,7 @@ def file_provenance(path: Path) -> dict:
         if entry:
             return entry
         if path.suffix in (".h5", ".pt"):
-            from . import formats
+            from .. import formats
 
             name = path.name
             if name == "model.pt":
@@ -1277,7 +1277,7 @@ def section_training(files: Mapping[str, list[Path]]) -> str:
     parts.append("<details><summary>per-epoch table</summary>" + table_html(df, max_rows=200) + "</details>")
     model = _first(files, "model.pt")
     if model is not None:
-        from . import formats
+        from .. import formats
 
         try:
             config = formats.read_model(model).get("config") or {}
