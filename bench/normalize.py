@@ -64,6 +64,7 @@ def peer_enrichment(signal, mask, stats, control, control_mask):
     """The previous ``normalize.enrichment``: ``gamma_z_peer`` clipped to [0, 40] on every
     window of every TF, at ``x - quantum / 2``. (G, W, T) float32, NaN where masked."""
     from tfvocab import normalize as nz
+    from tfvocab.background import Z_MAX
 
     G, W, T = signal.shape
     m = np.array(mask, dtype=bool, copy=True)
@@ -77,7 +78,7 @@ def peer_enrichment(signal, mask, stats, control, control_mask):
     z = np.empty((G, W, T), np.float32)
     for t in range(T):
         zt = gamma_z_peer(x[..., t] - 0.5 * stats.quantum[t], mu[..., t], float(stats.dispersion[t]))
-        z[..., t] = np.clip(np.nan_to_num(zt, nan=0.0), 0.0, nz.Z_MAX)
+        z[..., t] = np.clip(np.nan_to_num(zt, nan=0.0), 0.0, Z_MAX)
     z[m] = np.nan
     return z, m
 
@@ -239,6 +240,7 @@ def nb1_z(sig, msk, st, ctl) -> np.ndarray:
     from scipy.special import betainc, gammainc, ndtri
 
     from tfvocab import normalize as nz
+    from tfvocab.background import Z_MAX
 
     mu = nz.background_mean(st, ctl if st.steps.get("control") else None, *sig.shape[:2])
     x = np.nan_to_num(sig.astype(np.float64))
@@ -251,14 +253,14 @@ def nb1_z(sig, msk, st, ctl) -> np.ndarray:
             p = np.where(xt > 0, betainc(xt / s, mt / (a - s), 1 - s / a), 1.0)
         else:
             p = np.where(xt > 0, gammainc(xt / s, mt / s), 1.0)
-        z[..., t] = np.clip(-ndtri(np.clip(p, 1e-300, 1.0)), 0, nz.Z_MAX)
+        z[..., t] = np.clip(-ndtri(np.clip(p, 1e-300, 1.0)), 0, Z_MAX)
     z[msk] = np.nan
     return z
 
 
 def special_cost(n: int = 200_000) -> float:
     """CPU seconds of ``betainc`` (NB1) over ``gammainc`` + ``gammaincc`` (the Gamma, as
-    :func:`tfvocab.normalize.log_tail` evaluates it) on the same n background-like values."""
+    :func:`tfvocab.background.log_tail` evaluates it) on the same n background-like values."""
     from scipy.special import betainc, gammainc, gammaincc
 
     rng = np.random.default_rng(0)
