@@ -170,6 +170,7 @@ def scale(args) -> dict:
     checkout on the same genome-size ``signal.h5``, then the enrichment kernel alone."""
     from tfvocab import formats
     from tfvocab import normalize as nz
+    from tfvocab import normstats as ns
 
     wd = Path(args.workdir)
     t0 = time.perf_counter()
@@ -183,7 +184,7 @@ def scale(args) -> dict:
         l0, c0, t = load(), _cpu(), time.perf_counter()
         path = mod.run(src, wd / f"out_{'after' if mod is nz else 'before'}")["normalized"]
         wall, cpu = time.perf_counter() - t, _cpu() - c0
-        st = nz.read_stats(path) if mod is nz else base.read_stats(path)
+        st = ns.read_stats(path) if mod is nz else base.read_stats(path)
         rows[name] = {"wall_s": wall, "cpu_s": cpu, "load": f"{l0}-{load()}",
                       "called": float(np.sum(st.n_enriched) / np.sum(st.n_observed))}
         print(f"  normalize.run {name:30s} wall {wall:7.1f} s  CPU {cpu:7.1f} s  (called "
@@ -193,7 +194,7 @@ def scale(args) -> dict:
           f"CPU {a['cpu_s'] / b['cpu_s']:.2f}x")
     # the kernel alone: same stats (after's fit), same array; before computed it twice (pass 2
     # counting the calls, then the output pass), after once (calls counted while writing)
-    st = nz.read_stats(wd / "out_after" / "normalized.h5")
+    st = ns.read_stats(wd / "out_after" / "normalized.h5")
     cp, cn = 0.0, 0.0
     l0 = load()
     with formats.SignalFile(src) as f:
@@ -336,6 +337,7 @@ def score(z: np.ndarray, m: np.ndarray, st, near, summit, biased) -> dict:
 def calibration(args) -> dict:
     from tfvocab import formats
     from tfvocab import normalize as nz
+    from tfvocab import normstats as ns
 
     wd = Path(args.workdir)
     base = baseline_module(args.baseline_rev, wd)
@@ -395,7 +397,7 @@ def calibration(args) -> dict:
               (f"; calls agree {kk['calls_agree']:.4f} (before only {kk['calls_before_only']}, after only "
                f"{kk['calls_after_only']})" if kk["calls_agree"] is not None else ""))
         print(f"  after: guard figure null_excess max {res['after']['null_excess_max']:.2f} (named above "
-              f"{nz.NULL_EXCESS_MAX:g}); 'discrete' = NB1 alternative on after's fit (not used)")
+              f"{ns.NULL_EXCESS_MAX:g}); 'discrete' = NB1 alternative on after's fit (not used)")
         if res["after"]["guarded"] or res["after"]["low_signal"]:
             print(f"  after: low-signal {res['after']['low_signal']}; guarded {res['after']['guarded']}")
     ratio = special_cost()

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from tfvocab import background as bg
 from tfvocab import normalize as nz
+from tfvocab import normstats as ns
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
 from tfvocab.formats import Geometry, SignalWriter
@@ -329,7 +330,7 @@ def test_enrichment_run_layout_and_reuse(tmp_path):
         assert g.attrs["applied"] == "depth,control,enrichment" and g.attrs["transform"] == "enrichment"
         for name in ("background", "dispersion", "kappa", "control_floor", "n_enriched", "p_enrichment"):
             assert g[name].shape == (3,)
-        assert g.attrs["z_threshold"] == pytest.approx(nz.read_stats(out).z_threshold)
+        assert g.attrs["z_threshold"] == pytest.approx(ns.read_stats(out).z_threshold)
         assert (x >= 0).all() and x.max() > 5
         assert json.loads(f.attrs["low_signal_tfs"]) == ["TF1"]
     sub = write_signal(tmp_path / "sub.h5", sig[50:90], control=ctl[50:90], tf_control=[0, 0, 0],
@@ -338,7 +339,7 @@ def test_enrichment_run_layout_and_reuse(tmp_path):
     with h5py.File(out2, "r") as f:
         np.testing.assert_array_equal(f["signal"][()], x[50:90])
     with pytest.raises(ValueError, match="cannot be inverted"):
-        nz.invert(x, nz.read_stats(out))
+        nz.invert(x, ns.read_stats(out))
 
 
 # ------------------------------------------------------------------ the exact tail (issue 23)
@@ -499,7 +500,7 @@ def test_null_calibrated_and_planted_peaks_called(tiny_tracks):
     around[:, 1:] |= called[:, :-1]
     around[:, :-1] |= called[:, 1:]
     assert around[d["summit"] & d["good"]].mean() > 0.9
-    assert not st.suspect.any() and nz.guard_messages(st) == []
+    assert not st.suspect.any() and ns.guard_messages(st) == []
 
 
 def test_dense_values_change_little(tiny_tracks):
@@ -560,7 +561,7 @@ def test_guard_recorded_in_file_manifest_and_stats(tmp_path, caplog, monkeypatch
     """A track called in more windows than binding plausibly covers (the bound lowered to 10 %
     here; 25 % by default): normalize warns with the TF and the figure and records it in the
     stats, the file's root attrs and the step's manifest; the other TFs are not named."""
-    monkeypatch.setattr(nz, "MAX_ENRICHED_FRAC", 0.10)
+    monkeypatch.setattr(ns, "MAX_ENRICHED_FRAC", 0.10)
     rng = np.random.default_rng(5)
     sig = (rng.poisson(1.5, size=(300, 20, 3)) / 5.0).astype(np.float32)
     sig[:, :4, 2] += rng.poisson(40, size=(300, 4)) / 5.0        # 20% of windows far above
@@ -587,7 +588,7 @@ def test_guard_rule():
     st.n_enriched = np.array([1, 30, 2])
     st.null_excess, st.null_level = np.array([1.0, 1.0, 12.0]), np.array([1.0, 1.0, 0.004])
     assert list(st.suspect) == [False, True, True]
-    msgs = nz.guard_messages(st)
+    msgs = ns.guard_messages(st)
     assert msgs[0].startswith("b: called enriched in 30% of its windows")
     assert msgs[1].startswith("c: 4.8% of its background windows are at p <= 0.004")
 
