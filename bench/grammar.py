@@ -7,7 +7,7 @@ one with the pair in order but 150-300 bp apart (``decoy_spaced``) (``truth/role
 not co-expressed with anything.
 
 Per seed the chain simulate -> promoters -> extract (stride 50 and/or 25; plus each window's
-signal centre of mass, :func:`tfvocab.extract.window_com`, kept in memory/cache, not in the
+signal centre of mass, :func:`tfvocab.windowstats.window_com`, kept in memory/cache, not in the
 pipeline's files) -> merge -> normalize -> tokenize -> ``pairs --folds 5`` (``--split gene`` or
 ``community``: pairs.tsv + genes.tsv) is built once under ``--data`` and reused. The split is
 fold 0 of the pipeline's contract (:func:`tfvocab.folds.fold_split`: test genes = fold 0,
@@ -112,7 +112,8 @@ def centre_of_mass(promoters_tsv: Path, bigwigs: dict, signal_h5: Path, stride: 
     read again from the bigWigs with :func:`tfvocab.extract.extract_track` (``com=True``)."""
     from tfvocab import formats
     from tfvocab.chroms import resolve
-    from tfvocab.extract import extract_track, infer_flanks, make_layout, open_bigwig
+    from tfvocab.extract import extract_track, infer_flanks, make_layout
+    from tfvocab.trackreaders import open_bigwig
 
     with formats.SignalFile(signal_h5) as sf:
         tfs, width = list(sf.tfs), int(sf.geometry.window)

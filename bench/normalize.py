@@ -64,6 +64,7 @@ def peer_enrichment(signal, mask, stats, control, control_mask):
     """The previous ``normalize.enrichment``: ``gamma_z_peer`` clipped to [0, 40] on every
     window of every TF, at ``x - quantum / 2``. (G, W, T) float32, NaN where masked."""
     from tfvocab import normalize as nz
+    from tfvocab.background import Z_MAX
 
     G, W, T = signal.shape
     m = np.array(mask, dtype=bool, copy=True)
@@ -77,7 +78,7 @@ def peer_enrichment(signal, mask, stats, control, control_mask):
     z = np.empty((G, W, T), np.float32)
     for t in range(T):
         zt = gamma_z_peer(x[..., t] - 0.5 * stats.quantum[t], mu[..., t], float(stats.dispersion[t]))
-        z[..., t] = np.clip(np.nan_to_num(zt, nan=0.0), 0.0, nz.Z_MAX)
+        z[..., t] = np.clip(np.nan_to_num(zt, nan=0.0), 0.0, Z_MAX)
     z[m] = np.nan
     return z, m
 
@@ -169,6 +170,7 @@ def scale(args) -> dict:
     checkout on the same genome-size ``signal.h5``, then the enrichment kernel alone."""
     from tfvocab import formats
     from tfvocab import normalize as nz
+    from tfvocab import normstats as ns
 
     wd = Path(args.workdir)
     t0 = time.perf_counter()
@@ -182,7 +184,7 @@ def scale(args) -> dict:
         l0, c0, t = load(), _cpu(), time.perf_counter()
         path = mod.run(src, wd / f"out_{'after' if mod is nz else 'before'}")["normalized"]
         wall, cpu = time.perf_counter() - t, _cpu() - c0
-        st = nz.read_stats(path) if mod is nz else base.read_stats(path)
+        st = ns.read_stats(path) if mod is nz else base.read_stats(path)
         rows[name] = {"wall_s": wall, "cpu_s": cpu, "load": f"{l0}-{load()}",
                       "called": float(np.sum(st.n_enriched) / np.sum(st.n_observed))}
         print(f"  normalize.run {name:30s} wall {wall:7.1f} s  CPU {cpu:7.1f} s  (called "
@@ -192,7 +194,7 @@ def scale(args) -> dict:
           f"CPU {a['cpu_s'] / b['cpu_s']:.2f}x")
     # the kernel alone: same stats (after's fit), same array; before computed it twice (pass 2
     # counting the calls, then the output pass), after once (calls counted while writing)
-    st = nz.read_stats(wd / "out_after" / "normalized.h5")
+    st = ns.read_stats(wd / "out_after" / "normalized.h5")
     cp, cn = 0.0, 0.0
     l0 = load()
     with formats.SignalFile(src) as f:
@@ -239,6 +241,7 @@ def nb1_z(sig, msk, st, ctl) -> np.ndarray:
     from scipy.special import betainc, gammainc, ndtri
 
     from tfvocab import normalize as nz
+    from tfvocab.background import Z_MAX
 
     mu = nz.background_mean(st, ctl if st.steps.get("control") else None, *sig.shape[:2])
     x = np.nan_to_num(sig.astype(np.float64))
@@ -251,14 +254,14 @@ def nb1_z(sig, msk, st, ctl) -> np.ndarray:
             p = np.where(xt > 0, betainc(xt / s, mt / (a - s), 1 - s / a), 1.0)
         else:
             p = np.where(xt > 0, gammainc(xt / s, mt / s), 1.0)
-        z[..., t] = np.clip(-ndtri(np.clip(p, 1e-300, 1.0)), 0, nz.Z_MAX)
+        z[..., t] = np.clip(-ndtri(np.clip(p, 1e-300, 1.0)), 0, Z_MAX)
     z[msk] = np.nan
     return z
 
 
 def special_cost(n: int = 200_000) -> float:
     """CPU seconds of ``betainc`` (NB1) over ``gammainc`` + ``gammaincc`` (the Gamma, as
-    :func:`tfvocab.normalize.log_tail` evaluates it) on the same n background-like values."""
+    :func:`tfvocab.background.log_tail` evaluates it) on the same n background-like values."""
     from scipy.special import betainc, gammainc, gammaincc
 
     rng = np.random.default_rng(0)
@@ -334,6 +337,7 @@ def score(z: np.ndarray, m: np.ndarray, st, near, summit, biased) -> dict:
 def calibration(args) -> dict:
     from tfvocab import formats
     from tfvocab import normalize as nz
+    from tfvocab import normstats as ns
 
     wd = Path(args.workdir)
     base = baseline_module(args.baseline_rev, wd)
@@ -393,7 +397,7 @@ def calibration(args) -> dict:
               (f"; calls agree {kk['calls_agree']:.4f} (before only {kk['calls_before_only']}, after only "
                f"{kk['calls_after_only']})" if kk["calls_agree"] is not None else ""))
         print(f"  after: guard figure null_excess max {res['after']['null_excess_max']:.2f} (named above "
-              f"{nz.NULL_EXCESS_MAX:g}); 'discrete' = NB1 alternative on after's fit (not used)")
+              f"{ns.NULL_EXCESS_MAX:g}); 'discrete' = NB1 alternative on after's fit (not used)")
         if res["after"]["guarded"] or res["after"]["low_signal"]:
             print(f"  after: low-signal {res['after']['low_signal']}; guarded {res['after']['guarded']}")
     ratio = special_cost()

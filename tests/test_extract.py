@@ -18,7 +18,9 @@ from click.testing import CliRunner
 
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
-from tfvocab.extract import READERS, merged_spans, range_max, run, window_points, window_stats
+from tfvocab.extract import merged_spans, run
+from tfvocab.trackreaders import READERS
+from tfvocab.windowstats import range_max, window_points, window_stats
 from tfvocab.io import read_strings
 
 CHROMS = {"Chr1": 30_000, "Chr2": 20_000}          # promoter (FASTA) names
@@ -237,7 +239,7 @@ def test_window_stats_one_nonfinite_record_poisons_nothing(bad):
     """A NaN or +-inf record is a run of bases without data: every window's mean, max, centre of
     mass and coverage equal those of the same records without it (bit for bit), including the
     windows after it (prefix sums never see it)."""
-    from tfvocab.extract import window_com
+    from tfvocab.windowstats import window_com
 
     rng = np.random.default_rng(11)
     s = np.arange(0, 5000, 10, dtype=np.int64)
@@ -259,7 +261,7 @@ def test_window_stats_one_nonfinite_record_poisons_nothing(bad):
 
 
 def test_screen_records_counts_over_the_promoter_spans_only():
-    from tfvocab.extract import in_spans, screen_records
+    from tfvocab.windowstats import in_spans, screen_records
 
     s = np.arange(0, 1000, 10, dtype=np.int64)
     e = s + 10
@@ -309,7 +311,7 @@ def _mixed_sections_bigwig(path: Path):
 
 
 def test_readers_decode_identical_records(tmp_path, monkeypatch):
-    from tfvocab.extract import PyBigWigReader, open_bigwig
+    from tfvocab.trackreaders import PyBigWigReader, open_bigwig
 
     monkeypatch.setattr(PyBigWigReader, "chunk", 997)    # many chunks, edges inside records
     path = tmp_path / "mixed.bw"

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tfvocab import background as bg
 from tfvocab import normalize as nz
+from tfvocab import normstats as ns
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
 from tfvocab.formats import Geometry, SignalWriter
@@ -328,7 +330,7 @@ def test_enrichment_run_layout_and_reuse(tmp_path):
         assert g.attrs["applied"] == "depth,control,enrichment" and g.attrs["transform"] == "enrichment"
         for name in ("background", "dispersion", "kappa", "control_floor", "n_enriched", "p_enrichment"):
             assert g[name].shape == (3,)
-        assert g.attrs["z_threshold"] == pytest.approx(nz.read_stats(out).z_threshold)
+        assert g.attrs["z_threshold"] == pytest.approx(ns.read_stats(out).z_threshold)
         assert (x >= 0).all() and x.max() > 5
         assert json.loads(f.attrs["low_signal_tfs"]) == ["TF1"]
     sub = write_signal(tmp_path / "sub.h5", sig[50:90], control=ctl[50:90], tf_control=[0, 0, 0],
@@ -337,7 +339,7 @@ def test_enrichment_run_layout_and_reuse(tmp_path):
     with h5py.File(out2, "r") as f:
         np.testing.assert_array_equal(f["signal"][()], x[50:90])
     with pytest.raises(ValueError, match="cannot be inverted"):
-        nz.invert(x, nz.read_stats(out))
+        nz.invert(x, ns.read_stats(out))
 
 
 # ------------------------------------------------------------------ the exact tail (issue 23)
@@ -365,7 +367,7 @@ def test_log_tail_is_the_gamma_tail(k):
     a, q = 0.2, 0.02
     mu = k * a
     x = np.concatenate([[0.0, q / 2, q], np.geomspace(q, mu + 60 * np.sqrt(a * mu) + 40 * a, 400)])
-    lp = nz.log_tail(x, mu, a, q)
+    lp = bg.log_tail(x, mu, a, q)
     ref = gamma.logsf(np.maximum(x - q / 2, 0), k, scale=a)
     ok = np.isfinite(ref) & (ref > -600)
     assert ok.sum() > 300
@@ -380,15 +382,15 @@ def test_deep_tail_finite_monotone_and_exact():
     for k, a in ((0.005, 0.2), (0.8, 0.3), (40.0, 0.25)):
         mu = k * a
         x = np.linspace(mu + 100 * a, mu + 2500 * a, 4000)
-        lp = nz.log_tail(x, mu, a)
+        lp = bg.log_tail(x, mu, a)
         assert np.isfinite(lp).all() and (np.diff(lp) < 0).all()
-        assert lp.min() < np.log(1e-300) * 2 and lp.max() > np.log(nz.TINY_P)   # spans both
+        assert lp.min() < np.log(1e-300) * 2 and lp.max() > np.log(bg.TINY_P)   # spans both
         for xi in x[:: 500]:
             ref = float(mpmath.log(mpmath.gammainc(k, xi / a, mpmath.inf, regularized=True)))
-            assert nz.log_tail(np.array([xi]), mu, a)[0] == pytest.approx(ref, rel=1e-10)
-        z = nz.enrichment_z(x, mu, a)
-        assert (np.diff(z) >= 0).all() and z.max() == nz.Z_MAX and np.isfinite(z).all()
-        below = z < nz.Z_MAX
+            assert bg.log_tail(np.array([xi]), mu, a)[0] == pytest.approx(ref, rel=1e-10)
+        z = bg.enrichment_z(x, mu, a)
+        assert (np.diff(z) >= 0).all() and z.max() == bg.Z_MAX and np.isfinite(z).all()
+        below = z < bg.Z_MAX
         assert (np.diff(z[below]) > 0).all()
 
 
@@ -397,9 +399,9 @@ def test_track_minimum_is_never_enriched():
     1/(3 sqrt k) - 3 sqrt k there: above the Bonferroni threshold of 48 TFs for k < 0.03."""
     k = np.array([1e-4, 1e-3, 0.005, 0.03, 0.1, 1.0, 10.0])
     a = 0.2
-    z = nz.enrichment_z(np.zeros_like(k), k * a, a, 0.02)
+    z = bg.enrichment_z(np.zeros_like(k), k * a, a, 0.02)
     assert (z == 0).all()
-    wh = np.clip(_peer().gamma_z_peer(np.zeros_like(k), k * a, a), 0, nz.Z_MAX)
+    wh = np.clip(_peer().gamma_z_peer(np.zeros_like(k), k * a, a), 0, bg.Z_MAX)
     thr = float(__import__("scipy").stats.norm.isf(0.05 / 48))
     assert (wh[k < 0.03] > thr).all() and wh[0] == pytest.approx(1 / (3 * 0.01) - 3 * 0.01)
 
@@ -414,9 +416,9 @@ def test_screen_and_deduplication_change_no_value():
     z, _ = nz.enrichment(sig, mask, st, ctl, np.zeros(ctl.shape, bool))
     mu = nz.background_mean(st, ctl, *sig.shape[:2])
     x = sig.astype(np.float64)
-    full = np.stack([nz.tail_z(nz.log_tail(x[..., t], mu[..., t], st.dispersion[t], st.quantum[t]))
+    full = np.stack([bg.tail_z(bg.log_tail(x[..., t], mu[..., t], st.dispersion[t], st.quantum[t]))
                      for t in range(T)], axis=-1)
-    ref = np.clip(full, 0, nz.Z_MAX).astype(np.float32)
+    ref = np.clip(full, 0, bg.Z_MAX).astype(np.float32)
     np.testing.assert_array_equal(z, ref)
     assert (z > 0).mean() > 0.2                       # the screen had work to skip and to keep
 
@@ -427,8 +429,8 @@ def test_mostly_zero_control_floor_is_its_mean():
     call every window with a read)."""
     c = np.zeros((100, 20))
     c[::10, 5] = 1.0
-    level, floor = nz.local_control(c, (2, 5))
-    assert floor == pytest.approx(nz.box_mean(c, 5).mean()) and floor > 0
+    level, floor = bg.local_control(c, (2, 5))
+    assert floor == pytest.approx(bg.box_mean(c, 5).mean()) and floor > 0
     assert level.min() == pytest.approx(floor)
 
 
@@ -498,7 +500,7 @@ def test_null_calibrated_and_planted_peaks_called(tiny_tracks):
     around[:, 1:] |= called[:, :-1]
     around[:, :-1] |= called[:, 1:]
     assert around[d["summit"] & d["good"]].mean() > 0.9
-    assert not st.suspect.any() and nz.guard_messages(st) == []
+    assert not st.suspect.any() and ns.guard_messages(st) == []
 
 
 def test_dense_values_change_little(tiny_tracks):
@@ -515,7 +517,7 @@ def test_dense_values_change_little(tiny_tracks):
     x = np.nan_to_num(d["sig"].astype(np.float64))
     peer = _peer()
     wh = np.stack([np.clip(peer.gamma_z_peer(x[..., t] - st.quantum[t] / 2, mu[..., t],
-                                             st.dispersion[t]), 0, nz.Z_MAX)
+                                             st.dispersion[t]), 0, bg.Z_MAX)
                    for t in range(len(d["tfs"]))], -1)
     ok = ~d["m"]
     low = ok & (np.maximum(wh, d["z"]) < 5)
@@ -543,8 +545,8 @@ def test_guard_names_every_track_of_a_broken_tail(tiny_tracks, monkeypatch, capl
             z[i] = peer.gamma_z_peer(x[i] - 0.5 * q[i], mu[i], float(v))
         return np.minimum(log_ndtr(-z), 0.0)
 
-    monkeypatch.setattr(nz, "log_tail", wh_log_tail)
-    monkeypatch.setattr(nz, "screen", lambda x, *a, **k: np.ones(np.shape(x), bool))
+    monkeypatch.setattr(bg, "log_tail", wh_log_tail)
+    monkeypatch.setattr(bg, "screen", lambda x, *a, **k: np.ones(np.shape(x), bool))
     with caplog.at_level("WARNING", logger="tfvocab.normalize"):
         st = nz.fit_stats(d["sig"], d["msk"], None, None, None, tfs=d["tfs"], stride=d["geo"].stride)
     k = st.background / st.dispersion
@@ -559,7 +561,7 @@ def test_guard_recorded_in_file_manifest_and_stats(tmp_path, caplog, monkeypatch
     """A track called in more windows than binding plausibly covers (the bound lowered to 10 %
     here; 25 % by default): normalize warns with the TF and the figure and records it in the
     stats, the file's root attrs and the step's manifest; the other TFs are not named."""
-    monkeypatch.setattr(nz, "MAX_ENRICHED_FRAC", 0.10)
+    monkeypatch.setattr(ns, "MAX_ENRICHED_FRAC", 0.10)
     rng = np.random.default_rng(5)
     sig = (rng.poisson(1.5, size=(300, 20, 3)) / 5.0).astype(np.float32)
     sig[:, :4, 2] += rng.poisson(40, size=(300, 4)) / 5.0        # 20% of windows far above
@@ -586,7 +588,7 @@ def test_guard_rule():
     st.n_enriched = np.array([1, 30, 2])
     st.null_excess, st.null_level = np.array([1.0, 1.0, 12.0]), np.array([1.0, 1.0, 0.004])
     assert list(st.suspect) == [False, True, True]
-    msgs = nz.guard_messages(st)
+    msgs = ns.guard_messages(st)
     assert msgs[0].startswith("b: called enriched in 30% of its windows")
     assert msgs[1].startswith("c: 4.8% of its background windows are at p <= 0.004")
 
@@ -606,7 +608,7 @@ def test_screen_safe_for_degenerate_backgrounds():
     assert (grid[..., 0] == -1).all() and (grid[..., 1] >= 0).all()
     z, m = nz.enrichment(sig, np.zeros(sig.shape, bool), st, ctl, np.zeros(ctl.shape, bool))
     mu = nz.background_mean(st, ctl, *sig.shape[:2])
-    ref = np.stack([np.clip(nz.tail_z(nz.log_tail(sig[..., t], mu[..., t], st.dispersion[t],
-                                                  st.quantum[t])), 0, nz.Z_MAX) for t in range(2)], -1)
+    ref = np.stack([np.clip(bg.tail_z(bg.log_tail(sig[..., t], mu[..., t], st.dispersion[t],
+                                                  st.quantum[t])), 0, bg.Z_MAX) for t in range(2)], -1)
     np.testing.assert_array_equal(z, ref.astype(np.float32))
     assert (z[sig > 0] > st.z_threshold).all() and (z[sig == 0] == 0).all()

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from scipy.stats import ks_2samp
 
+from tfvocab import foldassign as FA
 from tfvocab import pairs as P
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
@@ -163,7 +164,7 @@ def test_gene_folds_partition_every_gene_and_spread_modules(world):
     module of hub_graph spread over all folds; deterministic per seed."""
     _, prom, co = world
     genes = prom.gene_id.tolist()
-    t = P.assign_folds(genes, co, n_folds=5, val_frac=0.15, seed=0)
+    t = FA.assign_folds(genes, co, n_folds=5, val_frac=0.15, seed=0)
     assert t.gene_id.tolist() == sorted(genes) and set(t.fold) == set(range(5))
     sizes = t.fold.value_counts()
     assert sizes.max() - sizes.min() <= 2
@@ -171,21 +172,21 @@ def test_gene_folds_partition_every_gene_and_spread_modules(world):
     for k in range(5):
         outside = (t.fold != k).sum()
         assert abs((t.val_fold == k).sum() / outside - 0.15) < 0.01
-    assert t.equals(P.assign_folds(genes, co, n_folds=5, val_frac=0.15, seed=0))
-    assert not t.fold.equals(P.assign_folds(genes, co, n_folds=5, val_frac=0.15, seed=1).fold)
+    assert t.equals(FA.assign_folds(genes, co, n_folds=5, val_frac=0.15, seed=0))
+    assert not t.fold.equals(FA.assign_folds(genes, co, n_folds=5, val_frac=0.15, seed=1).fold)
     fold = dict(zip(t.gene_id, t.fold))
     order = np.random.default_rng(0).permutation(len(genes))      # hub_graph's module members
     for m in range(10):
         assert len({fold[genes[i]] for i in order[m * 40:(m + 1) * 40]}) == 5
     # each fold trains on the pairs among the genes outside it and outside its validation genes
-    roles = P.fold_roles(t.fold.to_numpy(), t.val_fold.to_numpy(), 2)
+    roles = FA.fold_roles(t.fold.to_numpy(), t.val_fold.to_numpy(), 2)
     assert set(roles) == {"train", "val", "test"} and (roles[t.fold.to_numpy() == 2] == "test").all()
     with pytest.raises(TfvocabError, match="val-frac 0.3 is too large for 5 folds"):
-        P.assign_folds(genes, co, n_folds=5, val_frac=0.3)
+        FA.assign_folds(genes, co, n_folds=5, val_frac=0.3)
     with pytest.raises(TfvocabError, match="--folds must be >= 2"):
-        P.assign_folds(genes, co, n_folds=1)
+        FA.assign_folds(genes, co, n_folds=1)
     with pytest.raises(TfvocabError, match="unknown split method"):
-        P.assign_folds(genes, co, method="random")
+        FA.assign_folds(genes, co, method="random")
 
 
 def test_community_folds_keep_modules_whole(world):
@@ -193,8 +194,8 @@ def test_community_folds_keep_modules_whole(world):
     pairs inside one fold than the random gene deal (peer, same graph), each fold ~1/K of them."""
     _, prom, co = world
     genes = prom.gene_id.tolist()
-    com = P.assign_folds(genes, co, method="community", n_folds=5, seed=0)
-    rnd = P.assign_folds(genes, co, method="gene", n_folds=5, seed=0)
+    com = FA.assign_folds(genes, co, method="community", n_folds=5, seed=0)
+    rnd = FA.assign_folds(genes, co, method="gene", n_folds=5, seed=0)
     f_com, f_rnd = dict(zip(com.gene_id, com.fold)), dict(zip(rnd.gene_id, rnd.fold))
     kept_com, kept_rnd = _same_fold_share(co, f_com), _same_fold_share(co, f_rnd)
     print(f"positives inside one fold: community {kept_com:.3f} vs random genes {kept_rnd:.3f}")
@@ -220,9 +221,9 @@ def test_chromosome_folds_hold_out_whole_chromosomes(world, tmp_path):
     rep = json.loads(out["report"].read_text())
     assert rep["folds"]["chromosomes_per_fold"]["0"] == ["Chr5"]
     with pytest.raises(TfvocabError, match="needs 6 chromosome groups, promoters.tsv has 5"):
-        P.assign_folds(prom.gene_id, co, method="chromosome", n_folds=6, chrom=dict(zip(prom.gene_id, prom.chrom)))
+        FA.assign_folds(prom.gene_id, co, method="chromosome", n_folds=6, chrom=dict(zip(prom.gene_id, prom.chrom)))
     with pytest.raises(TfvocabError, match="ChrX.*not a chromosome.*Chr1"):
-        P.assign_folds(prom.gene_id, co, method="chromosome", chrom=dict(zip(prom.gene_id, prom.chrom)),
+        FA.assign_folds(prom.gene_id, co, method="chromosome", chrom=dict(zip(prom.gene_id, prom.chrom)),
                        test_chrom="ChrX")
 
 
@@ -250,7 +251,7 @@ def test_run_writes_listed_pairs_and_one_fold_per_gene(world, tmp_path, split):
     assert rep["fraction_positives_tested"] == pytest.approx(
         float((pairs.gene_a.map(fold) == pairs.gene_b.map(fold)).mean()), abs=1e-4)
     # `split` = the pair's role in fold 0 (what single-split readers use)
-    r0 = P.fold_roles(genes.fold.to_numpy(), genes.val_fold.to_numpy(), 0)
+    r0 = FA.fold_roles(genes.fold.to_numpy(), genes.val_fold.to_numpy(), 0)
     role = dict(zip(genes.gene_id, r0))
     ra, rb = pairs.gene_a.map(role), pairs.gene_b.map(role)
     assert (pairs.split == np.where(ra == rb, ra, "cross")).all()

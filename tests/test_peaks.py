@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tfvocab.errors import TfvocabError
-from tfvocab.extract import window_stats
+from tfvocab.windowstats import window_stats
 from tfvocab.peaks import PeakTrack, format_of, merge_max, overlapping, peaks_stem, read_peaks
 
 

@@ -16,7 +16,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from tfvocab import formats, report
+from tfvocab import formats
+from tfvocab.report import data_qc as report_data_qc
+from tfvocab.report import network as report_network
+from tfvocab.report import page as report
 from tfvocab.cli import main
 from tfvocab.io import provenance, write_json, write_table
 
@@ -299,9 +302,9 @@ def test_modules_compared_with_the_planted_ones(results, tmp_path):
     assert "over the 18 genes" in net
     pred = pd.DataFrame({"gene_id": list("abcdefgh"), "module": [0, 0, 1, 1, 2, 2, 3, 3]})
     truth = pd.DataFrame({"gene_id": list("abcdefgh"), "module": ["x", "y"] * 4})
-    agree = report.module_agreement(pred, truth)
+    agree = report_network.module_agreement(pred, truth)
     assert agree["ari"] < 0.1 and agree["n_genes"] == 8
-    same = report.module_agreement(pred, pred.assign(module=pred.module.map(lambda m: f"T{m}")))
+    same = report_network.module_agreement(pred, pred.assign(module=pred.module.map(lambda m: f"T{m}")))
     assert same["ari"] == pytest.approx(1.0) and same["nmi"] == pytest.approx(1.0)
 
 
@@ -375,8 +378,8 @@ def test_track_health_from_extract_manifests_warns_on_the_outlier(tmp_path):
     more windows (beyond MAX_EXCESS_LOSS over the median of the others)."""
     health = {"ABF1": _health(0.01), "WRKY2": _health(0.02), "MYB3": _health(0.31, masked=0.05, nan=420),
               "input": _health(0.015)}
-    assert [k for k, _, _ in report.health_outliers(health)] == ["MYB3"]
-    assert report.health_outliers({"only": _health(0.9)}) == []              # nothing to compare with
+    assert [k for k, _, _ in report_data_qc.health_outliers(health)] == ["MYB3"]
+    assert report_data_qc.health_outliers({"only": _health(0.9)}) == []              # nothing to compare with
     ex = tmp_path / "extract"
     ex.mkdir()
     for k, h in health.items():

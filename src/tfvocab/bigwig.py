@@ -16,7 +16,7 @@ by libBigWig and pybigtools):
 Only the blocks asked for are decompressed (``intervals(chrom, blocks=...)``), so memory and
 time follow the bases covered by the request, not the file. Records are returned in genomic
 order with their values as stored (NaN and +-inf included: what they mean is decided by
-``tfvocab extract``, :func:`tfvocab.extract.screen_records`); records of zero length are
+``tfvocab extract``, :func:`tfvocab.windowstats.screen_records`); records of zero length are
 dropped. Both byte orders are read. Zoom levels, bigBed files and the summary are not used.
 """
 from __future__ import annotations
@@ -226,7 +226,7 @@ def clean_intervals(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, pa
     """Drop records of zero length; check sorted and non-overlapping.
 
     ``starts``, ``ends`` int64 (n,), ``values`` float (n,) (any values: NaN and +-inf are kept,
-    see :func:`tfvocab.extract.screen_records`). Returns the kept records (views when nothing
+    see :func:`tfvocab.windowstats.screen_records`). Returns the kept records (views when nothing
     is dropped). Overlapping or unsorted records raise :class:`TfvocabError`.
     """
     bad = ends <= starts

@@ -97,7 +97,8 @@ def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
     is complete (:func:`tfvocab.publish.folder_complete`); from the first step that runs again,
     every later step runs too. An interrupted demo continues where it stopped.
     """
-    from . import evaluate, formats, interpret, predict, report, simulate, summarize, train
+    from . import evaluate, formats, interpret, predict, simulate, summarize, train
+    from .report import page as report
 
     if preset not in PRESET_PARAMS:
         raise TfvocabError(f"unknown demo preset '{preset}'", hint=f"use one of {sorted(PRESET_PARAMS)}")

@@ -11,7 +11,7 @@ goes to ``control_signal`` float32 (G, W, C) / ``control_mask`` bool (G, W, C), 
 ``controls`` (C,), not to the TF axis; ``tf_control`` int64 (T,) is each TF's control column
 (-1: none) and the root attribute ``control`` names the control track(s) (comma-separated).
 The root attribute ``track_health`` (JSON ``{tf: health}``) gathers each track's health from
-extract (:func:`tfvocab.extract.track_health`) for the report.
+extract (:func:`tfvocab.windowstats.track_health`) for the report.
 
 TF order: the samplesheet's row order, then TFs absent from it (by name). Without a samplesheet:
 TF names sorted, so the result does not depend on the order the files were listed in.

@@ -2,7 +2,7 @@
 
 DAP-seq is widely distributed as peak calls (O'Malley et al. 2016: one narrowPeak file per TF,
 ``chr1``-style names) rather than bigWigs. A peak file is rendered as a piecewise-constant
-signal: each peak's value over its interval, 0 elsewhere, so :func:`tfvocab.extract.window_stats`
+signal: each peak's value over its interval, 0 elsewhere, so :func:`tfvocab.windowstats.window_stats`
 reduces it to window means and maxima exactly as it does a bigWig's records.
 
 Formats (ENCODE / UCSC definitions; 0-based, half-open ``chromStart``, ``chromEnd``):

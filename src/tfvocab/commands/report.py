@@ -16,7 +16,7 @@ def cli(outdir, title, result_paths):
     name (promoters.tsv, normalized.h5, vocabulary.tsv, train_log.tsv, metrics.json, ...).
     Sections whose inputs are missing say what is missing.
     """
-    from tfvocab.report import run
+    from tfvocab.report.page import run
 
     paths = run(result_paths=list(result_paths), outdir=outdir, title=title)
     click.echo(str(paths["report"]))
