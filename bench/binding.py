@@ -4,7 +4,7 @@ On a simulated dataset (``tfvocab simulate``; every binding site is in ``truth/s
 pipeline's normalize + tokenize steps are run twice on the same ``signal.h5``:
 
 * ``enrichment`` (the default): background-model enrichment z-scores, calls at p < 0.05 / T
-  on the peak summit (``tfvocab.vocabulary`` docstring);
+  on the peak summit (``tfvocab.data.vocabulary`` docstring);
 * ``logz`` (this code's non-default transform): depth / control / log / z-score values, calls
   at ``auto_null_threshold`` robust SDs above each TF's median, no summit rule;
 * with ``--baseline-rev REV`` also the normalize + tokenize of an earlier commit (``git archive
@@ -12,7 +12,7 @@ pipeline's normalize + tokenize steps are run twice on the same ``signal.h5``:
   :func:`tfvocab.formats.read_tokens`, so REV must write the current format): before/after in the
   same run;
 
-and every call is checked against the planted sites (:func:`tfvocab.simulate_grammar.call_accuracy`):
+and every call is checked against the planted sites (:func:`tfvocab.simulate.grammar.call_accuracy`):
 
 * window precision: bound windows in which every called TF has a planted site of that TF within
   60 bp of the window; window recall: windows holding a planted site (its centre) that are bound;
@@ -40,7 +40,7 @@ REACH = 60
 def truth_windows(sim: Path, promoters_tsv: Path, normalized_h5: Path, reach: int = REACH):
     """``holding``, ``near`` (G, W, T) of the planted sites on ``normalized_h5``'s windows."""
     from tfvocab import formats
-    from tfvocab.simulate_grammar import site_windows
+    from tfvocab.simulate.grammar import site_windows
 
     with formats.NormalizedFile(normalized_h5) as nf:
         genes, tfs, ws = nf.genes, nf.tfs, nf.window_start
@@ -55,7 +55,7 @@ def vocabulary_calls(normalized_h5: Path, tokens_h5: Path) -> np.ndarray:
     import dataclasses
 
     from tfvocab import formats
-    from tfvocab import vocabulary as vb
+    from tfvocab.data import vocabulary as vb
 
     vocab = vb.vocabulary_from_tokens(formats.read_tokens(tokens_h5), str(tokens_h5))
     with formats.NormalizedFile(normalized_h5) as nf:
@@ -79,10 +79,10 @@ def baseline_steps(rev: str, signal_h5: Path, outdir: Path, seed: int = 0) -> tu
         blob = subprocess.run(["git", "archive", rev, "src"], check=True, capture_output=True,
                               cwd=Path(__file__).resolve().parent.parent).stdout
         tarfile.open(fileobj=io.BytesIO(blob)).extractall(src)
-    # the tokenize step is tfvocab.tokens.run today, tfvocab.vocabulary.run in older commits
+    # the tokenize step is tfvocab.data.tokens.run today, tfvocab.data.vocabulary.run in older commits
     code = ("import sys; from tfvocab import normalize\n"
-            "try:\n    from tfvocab.tokens import run as tokenize\n"
-            "except ImportError:\n    from tfvocab.vocabulary import run as tokenize\n"
+            "try:\n    from tfvocab.data.tokens import run as tokenize\n"
+            "except ImportError:\n    from tfvocab.data.vocabulary import run as tokenize\n"
             "n = normalize.run(sys.argv[1], sys.argv[2] + '/normalize')['normalized']\n"
             "tokenize(n, sys.argv[2] + '/tokenize', seed=int(sys.argv[3]))")
     env = {"PYTHONPATH": str(src / "src"), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
@@ -95,9 +95,9 @@ def measure(sim: Path, workdir: Path, seed: int = 0, vocab_size: int | None = No
             baseline_rev: str | None = None) -> dict:
     """Run promoters -> extract -> merge on ``sim`` (``tfvocab.demo.data_steps`` layout), then
     normalize + tokenize with each transform; returns {transform: call_accuracy + seconds}."""
-    from tfvocab import normalize, tokens
+    from tfvocab.data import normalize, tokens
     from tfvocab.demo import data_steps
-    from tfvocab.simulate_grammar import call_accuracy
+    from tfvocab.simulate.grammar import call_accuracy
 
     workdir = Path(workdir)
     chain = workdir / "chain"
@@ -143,7 +143,7 @@ def main():
     ap.add_argument("--n-tfs", type=int, default=None)
     ap.add_argument("--baseline-rev", default=None, help="also measure this commit's normalize + tokenize")
     a = ap.parse_args()
-    from tfvocab import simulate
+    from tfvocab.simulate import dataset as simulate
 
     root = Path(a.data)
     sim = root / "simulate"

@@ -57,7 +57,8 @@ SETTINGS = {
 # --------------------------------------------------------------------------- acceptance
 def build_chain(out: Path, seed: int = 0, setting: str = "default", folds: int = 5) -> dict[str, Path]:
     """simulate (small preset + the setting's overrides) and the data steps under ``out``, once."""
-    from tfvocab import pairs, simulate
+    from tfvocab.data import pairs
+    from tfvocab.simulate import dataset as simulate
     from tfvocab.demo import data_steps
 
     sim = out / "simulate"
@@ -84,7 +85,8 @@ def run_folds(chain: dict, outdir, *, seed: int = 0, folds=None, control: bool =
     import pandas as pd
     import torch
 
-    from tfvocab import evaluate, summarize, train
+    from tfvocab.evaluation import evaluate, summarize
+    from tfvocab.model import train
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     outdir = Path(outdir)
@@ -177,10 +179,10 @@ def make_scale_inputs(workdir: Path, G: int, T: int, seed: int = 0) -> dict[str,
     import torch
 
     from tfvocab import formats
-    from tfvocab.data import load_gene_data
+    from tfvocab.data.genedata import load_gene_data
     from tfvocab.io import provenance
-    from tfvocab.model import ModelConfig, SiameseTransformer
-    from tfvocab.train import TRAIN_DEFAULTS, save_model
+    from tfvocab.model.model import ModelConfig, SiameseTransformer
+    from tfvocab.model.train import TRAIN_DEFAULTS, save_model
 
     W = 50
     d = workdir / f"g{G}_t{T}"

@@ -7,16 +7,16 @@ pairs/s, and the same training on 2 processes under ``torchrun`` when 2 GPUs exi
 
 Inputs are synthetic, at genome size by default: 27,000 genes x 50 windows x 300 TFs of
 continuous values (the default ``model_input``; ~1.6 GB float32, held on the GPU), the default
-model of ``tfvocab train`` (:func:`tfvocab.training.resolve_params`). What is timed is the code
+model of ``tfvocab train`` (:func:`tfvocab.model.training.resolve_params`). What is timed is the code
 the steps run:
 
 * **training**: one optimiser step per batch of ``batch_size`` pairs exactly as
-  :func:`tfvocab.training.train_model` does it (each distinct gene of the batch encoded once,
-  :func:`tfvocab.data.dedup_pairs`; BCE; AdamW; gradient clipping), in fp32 and under
-  :func:`tfvocab.inference.autocast` (bf16); after ``--warmup`` steps, ``--steps`` steps timed
+  :func:`tfvocab.model.training.train_model` does it (each distinct gene of the batch encoded once,
+  :func:`tfvocab.data.genedata.dedup_pairs`; BCE; AdamW; gradient clipping), in fp32 and under
+  :func:`tfvocab.model.inference.autocast` (bf16); after ``--warmup`` steps, ``--steps`` steps timed
   with ``torch.cuda.synchronize``. Pairs/s = pairs per step x steps / seconds.
-* **predict all-vs-all**: every gene embedded once (:func:`tfvocab.inference.embed_genes`) and
-  the top-50 partners of every gene among all others (:func:`tfvocab.scoring.topk_all_vs_all`
+* **predict all-vs-all**: every gene embedded once (:func:`tfvocab.model.inference.embed_genes`) and
+  the top-50 partners of every gene among all others (:func:`tfvocab.model.scoring.topk_all_vs_all`
   with the fused head scorer, as ``tfvocab predict``); pairs/s = G (G - 1) / 2 / seconds.
 * **DDP** (``torch.cuda.device_count() >= 2``): the training measurement again in 2 processes
   started with ``torchrun --nproc_per_node 2`` (DistributedDataParallel, NCCL); pairs/s summed
@@ -38,11 +38,11 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 
 def synthetic_data(G: int, W: int, T: int, device, seed: int = 0):
-    """A :class:`tfvocab.data.GeneData` of continuous inputs: sparse enrichment-like values."""
+    """A :class:`tfvocab.data.genedata.GeneData` of continuous inputs: sparse enrichment-like values."""
     import numpy as np
     import torch
 
-    from tfvocab.data import GeneData
+    from tfvocab.data.genedata import GeneData
 
     g = torch.Generator(device="cpu").manual_seed(seed)
     vals = torch.zeros((G, W, T), dtype=torch.float32)
@@ -61,9 +61,9 @@ def train_throughput(data, params: dict, device, *, bf16: bool, steps: int, warm
     """Pairs/s of training steps on random pairs (the loop body of ``train_model``)."""
     import torch
 
-    from tfvocab.data import dedup_pairs
-    from tfvocab.inference import autocast
-    from tfvocab.training import bce_loss, build_model
+    from tfvocab.data.genedata import dedup_pairs
+    from tfvocab.model.inference import autocast
+    from tfvocab.model.training import bce_loss, build_model
 
     torch.manual_seed(seed)
     model = build_model(params, data).to(device)
@@ -107,9 +107,9 @@ def predict_throughput(data, params: dict, device, *, bf16: bool, top_k: int = 5
     """All-vs-all top-k as ``tfvocab predict`` runs it; pairs/s over G (G - 1) / 2 pairs."""
     import torch
 
-    from tfvocab.inference import autocast, embed_genes
-    from tfvocab.scoring import FusedHeadScorer, model_scorer, topk_all_vs_all
-    from tfvocab.training import build_model
+    from tfvocab.model.inference import autocast, embed_genes
+    from tfvocab.model.scoring import FusedHeadScorer, model_scorer, topk_all_vs_all
+    from tfvocab.model.training import build_model
 
     torch.manual_seed(0)
     model = build_model(params, data).to(device).eval()
@@ -157,7 +157,7 @@ def ddp_worker(a) -> None:
     import torch
     import torch.distributed as dist
 
-    from tfvocab.training import resolve_params
+    from tfvocab.model.training import resolve_params
 
     rank, local = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
     torch.cuda.set_device(local)
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
     if not torch.cuda.is_available() and not a.allow_cpu:
         print("bench/gpu.py: no CUDA device (torch %s): nothing measured." % torch.__version__)
         return 0
-    from tfvocab.training import resolve_params
+    from tfvocab.model.training import resolve_params
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     name = torch.cuda.get_device_name(0) if device.type == "cuda" else "CPU (smoke run)"

@@ -7,14 +7,14 @@ one with the pair in order but 150-300 bp apart (``decoy_spaced``) (``truth/role
 not co-expressed with anything.
 
 Per seed the chain simulate -> promoters -> extract (stride 50 and/or 25; plus each window's
-signal centre of mass, :func:`tfvocab.windowstats.window_com`, kept in memory/cache, not in the
+signal centre of mass, :func:`tfvocab.data.windowstats.window_com`, kept in memory/cache, not in the
 pipeline's files) -> merge -> normalize -> tokenize -> ``pairs --folds 5`` (``--split gene`` or
 ``community``: pairs.tsv + genes.tsv) is built once under ``--data`` and reused. The split is
-fold 0 of the pipeline's contract (:func:`tfvocab.folds.fold_split`: test genes = fold 0,
+fold 0 of the pipeline's contract (:func:`tfvocab.data.folds.fold_split`: test genes = fold 0,
 validation genes = ``val_fold == 0``, training genes = the rest). Each model variant of
-:data:`VARIANTS` trains with :func:`tfvocab.train.train_model` (the ``tfvocab train`` defaults:
+:data:`VARIANTS` trains with :func:`tfvocab.model.train.train_model` (the ``tfvocab train`` defaults:
 fresh ``mixed`` negatives every epoch, early stopping on the validation genes' universe AUPRC)
-plus the variant's overrides; the baselines (:mod:`tfvocab.baselines`, as ``tfvocab evaluate``
+plus the variant's overrides; the baselines (:mod:`tfvocab.evaluation.baselines`, as ``tfvocab evaluate``
 fits them, ``ordered_pairs_lr`` included) fit on the same training genes. Scored on
 
 * the **universe**: every unordered pair of held-out (test) genes, labels = the listed
@@ -60,8 +60,9 @@ def build_chain(root: Path, seed: int = 0, stride: int = 50, vocab_size: int = 1
     simulation's track variant (``simulate --tracks``); ``normalize_rev``: normalise with the
     ``normalize`` of that commit instead (``s<stride>_<transform>_<rev>``; bench/normalize.py's
     :func:`baseline_module`), for before/after tables."""
-    from tfvocab import extract, merge, normalize, pairs, promoters, simulate, tokens
-    from tfvocab.samplesheet import read_samplesheet, tracks
+    from tfvocab.data import extract, merge, normalize, pairs, promoters, tokens
+    from tfvocab.simulate import dataset as simulate
+    from tfvocab.data.samplesheet import read_samplesheet, tracks
 
     root = Path(root)
     sim = root / "simulate"
@@ -109,11 +110,11 @@ def _bench_normalize():
 
 def centre_of_mass(promoters_tsv: Path, bigwigs: dict, signal_h5: Path, stride: int) -> np.ndarray:
     """(G, W, T) float32 centre of mass per window of each TF of ``signal_h5`` (its TF order),
-    read again from the bigWigs with :func:`tfvocab.extract.extract_track` (``com=True``)."""
+    read again from the bigWigs with :func:`tfvocab.data.extract.extract_track` (``com=True``)."""
     from tfvocab import formats
-    from tfvocab.chroms import resolve
-    from tfvocab.extract import extract_track, infer_flanks, make_layout
-    from tfvocab.trackreaders import open_bigwig
+    from tfvocab.data.chroms import resolve
+    from tfvocab.data.extract import extract_track, infer_flanks, make_layout
+    from tfvocab.data.trackreaders import open_bigwig
 
     with formats.SignalFile(signal_h5) as sf:
         tfs, width = list(sf.tfs), int(sf.geometry.window)
@@ -134,9 +135,9 @@ def centre_of_mass(promoters_tsv: Path, bigwigs: dict, signal_h5: Path, stride: 
 def make_split(chain: dict, data, fold: int = 0) -> dict:
     """Fold ``fold`` of the chain's ``pairs --folds`` output on ``data``'s gene axis:
     ``pairs`` (pairs.tsv as :func:`tfvocab.formats.read_pairs` reads it, ``ia, ib`` on
-    ``data.genes``), ``split`` (:class:`tfvocab.folds.FoldSplit`), ``split_name``."""
+    ``data.genes``), ``split`` (:class:`tfvocab.data.folds.FoldSplit`), ``split_name``."""
     from tfvocab import formats
-    from tfvocab.folds import fold_split, read_genes_table
+    from tfvocab.data.folds import fold_split, read_genes_table
 
     pairs = formats.read_pairs(chain["pairs"], data.index)
     split = fold_split(pairs, data.index, read_genes_table(chain["genes"]), fold, path=chain["pairs"])
@@ -144,10 +145,10 @@ def make_split(chain: dict, data, fold: int = 0) -> dict:
 
 
 def universe(genes: list[str], split, truth_dir: Path, part: str = "test") -> dict:
-    """Every unordered pair of the genes of role ``part`` (:mod:`tfvocab.universe` order):
+    """Every unordered pair of the genes of role ``part`` (:mod:`tfvocab.data.universe` order):
     ``ia, ib`` (indices into ``genes``), ``label`` (listed co-expressed pair), ``truth`` (same
     planted module), ``genes`` (the role's global indices)."""
-    from tfvocab import universe as U
+    from tfvocab.data import universe as U
 
     idx = split.genes(part)
     a, b = U.tri_pairs(np.arange(U.n_pairs(len(idx))), len(idx))
@@ -238,11 +239,11 @@ def com_feature(com: np.ndarray, values: np.ndarray, width: int = 50, gate: floa
 
 
 def gene_inputs(chain: dict, features: tuple = ("mean",), mode: str = "continuous"):
-    """``tfvocab.data.GeneData`` of the chain with ``features`` as value channels (concatenated
+    """``tfvocab.data.genedata.GeneData`` of the chain with ``features`` as value channels (concatenated
     on the TF axis: ``mean`` = normalized.h5's signal, ``com`` = :func:`com_feature`)."""
     import torch
 
-    from tfvocab.data import load_gene_data
+    from tfvocab.data.genedata import load_gene_data
 
     data = load_gene_data(chain["tokens"], chain["normalized"], "both").with_mode(mode)
     vals = data.values.numpy()
@@ -257,8 +258,8 @@ def gene_inputs(chain: dict, features: tuple = ("mean",), mode: str = "continuou
                                                      chain["signal"], chain["stride"]))
             chans.append(com_feature(np.load(chain["com"]), vals))
             names += [f"{t}:com" for t in data.tfs]
-        elif f == "events":                  # z at binding events only (tfvocab.grammar.events)
-            from tfvocab import grammar
+        elif f == "events":                  # z at binding events only (tfvocab.model.grammar.events)
+            from tfvocab.model import grammar
 
             ev, _ = grammar.events(torch.from_numpy(vals), grammar.default_threshold(vals.shape[-1]),
                                    int(np.diff(data.window_start).min()))
@@ -273,10 +274,10 @@ def gene_inputs(chain: dict, features: tuple = ("mean",), mode: str = "continuou
 
 
 def training_pairs(split, neg_ratio: float = 10.0, seed: int = 0):
-    """:class:`tfvocab.baselines.TrainingPairs` of the fold's training genes (positives among
+    """:class:`tfvocab.evaluation.baselines.TrainingPairs` of the fold's training genes (positives among
     them; fresh uniform negatives outside the listed pairs, ``neg_ratio`` per positive), as
     ``tfvocab evaluate`` fits its baselines."""
-    from tfvocab.baselines import TrainingPairs
+    from tfvocab.evaluation.baselines import TrainingPairs
 
     fit = split.genes("train")
     ta, tb = split.positives_among(fit)
@@ -284,11 +285,11 @@ def training_pairs(split, neg_ratio: float = 10.0, seed: int = 0):
 
 
 def train_transformer(data, sp: dict, config: dict, seed: int, workdir: Path):
-    """Train fold ``sp["split"]``'s model with :func:`tfvocab.train.train_model` (the ``tfvocab
+    """Train fold ``sp["split"]``'s model with :func:`tfvocab.model.train.train_model` (the ``tfvocab
     train`` defaults < ``config``); returns the model (best epoch) and the result."""
     import torch
 
-    from tfvocab import train
+    from tfvocab.model import train
 
     torch.set_num_threads(1)
     params = train.resolve_params(**{**config, "seed": seed, "device": "cpu",
@@ -300,20 +301,20 @@ def train_transformer(data, sp: dict, config: dict, seed: int, workdir: Path):
 
 
 def transformer_scorer(model, data):
-    from tfvocab.inference import score_pairs
+    from tfvocab.model.inference import score_pairs
 
     return lambda ia, ib: score_pairs(model, data, ia, ib, "cpu")
 
 
 def baseline_scorers(data, split, seed: int) -> dict:
-    """Pair scorers ``f(ia, ib)`` (global gene indices) of :mod:`tfvocab.baselines` as ``tfvocab
+    """Pair scorers ``f(ia, ib)`` (global gene indices) of :mod:`tfvocab.evaluation.baselines` as ``tfvocab
     evaluate`` builds them (trained ones fit on the fold's training genes): bag-of-TFs
     (``cosine_profile``, ``logreg_profile``: mean TF profiles), ``bag_of_tokens`` (token
     frequencies), position-resolved ``window_correlation`` (Pearson correlation of the
     flattened windows x TFs profiles) and ``window_logreg``, ``binding_mass``, and the grammar
     representation with the simplest trained reader, ``ordered_pairs_lr`` (logistic regression on
     the products of the two genes' signed ordered-pair bags)."""
-    from tfvocab import baselines as B
+    from tfvocab.evaluation import baselines as B
 
     vals = data.base_values
     feats = B.gene_features(vals, data.value_mask.numpy(), data.tokens.numpy(), data.n_tokens,
@@ -325,7 +326,7 @@ def baseline_scorers(data, split, seed: int) -> dict:
     return {name: (lambda b: lambda ia, ib: b.score_pairs(feats, ia, ib))(b) for name, b in base.items()}
 
 
-#: model variants: (stride, value features, input mode, tfvocab.train overrides[, normalize
+#: model variants: (stride, value features, input mode, tfvocab.model.train overrides[, normalize
 #: transform]); the baselines use the stride-50 enrichment chain. ``default`` = the ``tfvocab
 #: train`` defaults (since this bench chose them: grammar bag 1024 + similarity head = ``grammar_sim``);
 #: ``previous`` = the defaults before (no grammar bag, full head)
@@ -333,7 +334,7 @@ PREV = {"grammar_bag": 0, "pair_features": "full"}
 VARIANTS = {
     "default": (50, ("mean",), "continuous", {}),
     "previous": (50, ("mean",), "continuous", PREV),
-    # training batches and heads (tfvocab.batches; bench/train.py for their cost)
+    # training batches and heads (tfvocab.model.batches; bench/train.py for their cost)
     "pairs": (50, ("mean",), "continuous", {"batching": "pairs"}),
     "bilinear": (50, ("mean",), "continuous", {"pair_features": "bilinear"}),
     "bilinear_g20": (50, ("mean",), "continuous", {"pair_features": "bilinear", "grammar_gain": 20.0}),
@@ -468,14 +469,14 @@ def scale_child(variant: str, genes: int, T: int, events: int, steps: int, batch
     """One model of :data:`VARIANTS` at genome scale on :func:`synthetic_z` inputs (1 thread):
     embedding of ``genes`` promoters (no gradient, 256 at a time, as ``tfvocab predict`` /
     ``evaluate``), blockwise pair scoring of 2,048 x 2,048 genes
-    (:class:`tfvocab.scoring.FusedHeadScorer`, extrapolated to all-vs-all), then ``steps`` training steps of ``batch`` pairs drawn among 4,096 genes (tower
+    (:class:`tfvocab.model.scoring.FusedHeadScorer`, extrapolated to all-vs-all), then ``steps`` training steps of ``batch`` pairs drawn among 4,096 genes (tower
     on chunks of 512 genes, BCE, AdamW: ``tfvocab train``'s step). Wall times, peak RSS."""
     import resource
 
     import torch
 
-    from tfvocab import grammar
-    from tfvocab.model import ModelConfig, SiameseTransformer
+    from tfvocab.model import grammar
+    from tfvocab.model.model import ModelConfig, SiameseTransformer
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -505,7 +506,7 @@ def scale_child(variant: str, genes: int, T: int, events: int, steps: int, batch
                 n_pairs = len(grammar.ordered_pairs(ev, pos, z, 50)["gene"]) / n
     out.update(embed_seconds=round(t_emb, 1), embed_mb=round(emb.numel() * 4 / 2**20, 1),
                events_per_gene=round(n_ev, 1), ordered_pairs_per_gene=round(n_pairs, 1))
-    from tfvocab.scoring import FusedHeadScorer
+    from tfvocab.model.scoring import FusedHeadScorer
 
     fused = FusedHeadScorer(model, emb[:2048])          # the blockwise head of evaluate / predict
     r = torch.arange(min(2048, genes))

@@ -10,10 +10,10 @@ true pairs withheld and 20 % of the module genes never listed), the data chain i
 (``bench/evaluation.py``'s ``build_chain``, 5 folds), then for every scheme and fold the default
 model is trained with ``tfvocab train --fold k --negatives <scheme>`` (``nnpu``: universe
 negatives with the non-negative PU risk, prior = the training universe's listed prevalence) and
-scored on its fold's universe (``tfvocab.evaluate.evaluate_fold`` without baselines: exact
+scored on its fold's universe (``tfvocab.evaluation.evaluate.evaluate_fold`` without baselines: exact
 AUPRC/AUROC against the listed labels and against the planted truth, gene-bootstrap replicates).
 Prints, per setting and scheme, fold means with two-level 95 % intervals
-(``tfvocab.summarize``), the paired difference of every scheme to the best one, and seconds.
+(``tfvocab.evaluation.summarize``), the paired difference of every scheme to the best one, and seconds.
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _load(path, data, load_model):
     import torch
 
     from tfvocab.errors import TfvocabError
-    from tfvocab.model import ModelConfig, SiameseTransformer
+    from tfvocab.model.model import ModelConfig, SiameseTransformer
 
     try:
         return load_model(path, data)
@@ -66,10 +66,11 @@ def compare(chain: dict, outdir: Path, schemes, folds, seed: int = 0, train_opti
     import pandas as pd
     import torch
 
-    from tfvocab import evaluate, train
-    from tfvocab.data import load_gene_data, read_pairs
-    from tfvocab.folds import fold_split, read_genes_table
-    from tfvocab.inference import load_model
+    from tfvocab.evaluation import evaluate
+    from tfvocab.model import train
+    from tfvocab.data.genedata import load_gene_data, read_pairs
+    from tfvocab.data.folds import fold_split, read_genes_table
+    from tfvocab.model.inference import load_model
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     data = load_gene_data(chain["tokens"], chain["normalized"], "both")
@@ -105,7 +106,7 @@ def compare(chain: dict, outdir: Path, schemes, folds, seed: int = 0, train_opti
 
 
 def report(res: dict, title: str) -> dict:
-    from tfvocab import summarize as S
+    from tfvocab.evaluation import summarize as S
 
     rows = {}
     for name, folds in res["folds"].items():

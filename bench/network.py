@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Benchmark predict's network step: igraph (tfvocab.network) vs today's networkx code (the peer).
+"""Benchmark predict's network step: igraph (tfvocab.evaluation.network) vs today's networkx code (the peer).
 
 Input: a realistic top-k edge list like ``tfvocab predict`` makes it (``--genes`` genes x top
-``--k`` partners, union of the per-gene lists through :func:`tfvocab.predict.topk_edges`). The
+``--k`` partners, union of the per-gene lists through :func:`tfvocab.evaluation.predict.topk_edges`). The
 scores come from seeded synthetic embeddings: ``--genes / 100`` modules of log-normal sizes,
 gene = module centroid + noise (64 dims), times a log-normal gene "hubness" (genes with large norms
 enter many lists, so few top-k lists are mutual - the real 27,000-gene run had 1,315,951 unique
@@ -11,7 +11,7 @@ edges of 1,350,000); score = sigmoid(dot / 64 - 1). Cached in ``--workdir``.
 Each implementation runs in its own child process (the other's memory does not count). Per stage:
 wall and CPU seconds, the process's RSS at the start of the stage, its peak RSS during the stage
 (``VmHWM`` reset through ``/proc/self/clear_refs`` before the stage) and that peak minus the start
-(what the stage itself added). Stages, as ``tfvocab.predict.network_outputs`` runs them:
+(what the stage itself added). Stages, as ``tfvocab.evaluation.predict.network_outputs`` runs them:
 
 * build: graph from the edges DataFrame (peer: ``nx.Graph.add_edge`` per row);
 * modules: Louvain (peer: ``nx.community.louvain_communities``; new: igraph
@@ -46,7 +46,7 @@ DIM = 64
 
 
 # ---------------------------------------------------------------------------------------------
-# the peer: today's implementation (tfvocab.network and predict.network_outputs before igraph)
+# the peer: today's implementation (tfvocab.evaluation.network and predict.network_outputs before igraph)
 
 EXACT_BETWEENNESS_MAX_NODES = 500
 BETWEENNESS_SAMPLES = 128
@@ -121,7 +121,7 @@ def run_old(edges, outdir: Path, seed: int, stage):
 def run_new(edges, outdir: Path, seed: int, stage):
     import numpy as np
     import pandas as pd
-    from tfvocab import network
+    from tfvocab.evaluation import network
     from tfvocab.io import write_table
 
     with stage("build"):
@@ -168,7 +168,7 @@ def make_topk(G: int, k: int, seed: int):
 
 def load_edges(path: Path):
     import numpy as np
-    from tfvocab.predict import topk_edges
+    from tfvocab.evaluation.predict import topk_edges
 
     z = np.load(path)
     genes = [f"AT{1 + i // 5000}G{i % 5000:05d}0" for i in range(z["bi"].shape[0])]  # AGI-like IDs
@@ -218,7 +218,7 @@ def child(args) -> None:
 def compare(workdir: Path, input_path: Path) -> dict:
     import numpy as np
     import pandas as pd
-    from tfvocab import network
+    from tfvocab.evaluation import network
 
     edges = load_edges(input_path)
     net = network.build_graph(edges)

@@ -8,12 +8,12 @@ Two parts, each against a named peer measured in the same run:
   written once as ``signal.h5`` in ``--workdir``, then in one process
 
   - the whole step, ``normalize.run`` (fit, calls, output, HDF5 I/O), of ``--baseline-rev``
-    (the module of that commit, ``git show REV:src/tfvocab/normalize.py``) and of this
+    (the module of that commit, ``git show REV:src/tfvocab/data/normalize.py``) and of this
     checkout: wall and CPU seconds;
   - the enrichment kernel alone on the same array with the same fitted stats: the peer
     :func:`gamma_z_peer` (the Wilson-Hilferty approximation normalize used before, kept here
     only as the peer) on every window twice, as the previous normalize computed it (pass 2
-    counting the calls, then the output pass), against :func:`tfvocab.normalize.enrichment`
+    counting the calls, then the output pass), against :func:`tfvocab.data.normalize.enrichment`
     once (the step now counts the calls while writing).
 
 * ``calibration`` - simulated data (``tfvocab simulate --preset P --tracks V`` for each
@@ -63,8 +63,8 @@ def gamma_z_peer(x: np.ndarray, mu: np.ndarray, dispersion: float) -> np.ndarray
 def peer_enrichment(signal, mask, stats, control, control_mask):
     """The previous ``normalize.enrichment``: ``gamma_z_peer`` clipped to [0, 40] on every
     window of every TF, at ``x - quantum / 2``. (G, W, T) float32, NaN where masked."""
-    from tfvocab import normalize as nz
-    from tfvocab.background import Z_MAX
+    from tfvocab.data import normalize as nz
+    from tfvocab.data.background import Z_MAX
 
     G, W, T = signal.shape
     m = np.array(mask, dtype=bool, copy=True)
@@ -84,11 +84,11 @@ def peer_enrichment(signal, mask, stats, control, control_mask):
 
 
 def baseline_module(rev: str, workdir: Path):
-    """``tfvocab/normalize.py`` of commit ``rev`` imported as ``tfvocab._normalize_<rev>`` (its
+    """``tfvocab/data/normalize.py`` of commit ``rev`` imported as ``tfvocab._normalize_<rev>`` (its
     relative imports resolve to this checkout's package)."""
     path = Path(workdir) / f"normalize_{rev}.py"
     if not path.exists():
-        src = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:src/tfvocab/normalize.py"],
+        src = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{rev}:src/tfvocab/data/normalize.py"],
                              check=True, capture_output=True, text=True).stdout
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(src)
@@ -169,8 +169,8 @@ def scale(args) -> dict:
     """``tfvocab normalize`` (the step's ``run``, I/O included) of ``--baseline-rev`` and of this
     checkout on the same genome-size ``signal.h5``, then the enrichment kernel alone."""
     from tfvocab import formats
-    from tfvocab import normalize as nz
-    from tfvocab import normstats as ns
+    from tfvocab.data import normalize as nz
+    from tfvocab.data import normstats as ns
 
     wd = Path(args.workdir)
     t0 = time.perf_counter()
@@ -240,8 +240,8 @@ def nb1_z(sig, msk, st, ctl) -> np.ndarray:
     windows at 0 among those at or below the background mean): (G, W, T), NaN where masked."""
     from scipy.special import betainc, gammainc, ndtri
 
-    from tfvocab import normalize as nz
-    from tfvocab.background import Z_MAX
+    from tfvocab.data import normalize as nz
+    from tfvocab.data.background import Z_MAX
 
     mu = nz.background_mean(st, ctl if st.steps.get("control") else None, *sig.shape[:2])
     x = np.nan_to_num(sig.astype(np.float64))
@@ -261,7 +261,7 @@ def nb1_z(sig, msk, st, ctl) -> np.ndarray:
 
 def special_cost(n: int = 200_000) -> float:
     """CPU seconds of ``betainc`` (NB1) over ``gammainc`` + ``gammaincc`` (the Gamma, as
-    :func:`tfvocab.background.log_tail` evaluates it) on the same n background-like values."""
+    :func:`tfvocab.data.background.log_tail` evaluates it) on the same n background-like values."""
     from scipy.special import betainc, gammainc, gammaincc
 
     rng = np.random.default_rng(0)
@@ -281,7 +281,7 @@ def special_cost(n: int = 200_000) -> float:
 def build_chain(root: Path, preset: str, tracks: str, seed: int = 0) -> dict:
     """simulate (``--tracks``) -> promoters -> extract -> merge under ``root``, as ``tfvocab
     demo`` runs them (:func:`tfvocab.demo.data_steps`; steps already done are reused)."""
-    from tfvocab import simulate
+    from tfvocab.simulate import dataset as simulate
     from tfvocab.demo import data_steps
 
     root = Path(root)
@@ -298,11 +298,11 @@ def build_chain(root: Path, preset: str, tracks: str, seed: int = 0) -> dict:
 
 
 def truth(chain: dict, tfs: list[str], geometry, reach_bp: int = 250):
-    """(near, summit, biased) of :func:`tfvocab.simulate.planted_windows` for the chain."""
+    """(near, summit, biased) of :func:`tfvocab.simulate.dataset.planted_windows` for the chain."""
     import pandas as pd
 
     from tfvocab import formats
-    from tfvocab.simulate import planted_windows
+    from tfvocab.simulate.dataset import planted_windows
 
     prom = formats.read_promoters(chain["promoters"])
     sites = pd.read_csv(chain["sim"] / "truth" / "sites.tsv", sep="\t")
@@ -336,8 +336,8 @@ def score(z: np.ndarray, m: np.ndarray, st, near, summit, biased) -> dict:
 
 def calibration(args) -> dict:
     from tfvocab import formats
-    from tfvocab import normalize as nz
-    from tfvocab import normstats as ns
+    from tfvocab.data import normalize as nz
+    from tfvocab.data import normstats as ns
 
     wd = Path(args.workdir)
     base = baseline_module(args.baseline_rev, wd)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark genome-wide all-vs-all ``tfvocab predict`` (no --pairs) on CPU, with the DEFAULT model.
 
-The model is what ``tfvocab train`` builds by default (:class:`tfvocab.model.ModelConfig()`:
+The model is what ``tfvocab train`` builds by default (:class:`tfvocab.model.model.ModelConfig()`:
 1 layer, d_model 32, flatten pooling -> 50 windows x pool_dim 8 = 400-dim embeddings), untrained
 (seeded weights: speed and memory do not depend on the weights); ``--pooling cls --d-model 64
 --n-layers 2`` gives the earlier (CLS, 64-dim) model for comparison. Inputs are real files in
@@ -10,9 +10,9 @@ float32, chunked by 256 genes as ``tfvocab normalize`` writes it, ~2 % missing w
 ``tokens.h5``, plus ``model.pt``. Each measurement runs in its own subprocess so that its peak RSS
 (``ru_maxrss``) is its own:
 
-* ``predict``: :func:`tfvocab.predict.run` itself, i.e. ``tfvocab predict --top-k 50`` - stream
+* ``predict``: :func:`tfvocab.evaluation.predict.run` itself, i.e. ``tfvocab predict --top-k 50`` - stream
   ``normalized.h5`` in gene blocks, embed every gene once, symmetric blockwise all-vs-all through
-  :class:`~tfvocab.predict.FusedHeadScorer` with a running top-k, edge union, network (Louvain
+  :class:`~tfvocab.evaluation.predict.FusedHeadScorer` with a running top-k, edge union, network (Louvain
   modules, hubs, GraphML). Per-stage seconds come from ``predict.summary.json``.
 * peer ``dense``: the same streamed embeddings and fused head, but the full (G, G) score matrix
   is filled and ``torch.topk`` taken over it (the obvious implementation; memory grows with G^2).
@@ -48,7 +48,7 @@ def _peak_rss_mb() -> float:
 
 
 def model_config(args):
-    from tfvocab.model import ModelConfig
+    from tfvocab.model.model import ModelConfig
 
     over = {k: getattr(args, k) for k in ("pooling", "d_model", "n_layers") if getattr(args, k) is not None}
     return ModelConfig(input="continuous", n_tfs=args.tfs, n_windows=W, **over)
@@ -61,8 +61,8 @@ def make_inputs(workdir: Path, G: int, args) -> dict:
     import torch
 
     from tfvocab.io import sha256_array, write_strings
-    from tfvocab.model import SiameseTransformer
-    from tfvocab.train import TRAIN_DEFAULTS, save_model
+    from tfvocab.model.model import SiameseTransformer
+    from tfvocab.model.train import TRAIN_DEFAULTS, save_model
 
     cfg = model_config(args)
     d = workdir / f"g{G}_t{args.tfs}"
@@ -115,10 +115,10 @@ def make_inputs(workdir: Path, G: int, args) -> dict:
 def worker(args) -> dict:
     import torch
 
-    from tfvocab.data import load_gene_data
-    from tfvocab.predict import (FusedHeadScorer, fix_mmap_threshold, model_scorer, score_block,
+    from tfvocab.data.genedata import load_gene_data
+    from tfvocab.evaluation.predict import (FusedHeadScorer, fix_mmap_threshold, model_scorer, score_block,
                                  topk_edges)
-    from tfvocab.inference import embed_genes, load_model
+    from tfvocab.model.inference import embed_genes, load_model
 
     torch.set_num_threads(args.threads)
     p = json.loads(args.paths)
@@ -126,7 +126,7 @@ def worker(args) -> dict:
     out = {"mode": args.mode, "genes": G, "pairs": G * (G - 1) // 2, "top_k": args.top_k,
            "threads": args.threads, "rss_after_import_mb": _peak_rss_mb()}
     if args.mode == "predict":
-        from tfvocab.predict import run
+        from tfvocab.evaluation.predict import run
 
         t0 = time.perf_counter()
         paths = run(p["model"], p["tokens"], p["normalized"], args.outdir, top_k=args.top_k,
@@ -137,7 +137,7 @@ def worker(args) -> dict:
         out["edges"] = summ["n_edges"]
         out["peak_rss_mb"] = _peak_rss_mb()
         return out
-    fix_mmap_threshold()  # as tfvocab.predict.run does
+    fix_mmap_threshold()  # as tfvocab.evaluation.predict.run does
     stream = args.mode != "embed_memory"
     t0 = time.perf_counter()
     data = load_gene_data(p["tokens"], p["normalized"], "continuous", stream=stream)

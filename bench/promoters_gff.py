@@ -5,13 +5,13 @@
 Measured in one run, each in its own subprocess (own peak RSS):
 
 * ``reduced``: what ``tfvocab promoters`` does -- one validating pass that drops exons/UTRs and
-  bulky attributes (:func:`tfvocab.promoters.scan_gff`), ``gffutils.create_db`` in ``:memory:``
+  bulky attributes (:func:`tfvocab.data.promoters.scan_gff`), ``gffutils.create_db`` in ``:memory:``
   on the reduced text, then the gene/isoform analysis
-  (:func:`tfvocab.promoters.protein_coding_genes`);
+  (:func:`tfvocab.data.promoters.protein_coding_genes`);
 * peer ``raw``: ``gffutils.create_db(<the .gff.gz>, ":memory:", merge_strategy="create_unique",
   disable_infer_genes=True, disable_infer_transcripts=True)`` on the unmodified file (creation
   only: the analysis is not even run);
-* ``run``: the whole step (:func:`tfvocab.promoters.run`, FASTA decompressed beforehand).
+* ``run``: the whole step (:func:`tfvocab.data.promoters.run`, FASTA decompressed beforehand).
 
 Prints wall and CPU seconds (CPU includes interpreter start-up and imports; it is the figure to
 trust on a shared, loaded machine), peak RSS and the ``raw / reduced`` ratios. Single-threaded.
@@ -41,7 +41,7 @@ def data_dir() -> Path:
 
 
 def worker(mode: str, tmp: str) -> dict:
-    from tfvocab import promoters
+    from tfvocab.data import promoters
 
     gff = data_dir() / "AthaTAIR10_chr1.gff.gz"
     t0 = time.perf_counter()

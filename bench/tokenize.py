@@ -7,12 +7,12 @@ default genome size 27,000 x 50 = 1.35 M windows x 300 TFs (1.6 GB). ~70 % of wi
 unbound background N(-0.3, 0.3); the rest carry 1-3 TFs of one of 300 planted combinations
 (+3..+10) plus noise; 0.5 % of windows are fully missing.
 
-1. **tokenize as the CLI runs it**: :func:`tfvocab.vocabulary.fit_vocabulary_chunks` (background,
+1. **tokenize as the CLI runs it**: :func:`tfvocab.data.vocabulary.fit_vocabulary_chunks` (background,
    a seeded subsample of at most ``--max-fit-windows`` bound windows, k-means) then
-   :func:`tfvocab.vocabulary.assign` over all windows in chunks of 256 genes.
+   :func:`tfvocab.data.vocabulary.assign` over all windows in chunks of 256 genes.
 2. **k-means on the same input**: the bound windows tokenize fits on (the same subsample), K =
    ``--vocab-size``, the same thread count, each method from the same seed:
-   * ``tfvocab.vocabulary.kmeans`` - what tokenize uses (scikit-learn ``MiniBatchKMeans``);
+   * ``tfvocab.data.vocabulary.kmeans`` - what tokenize uses (scikit-learn ``MiniBatchKMeans``);
    * the peer: scikit-learn ``KMeans`` (full batch Lloyd, k-means++, ``n_init=1``, to
      convergence or ``--peer-max-iter``);
    * tfvocab's previous k-means (k-means++ on a 10,240-window sample + torch Lloyd iterations),
@@ -105,7 +105,7 @@ def previous_kmeans(X, k: int, seed: int = 0, max_iter: int = 100, tol: float = 
     import torch
     from sklearn.cluster import kmeans_plusplus
 
-    from tfvocab.vocabulary import nearest
+    from tfvocab.data.vocabulary import nearest
 
     X = np.ascontiguousarray(X, dtype=np.float32)
     n = len(X)
@@ -140,7 +140,7 @@ def inertia(X, C) -> float:
     """Sum over windows of the squared distance to the nearest centroid (float64)."""
     import numpy as np
 
-    from tfvocab.vocabulary import nearest
+    from tfvocab.data.vocabulary import nearest
 
     lab = nearest(X, C)
     tot = 0.0
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
 
     from sklearn.cluster import KMeans
 
-    from tfvocab import vocabulary as vb
+    from tfvocab.data import vocabulary as vb
     from tfvocab.log import setup_logging
 
     setup_logging(0)
@@ -213,7 +213,7 @@ def main(argv=None) -> int:
         rows = []
         with PeakRSS() as r:
             C, _ = vb.kmeans(S, k, seed=a.seed)
-        rows.append(("tfvocab.vocabulary.kmeans (MiniBatchKMeans)", r.seconds, r.peak, inertia(S, C), "-"))
+        rows.append(("tfvocab.data.vocabulary.kmeans (MiniBatchKMeans)", r.seconds, r.peak, inertia(S, C), "-"))
         with PeakRSS() as r:
             km = KMeans(n_clusters=k, n_init=1, max_iter=a.peer_max_iter, random_state=a.seed,
                         algorithm="lloyd").fit(S)

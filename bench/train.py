@@ -3,7 +3,7 @@
 Same data, same fold, same model defaults; only ``batching`` differs (``pairs`` = the previous
 scheme: the positives + ``neg_ratio`` sampled ``mixed`` negatives per positive, 4,096 pairs per
 step; ``genes`` = every pair among 128 training genes per step, class-balanced BCE). Each
-(size, mode) trains fold 0 with :func:`tfvocab.training.train_model` in its own process (own
+(size, mode) trains fold 0 with :func:`tfvocab.model.training.train_model` in its own process (own
 peak RSS; a crash stays contained) until its wall-clock budget or early stopping, and records,
 per epoch, the pairs scored, the training-step seconds, the validation seconds and the AUPRC of
 the validation universe (every pair among <= 1,500 validation genes). Reported per size:
@@ -91,7 +91,7 @@ def chain(size: str, data_root: Path) -> dict:
     bg = _grammar_bench()
     root = Path(data_root) / size
     if size == "grammar3k" and not (root / "simulate" / "truth" / "roles.tsv").exists():
-        from tfvocab import simulate
+        from tfvocab.simulate import dataset as simulate
 
         simulate.run(preset="grammar", seed=0, outdir=root / "simulate", n_genes=3000, n_tfs=48)
     return bg.build_chain(root, seed=0, preset="small" if size == "small" else "grammar")
@@ -116,9 +116,9 @@ def genome_inputs(G: int = 27_000, W: int = 50, T: int = 300, n_modules: int = 5
     import pandas as pd
     import torch
 
-    from tfvocab import universe as U
-    from tfvocab.data import GeneData
-    from tfvocab.folds import FoldSplit
+    from tfvocab.data import universe as U
+    from tfvocab.data.genedata import GeneData
+    from tfvocab.data.folds import FoldSplit
 
     rng = np.random.default_rng([seed, 1])
     sizes = rng.integers(25, 46, n_modules)
@@ -194,7 +194,7 @@ class _Budget(Exception):
 
 
 class _EpochLog(logging.Handler):
-    """Collects ``tfvocab.training``'s fold and per-epoch log records; raises :class:`_Budget`
+    """Collects ``tfvocab.model.training``'s fold and per-epoch log records; raises :class:`_Budget`
     after the epoch that spends the budget."""
 
     def __init__(self, budget: float):
@@ -221,7 +221,7 @@ class _EpochLog(logging.Handler):
 def child(size: str, mode: str, a) -> dict:
     import torch
 
-    from tfvocab import training
+    from tfvocab.model import training
 
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()

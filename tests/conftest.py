@@ -1,6 +1,6 @@
 """Shared pytest fixtures: simulated datasets built once per test session.
 
-``tiny_sim`` / ``small_sim`` run ``tfvocab.simulate.run(preset, seed=0, outdir=tmp)`` once and
+``tiny_sim`` / ``small_sim`` run ``tfvocab.simulate.dataset.run(preset, seed=0, outdir=tmp)`` once and
 return the output folder (a ``pathlib.Path``) holding genome.fa(.fai), annotation.gff3,
 bigwig/*.bw, samplesheet.csv, coexpression.tsv and truth/ (docs/formats.md, "simulate").
 Treat the folders as read-only: they are shared by every test in the session.
@@ -15,7 +15,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def _simulate(tmp_path_factory, preset: str):
-    from tfvocab.simulate import run
+    from tfvocab.simulate.dataset import run
 
     outdir = tmp_path_factory.mktemp(f"sim_{preset}")
     run(preset=preset, seed=0, outdir=outdir)

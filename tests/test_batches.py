@@ -1,13 +1,13 @@
-"""Gene batches and their loss (tfvocab.batches): every pair among a batch of genes, labelled
+"""Gene batches and their loss (tfvocab.model.batches): every pair among a batch of genes, labelled
 from the listed pairs; the batch loss is the mean of the per-pair losses; the bilinear head."""
 import numpy as np
 import pytest
 import torch
 
-from tfvocab import universe as U
-from tfvocab.batches import IGNORE, GeneBatches, batch_loss, per_pair_bce
-from tfvocab.model import ModelConfig, SiameseTransformer
-from tfvocab.scoring import FusedHeadScorer
+from tfvocab.data import universe as U
+from tfvocab.model.batches import IGNORE, GeneBatches, batch_loss, per_pair_bce
+from tfvocab.model.model import ModelConfig, SiameseTransformer
+from tfvocab.model.scoring import FusedHeadScorer
 
 torch.set_num_threads(1)
 

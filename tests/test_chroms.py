@@ -1,7 +1,7 @@
-"""Chromosome-name harmonisation (tfvocab.chroms)."""
+"""Chromosome-name harmonisation (tfvocab.data.chroms)."""
 import pytest
 
-from tfvocab.chroms import ChromMapping, alias_groups, build_mapping, canonical, read_aliases, resolve
+from tfvocab.data.chroms import ChromMapping, alias_groups, build_mapping, canonical, read_aliases, resolve
 from tfvocab.errors import TfvocabError
 
 

@@ -10,12 +10,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from tfvocab import baselines as BL
-from tfvocab import evaluate as E
-from tfvocab import metrics as M
-from tfvocab import universe as U
+from tfvocab.evaluation import baselines as BL
+from tfvocab.evaluation import evaluate as E
+from tfvocab.model import metrics as M
+from tfvocab.data import universe as U
 from tfvocab.cli import main
-from tfvocab.data import write_synthetic
+from tfvocab.data.genedata import write_synthetic
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +133,8 @@ def test_ordered_pairs_lr_ranks_the_same_order_above_the_reversed():
 def folds_world(tmp_path_factory):
     """write_synthetic data, its within-module pairs as the co-expression list, `tfvocab pairs
     --folds 3`, and a small model of fold 1 (and a shuffled-label control of fold 1)."""
-    from tfvocab import pairs, train
+    from tfvocab.data import pairs
+    from tfvocab.model import train
 
     d = tmp_path_factory.mktemp("evf")
     synth = write_synthetic(d / "data", n_genes=240, n_windows=20, n_modules=4, module_size=24, seed=0)
@@ -194,8 +195,8 @@ def test_evaluate_step_writes_the_universe_contract(folds_world, tmp_path):
     assert top["score_transformer"].is_monotonic_decreasing
     assert (tmp_path / "pr_curve.png").read_bytes()[:4] == b"\x89PNG"
     # the universe AUPRC is the one of every pair among the fold's test genes
-    from tfvocab.data import load_gene_data
-    from tfvocab.inference import embed_genes, load_model
+    from tfvocab.data.genedata import load_gene_data
+    from tfvocab.model.inference import embed_genes, load_model
     data = load_gene_data(synth["tokens"], synth["normalized"], "continuous")
     net, _ = load_model(m["model"], data)
     test = np.array(sorted(data.index[g] for g in genes.gene_id[genes.fold == 1]))
@@ -226,7 +227,7 @@ def test_evaluate_reads_the_fold_from_the_model_and_checks_inputs(folds_world, t
 def test_legacy_single_split_pairs_are_evaluated_on_their_test_genes(tmp_path):
     """A hand-made pairs.tsv with a split column and no genes.tsv: one fold, the universe of the
     genes of its test rows."""
-    from tfvocab import train
+    from tfvocab.model import train
 
     synth = write_synthetic(tmp_path / "d", n_genes=160, n_windows=20, seed=1)
     m = train.run(tokens=synth["tokens"], normalized=synth["normalized"], pairs=synth["pairs"],
@@ -243,7 +244,7 @@ def test_legacy_single_split_pairs_are_evaluated_on_their_test_genes(tmp_path):
 def test_simulator_label_settings_unlisted_genes_and_independent_labels():
     """SimParams.unlisted_frac drops module genes from the list; labels_independent permutes the
     list's gene IDs (same pair graph, no link to the promoters); truth is untouched."""
-    from tfvocab import simulate_grammar as sgr
+    from tfvocab.simulate import grammar as sgr
 
     mods = pd.DataFrame({"module": ["M1"] * 10 + ["M2"] * 10, "gene_id": [f"G{i:02d}" for i in range(20)]})
     truth = sgr.true_pairs(mods)
@@ -300,7 +301,7 @@ def test_small_preset_universe_over_five_folds(small_folds):
     for key in ("models", "truth"):
         tr, wc = s[key]["transformer"], s[key]["window_correlation"]
         assert tr["auprc"]["mean"] >= wc["auprc"]["mean"] + 0.05, key
-    import tfvocab.summarize as S
+    import tfvocab.evaluation.summarize as S
     reps = [np.asarray(f["bootstrap"]["auprc"]["transformer"], dtype=float)
             - np.asarray(f["bootstrap"]["auprc"]["window_correlation"], dtype=float)
             for f in small_folds["metrics"]]
@@ -363,7 +364,10 @@ def test_labels_independent_of_the_tracks_give_no_verdict_of_better(small_sim, s
     """SimParams.labels_independent (the list's gene IDs permuted: no link to the promoters),
     applied to the small simulation with 5 seeds: the fold-0 verdict reads "not
     distinguishable" in >= 4 of 5 seeds (and never "better")."""
-    from tfvocab import evaluate, pairs, simulate_grammar as sgr, train
+    from tfvocab.data import pairs
+    from tfvocab.evaluation import evaluate
+    from tfvocab.model import train
+    from tfvocab.simulate import grammar as sgr
 
     co = pd.read_csv(Path(small_sim) / "coexpression.tsv", sep="\t")
     mods = pd.read_csv(Path(small_sim) / "truth" / "modules.tsv", sep="\t")

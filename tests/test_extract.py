@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
-from tfvocab.extract import merged_spans, run
-from tfvocab.trackreaders import READERS
-from tfvocab.windowstats import range_max, window_points, window_stats
+from tfvocab.data.extract import merged_spans, run
+from tfvocab.data.trackreaders import READERS
+from tfvocab.data.windowstats import range_max, window_points, window_stats
 from tfvocab.io import read_strings
 
 CHROMS = {"Chr1": 30_000, "Chr2": 20_000}          # promoter (FASTA) names
@@ -239,7 +239,7 @@ def test_window_stats_one_nonfinite_record_poisons_nothing(bad):
     """A NaN or +-inf record is a run of bases without data: every window's mean, max, centre of
     mass and coverage equal those of the same records without it (bit for bit), including the
     windows after it (prefix sums never see it)."""
-    from tfvocab.windowstats import window_com
+    from tfvocab.data.windowstats import window_com
 
     rng = np.random.default_rng(11)
     s = np.arange(0, 5000, 10, dtype=np.int64)
@@ -261,7 +261,7 @@ def test_window_stats_one_nonfinite_record_poisons_nothing(bad):
 
 
 def test_screen_records_counts_over_the_promoter_spans_only():
-    from tfvocab.windowstats import in_spans, screen_records
+    from tfvocab.data.windowstats import in_spans, screen_records
 
     s = np.arange(0, 1000, 10, dtype=np.int64)
     e = s + 10
@@ -311,7 +311,7 @@ def _mixed_sections_bigwig(path: Path):
 
 
 def test_readers_decode_identical_records(tmp_path, monkeypatch):
-    from tfvocab.trackreaders import PyBigWigReader, open_bigwig
+    from tfvocab.data.trackreaders import PyBigWigReader, open_bigwig
 
     monkeypatch.setattr(PyBigWigReader, "chunk", 997)    # many chunks, edges inside records
     path = tmp_path / "mixed.bw"
@@ -335,7 +335,7 @@ def test_readers_decode_identical_records(tmp_path, monkeypatch):
 
 
 def test_native_reader_decodes_only_requested_blocks(tmp_path):
-    from tfvocab.bigwig import BigWigFile
+    from tfvocab.data.bigwig import BigWigFile
 
     path = tmp_path / "mixed.bw"
     _mixed_sections_bigwig(path)
@@ -398,7 +398,7 @@ def test_native_reader_truncated_bigbed_and_corrupt_block(fixture, tmp_path):
     (tmp_path / "trunc.bw").write_bytes(data[:len(data) // 2])
     (tmp_path / "bed.bb").write_bytes(bytes.fromhex("ebf28987") + bytes(200))   # bigBed magic
     bad = bytearray(data)
-    from tfvocab.bigwig import BigWigFile
+    from tfvocab.data.bigwig import BigWigFile
 
     bw = BigWigFile(d / "TFA.bw")
     off = int(bw._blk_off[0])
@@ -414,7 +414,7 @@ def test_native_reader_truncated_bigbed_and_corrupt_block(fixture, tmp_path):
 
 
 def test_jobs_default_uses_available_cpus(fixture, tmp_path, monkeypatch):
-    import tfvocab.extract as ex
+    import tfvocab.data.extract as ex
 
     d, _, _ = fixture
     seen = {}
@@ -629,7 +629,7 @@ def test_agrees_with_deeptools_computematrix(small_sim, tmp_path):
     """simulate small -> promoters -> extract vs ``computeMatrix reference-point`` on a 1-bp BED
     interval at the start codon (deepTools anchors '-' genes at the interval end and flips the
     bins: the same geometry). A third of the unclipped genes, all 50 windows, 3 tracks, to 1e-4."""
-    from tfvocab.promoters import run as promoters_run
+    from tfvocab.data.promoters import run as promoters_run
 
     prom_paths = promoters_run(gff=small_sim / "annotation.gff3", fasta=small_sim / "genome.fa",
                                outdir=tmp_path / "prom")

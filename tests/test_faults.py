@@ -88,7 +88,7 @@ def wrong_kind(src: Path, dest: Path, other: Path) -> Path:
 def chain(tiny_sim, tmp_path_factory):
     """The tiny preset's data chain plus a 2-epoch model (defaults otherwise)."""
     from tfvocab.demo import data_steps
-    from tfvocab.train import run as train_run
+    from tfvocab.model.train import run as train_run
 
     root = tmp_path_factory.mktemp("faults")
     files = data_steps(tiny_sim, root, seed=0, vocab_size=16)

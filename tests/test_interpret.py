@@ -10,9 +10,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from tfvocab import interpret
+from tfvocab.evaluation import interpret
 from tfvocab.cli import main
-from tfvocab.model import ModelConfig, SiameseTransformer
+from tfvocab.model.model import ModelConfig, SiameseTransformer
 
 torch.set_num_threads(1)
 
@@ -113,8 +113,8 @@ def test_window_site_overlap_and_enrichment():
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    from tfvocab.data import load_gene_data, write_synthetic
-    from tfvocab.train import build_model, resolve_params, save_model
+    from tfvocab.data.genedata import load_gene_data, write_synthetic
+    from tfvocab.model.train import build_model, resolve_params, save_model
 
     root = tmp_path_factory.mktemp("interp")
     paths = write_synthetic(root, n_genes=80, n_windows=12, n_tfs=5, n_modules=3, module_size=10)
@@ -209,8 +209,8 @@ def test_small_preset_ig_finds_planted_sites_and_module_tf_knockouts_hurt(small_
     than chance; knocking out the pair's module TFs lowers its score more than a random non-module TF."""
     from dataclasses import fields
 
-    from tfvocab import train
-    from tfvocab.model import ModelConfig
+    from tfvocab.model import train
+    from tfvocab.model.model import ModelConfig
 
     torch.set_num_threads(1)
     prom, norm, tok, pp = (small_chain[k] for k in ("promoters", "normalized", "tokens", "pairs"))

@@ -14,7 +14,7 @@ from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
 from tfvocab.formats import Geometry, write_track
 from tfvocab.io import read_strings
-from tfvocab.merge import run
+from tfvocab.data.merge import run
 
 G, W = 300, 50
 

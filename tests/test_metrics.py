@@ -5,8 +5,8 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from tfvocab import metrics as M
-from tfvocab import universe as U
+from tfvocab.model import metrics as M
+from tfvocab.data import universe as U
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from tfvocab.data import dedup_pairs
-from tfvocab.model import ModelConfig, SiameseTransformer, sinusoidal_positions
+from tfvocab.data.genedata import dedup_pairs
+from tfvocab.model.model import ModelConfig, SiameseTransformer, sinusoidal_positions
 
 torch.set_num_threads(1)
 B, W, T, K = 6, 12, 5, 9
@@ -126,7 +126,7 @@ def _peak(W, T, sites, height=12.0, sd=1.0):
 def test_events_and_ordered_pairs_by_hand():
     """TF0 at 10.3 windows, TF1 at 10.8 (25 bp downstream at stride 50), TF2 far away: one event
     per peak, placed between windows by the centroid; one ordered pair (TF0 then TF1)."""
-    from tfvocab import grammar
+    from tfvocab.model import grammar
 
     z = _peak(30, 3, [(0, 10.3), (1, 10.8), (2, 22.0)])
     ev, pos = grammar.events(z, threshold=3.0, stride=50)

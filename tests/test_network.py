@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from tfvocab import network
+from tfvocab.evaluation import network
 from tfvocab.io import write_table
 
 

@@ -1,4 +1,4 @@
-"""tfvocab.normalize: the background model and enrichment transform (calibration on simulated
+"""tfvocab.data.normalize: the background model and enrichment transform (calibration on simulated
 counts, a track without binding, depth scaling that ignores peaks), the logz chain on hand-computed
 tiny arrays, invertibility, masking, file layout, bad input."""
 from __future__ import annotations
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tfvocab import background as bg
-from tfvocab import normalize as nz
-from tfvocab import normstats as ns
+from tfvocab.data import background as bg
+from tfvocab.data import normalize as nz
+from tfvocab.data import normstats as ns
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
 from tfvocab.formats import Geometry, SignalWriter
@@ -277,7 +277,7 @@ def test_background_only_tracks_stay_background_and_are_named(caplog):
     peaks and not named."""
     sig, ctl, at = _counts()
     T = sig.shape[-1]
-    with caplog.at_level("WARNING", logger="tfvocab.normalize"):
+    with caplog.at_level("WARNING", logger="tfvocab.data.normalize"):
         st = nz.fit_stats(sig, np.zeros(sig.shape, bool), ctl, np.zeros(ctl.shape, bool),
                           np.zeros(T, np.int64), tfs=[f"bg{i}" for i in range(4)] + ["pk4", "pk5"])
     rate = st.alpha / T
@@ -444,7 +444,8 @@ def tiny_tracks(request, tmp_path_factory):
     transform."""
     import pandas as pd
 
-    from tfvocab import formats, simulate
+    from tfvocab import formats
+    from tfvocab.simulate import dataset as simulate
     from tfvocab.demo import data_steps
 
     root = tmp_path_factory.mktemp(f"tiny_{request.param}")
@@ -547,7 +548,7 @@ def test_guard_names_every_track_of_a_broken_tail(tiny_tracks, monkeypatch, capl
 
     monkeypatch.setattr(bg, "log_tail", wh_log_tail)
     monkeypatch.setattr(bg, "screen", lambda x, *a, **k: np.ones(np.shape(x), bool))
-    with caplog.at_level("WARNING", logger="tfvocab.normalize"):
+    with caplog.at_level("WARNING", logger="tfvocab.data.normalize"):
         st = nz.fit_stats(d["sig"], d["msk"], None, None, None, tfs=d["tfs"], stride=d["geo"].stride)
     k = st.background / st.dispersion
     assert (k < 0.03).sum() >= 2 and (st.active_frac[k < 0.03] > 0.9).all()   # the failure
@@ -566,7 +567,7 @@ def test_guard_recorded_in_file_manifest_and_stats(tmp_path, caplog, monkeypatch
     sig = (rng.poisson(1.5, size=(300, 20, 3)) / 5.0).astype(np.float32)
     sig[:, :4, 2] += rng.poisson(40, size=(300, 4)) / 5.0        # 20% of windows far above
     src = write_signal(tmp_path / "s.h5", sig, tfs=["ok1", "ok2", "flood"], bp=50)
-    with caplog.at_level("WARNING", logger="tfvocab.normalize"):
+    with caplog.at_level("WARNING", logger="tfvocab.data.normalize"):
         out = nz.run(src, tmp_path / "o")["normalized"]
     msg = " ".join(r.getMessage() for r in caplog.records)
     assert "flood: called enriched in 2" in msg and "ok1:" not in msg and "ok2:" not in msg

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from scipy.stats import ks_2samp
 
-from tfvocab import foldassign as FA
-from tfvocab import pairs as P
+from tfvocab.data import foldassign as FA
+from tfvocab.data import pairs as P
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
 
@@ -257,7 +257,7 @@ def test_run_writes_listed_pairs_and_one_fold_per_gene(world, tmp_path, split):
     assert (pairs.split == np.where(ra == rb, ra, "cross")).all()
 
 
-# ----------------------------------------------------------------------------- negatives (tfvocab.negatives)
+# ----------------------------------------------------------------------------- negatives (tfvocab.data.negatives)
 
 def _degree_of(pa, pb, n):
     return np.bincount(np.concatenate([pa, pb]), minlength=n)
@@ -269,8 +269,8 @@ def _local(co, genes):
 
 
 def test_degree_matched_negatives_match_positive_degrees_universe_do_not(world):
-    from tfvocab import universe as U
-    from tfvocab.negatives import NegativeSampler
+    from tfvocab.data import universe as U
+    from tfvocab.data.negatives import NegativeSampler
 
     _, prom, co = world
     genes = sorted(prom.gene_id)
@@ -290,8 +290,8 @@ def test_degree_matched_negatives_match_positive_degrees_universe_do_not(world):
 
 @pytest.mark.parametrize("scheme", ["universe", "uniform", "degree"])
 def test_negatives_are_unlabelled_and_inside_the_gene_set(scheme):
-    from tfvocab import universe as U
-    from tfvocab.negatives import NegativeSampler
+    from tfvocab.data import universe as U
+    from tfvocab.data.negatives import NegativeSampler
 
     n = 30
     pa = np.array([0] * 12 + [1, 2])
@@ -317,8 +317,8 @@ def test_negatives_are_unlabelled_and_inside_the_gene_set(scheme):
 def test_universe_negatives_are_uniform_over_the_unlisted_pairs():
     from scipy.stats import chisquare
 
-    from tfvocab import universe as U
-    from tfvocab.negatives import NegativeSampler
+    from tfvocab.data import universe as U
+    from tfvocab.data.negatives import NegativeSampler
 
     n = 12
     pa, pb = np.array([0, 1, 2]), np.array([1, 2, 3])
@@ -332,8 +332,8 @@ def test_universe_negatives_are_uniform_over_the_unlisted_pairs():
 
 
 def test_fixed_negatives_capped_when_the_gene_set_is_too_small():
-    from tfvocab import universe as U
-    from tfvocab.negatives import NegativeSampler
+    from tfvocab.data import universe as U
+    from tfvocab.data.negatives import NegativeSampler
 
     s = NegativeSampler(3, np.array([0]), np.array([1]), U.tri_index(np.array([0]), np.array([1]), 3),
                         "uniform", ratio=10)

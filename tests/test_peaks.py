@@ -1,4 +1,4 @@
-"""tfvocab.peaks: narrowPeak / broadPeak / BED files as piecewise-constant records."""
+"""tfvocab.data.peaks: narrowPeak / broadPeak / BED files as piecewise-constant records."""
 from __future__ import annotations
 
 import gzip
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from tfvocab.errors import TfvocabError
-from tfvocab.windowstats import window_stats
-from tfvocab.peaks import PeakTrack, format_of, merge_max, overlapping, peaks_stem, read_peaks
+from tfvocab.data.windowstats import window_stats
+from tfvocab.data.peaks import PeakTrack, format_of, merge_max, overlapping, peaks_stem, read_peaks
 
 
 def _narrow(rows):

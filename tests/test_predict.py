@@ -8,9 +8,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from tfvocab import predict
+from tfvocab.evaluation import predict
 from tfvocab.cli import main
-from tfvocab.model import ModelConfig, SiameseTransformer
+from tfvocab.model.model import ModelConfig, SiameseTransformer
 
 torch.set_num_threads(1)
 
@@ -132,8 +132,8 @@ def test_topk_edges_union_is_unordered_and_ranked():
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    from tfvocab.data import load_gene_data, write_synthetic
-    from tfvocab.train import build_model, resolve_params, save_model
+    from tfvocab.data.genedata import load_gene_data, write_synthetic
+    from tfvocab.model.train import build_model, resolve_params, save_model
 
     root = tmp_path_factory.mktemp("pred")
     paths = write_synthetic(root, n_genes=90, n_windows=12, n_tfs=5, n_modules=3, module_size=10)
@@ -226,7 +226,7 @@ def test_streamed_inputs_equal_loaded_inputs(tmp_path):
     also when normalized.h5 lists the genes in another order and for scattered gene subsets."""
     import h5py
 
-    from tfvocab.data import NormalizedRows, StreamedValues, load_gene_data, write_synthetic
+    from tfvocab.data.genedata import NormalizedRows, StreamedValues, load_gene_data, write_synthetic
     paths = write_synthetic(tmp_path, n_genes=70, n_windows=9, n_tfs=4, missing_frac=0.2, seed=3)
     from tfvocab.formats import NormalizedFile, NormalizedWriter
 

@@ -1,4 +1,4 @@
-"""tfvocab.samplesheet: the one samplesheet reader, its rules, and the same rules in the pipeline's
+"""tfvocab.data.samplesheet: the one samplesheet reader, its rules, and the same rules in the pipeline's
 assets/schema_input.json (nf-schema checks them at launch)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from tfvocab.errors import TfvocabError
-from tfvocab.samplesheet import (BIGWIG_PATTERN, NAME_PATTERN, PEAKS_PATTERN, control_stem,
+from tfvocab.data.samplesheet import (BIGWIG_PATTERN, NAME_PATTERN, PEAKS_PATTERN, control_stem,
                                  read_samplesheet, tracks)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from tfvocab import coords
-from tfvocab import simulate_grammar as sgr
-from tfvocab import simulate_tracks as st
+from tfvocab.simulate import grammar as sgr
+from tfvocab.simulate import tracks as st
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
-from tfvocab.simulate import run
+from tfvocab.simulate.dataset import run
 
 
 def _read(sim: Path, name: str) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from tfvocab import summarize as S
+from tfvocab.evaluation import summarize as S
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
 

@@ -9,12 +9,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from tfvocab import train as T
-from tfvocab import batches, training
+from tfvocab.model import train as T
+from tfvocab.model import batches, training
 from tfvocab.cli import main
-from tfvocab.data import load_gene_data, read_pairs, write_synthetic
+from tfvocab.data.genedata import load_gene_data, read_pairs, write_synthetic
 from tfvocab.errors import TfvocabError
-from tfvocab.inference import load_model
+from tfvocab.model.inference import load_model
 
 torch.set_num_threads(1)
 TINY = dict(d_model=16, n_layers=1, n_heads=2, head_width=16, batch_size=64, neg_ratio=3, batch_genes=24)
@@ -134,7 +134,7 @@ def test_nnpu_training_and_prior(synth, tmp_path):
 
 
 def test_tune_best_config_is_accepted_by_train(synth, tmp_path):
-    from tfvocab import tune
+    from tfvocab.model import tune
 
     paths = tune.run(tokens=synth["tokens"], normalized=synth["normalized"], pairs=synth["pairs"],
                      outdir=tmp_path / "tune", n_trials=2, epochs=1, seed=5, batch_size=128)

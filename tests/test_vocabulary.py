@@ -1,4 +1,4 @@
-"""tfvocab.vocabulary: planted TF combinations are recovered as tokens; file layout; bad input."""
+"""tfvocab.data.vocabulary: planted TF combinations are recovered as tokens; file layout; bad input."""
 from __future__ import annotations
 
 import json
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from tfvocab import normalize as nz
-from tfvocab import vocabulary as vb
+from tfvocab.data import normalize as nz
+from tfvocab.data import vocabulary as vb
 from tfvocab.formats import Geometry, NormalizedWriter, SignalWriter, read_tokens
-from tfvocab.tokens import run as tokenize_run
+from tfvocab.data.tokens import run as tokenize_run
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
 from tfvocab.io import read_strings, sha256_array
@@ -299,7 +299,7 @@ def test_small_preset_bound_windows_match_planted_sites(small_chain):
     every called TF within 60 bp of a planted site of that TF, and >= 95 % of the windows holding
     a planted site are bound."""
     from tfvocab.formats import NormalizedFile, read_promoters
-    from tfvocab.simulate_grammar import call_accuracy, site_windows
+    from tfvocab.simulate.grammar import call_accuracy, site_windows
 
     vocab = vb.vocabulary_from_tokens(read_tokens(small_chain["tokens"]))
     with NormalizedFile(small_chain["normalized"]) as nf:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfvocab.windowstats import window_com, window_points
+from tfvocab.data.windowstats import window_com, window_points
 
 
 def _per_base(s, e, v, length):

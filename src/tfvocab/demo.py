@@ -18,7 +18,7 @@ from .errors import TfvocabError
 from .io import write_json
 from .log import get_logger
 from .publish import folder_complete
-from .samplesheet import read_samplesheet, tracks
+from .data.samplesheet import read_samplesheet, tracks
 
 log = get_logger("demo")
 
@@ -45,7 +45,7 @@ def data_steps(sim: str | Path, outdir: str | Path, seed: int = 0, vocab_size: i
     Returns the main file of each step (``promoters``, ``signal``, ``normalized``, ``tokens``,
     ``pairs``) and the simulation's ``truth`` folder.
     """
-    from . import extract, merge, normalize, pairs, promoters, tokens
+    from .data import extract, merge, normalize, pairs, promoters, tokens
 
     sim, out = Path(sim), Path(outdir)
     d = {name: out / name for name in DATA_STEPS}
@@ -97,7 +97,10 @@ def run(preset: str = "tiny", outdir: str | Path = "demo_out", seed: int = 0,
     is complete (:func:`tfvocab.publish.folder_complete`); from the first step that runs again,
     every later step runs too. An interrupted demo continues where it stopped.
     """
-    from . import evaluate, formats, interpret, predict, simulate, summarize, train
+    from . import formats
+    from .evaluation import evaluate, interpret, predict, summarize
+    from .model import train
+    from .simulate import dataset as simulate
     from .report import page as report
 
     if preset not in PRESET_PARAMS:

@@ -4,7 +4,7 @@ subworkflows/local/utils_nfcore_tfvocab_pipeline/main.nf, executed.
 The Groovy functions are taken from the file as written and run by the Groovy runtime inside the
 Nextflow language server jar, with the few Nextflow functions they use (file(), error(),
 Path.name/baseName/exists()) defined as Nextflow defines them. Every sheet below goes through
-both samplesheetTracks() and src/tfvocab/samplesheet.py: both must accept it with the same tracks,
+both samplesheetTracks() and src/tfvocab/data/samplesheet.py: both must accept it with the same tracks,
 or both reject it (the collisions MERGE would hit: a TF listed twice, two controls with one
 stem, a TF named like a control). Without the jar or java: skipped locally, a failure in CI.
 """
@@ -20,7 +20,7 @@ import pytest
 
 import nfparse as nf
 from tfvocab.errors import TfvocabError
-from tfvocab.samplesheet import read_samplesheet, tracks
+from tfvocab.data.samplesheet import read_samplesheet, tracks
 
 ROOT = Path(__file__).resolve().parents[2]
 INIT = ROOT / "subworkflows/local/utils_nfcore_tfvocab_pipeline/main.nf"

@@ -1,4 +1,4 @@
-"""``tfvocab evaluate``: thin click wrapper around :func:`tfvocab.evaluate.run`."""
+"""``tfvocab evaluate``: thin click wrapper around :func:`tfvocab.evaluation.evaluate.run`."""
 from __future__ import annotations
 
 import click
@@ -30,7 +30,7 @@ from ..defaults import default
 @click.option("--seed", type=int, default=default("seed"), show_default=True, help="Seed of the trained baselines, bootstrap and permutations.")
 def cli(model, tokens, normalized, pairs, genes, outdir, promoters, truth, control_model, n_boot, n_perm, device, seed):
     """Score every pair among the model's held-out genes with the model and the baselines."""
-    from ..evaluate import run
+    from ..evaluation.evaluate import run
 
     paths = run(model=model, tokens=tokens, normalized=normalized, pairs=pairs, genes=genes, outdir=outdir,
                 promoters=promoters, truth=truth, control_model=control_model, n_boot=n_boot, n_perm=n_perm,

@@ -1,4 +1,4 @@
-"""``tfvocab extract``: thin click wrapper around :func:`tfvocab.extract.run`."""
+"""``tfvocab extract``: thin click wrapper around :func:`tfvocab.data.extract.run`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,7 +52,7 @@ from ..defaults import default
               "largest chromosome + 9 bytes x promoters x windows); outputs are identical for any value.")
 def cli(promoters, bigwig, peaks, samplesheet, outdir, tf, peak_value, window, stride, chrom_alias,
         reader, mask_uncovered, jobs):
-    from tfvocab.extract import available_cpus, run
+    from tfvocab.data.extract import available_cpus, run
 
     if jobs == 0:
         n = len(bigwig) + len(peaks)

@@ -33,7 +33,7 @@ from ..defaults import default
 def cli(model, tokens, normalized, pairs, outdir, promoters, n_pairs, truth, steps, n_plots, device, seed):
     """Attention rollout, integrated gradients (window x TF) and in-silico TF knock-outs for the
     best-scored positive test pairs; heatmaps along the promoter and token importance."""
-    from tfvocab.interpret import run
+    from tfvocab.evaluation.interpret import run
 
     run(model=model, tokens=tokens, normalized=normalized, pairs=pairs, outdir=outdir, promoters=promoters,
         n_pairs=n_pairs, truth=truth, steps=steps, n_plots=n_plots, device=device, seed=seed)

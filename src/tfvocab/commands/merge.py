@@ -1,4 +1,4 @@
-"""``tfvocab merge``: thin click wrapper around :func:`tfvocab.merge.run`."""
+"""``tfvocab merge``: thin click wrapper around :func:`tfvocab.data.merge.run`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +16,7 @@ import click
               help="samplesheet.csv (columns tf,bigwig,control): TF order and control tracks.")
 @click.argument("signal", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def cli(outdir, samplesheet, signal):
-    from tfvocab.merge import run
+    from tfvocab.data.merge import run
 
     paths = run(signal=list(signal), outdir=outdir, samplesheet=samplesheet)
     for name, path in paths.items():

@@ -1,4 +1,4 @@
-"""``tfvocab normalize``: thin click wrapper around :func:`tfvocab.normalize.run`."""
+"""``tfvocab normalize``: thin click wrapper around :func:`tfvocab.data.normalize.run`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,7 +42,7 @@ from ..defaults import default
               help="Reuse the stats (and steps) of a previous normalized.h5 instead of fitting.")
 def cli(signal, outdir, transform, alpha, no_depth, no_control, no_log, no_zscore, pseudocount,
         drop_low_signal, min_active_frac, stats):
-    from tfvocab.normalize import run
+    from tfvocab.data.normalize import run
 
     paths = run(signal=signal, outdir=outdir, depth=not no_depth, control=not no_control,
                 log=not no_log, zscore=not no_zscore, pseudocount=pseudocount,

@@ -1,4 +1,4 @@
-"""``tfvocab pairs``: thin click wrapper around :func:`tfvocab.pairs.run`."""
+"""``tfvocab pairs``: thin click wrapper around :func:`tfvocab.data.pairs.run`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -64,7 +64,7 @@ from ..defaults import default
               help="Seed of the fold assignment.")
 def cli(coexpression, layout, id_map, top_n, promoters, outdir, gene_columns, score_column, threshold,
         score_lower_better, folds, split, test_chrom, val_frac, seed):
-    from tfvocab.pairs import run
+    from tfvocab.data.pairs import run
 
     paths = run(coexpression=coexpression, promoters=promoters, outdir=outdir,
                 score_column=score_column, threshold=threshold,

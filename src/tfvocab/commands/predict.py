@@ -32,7 +32,7 @@ from ..defaults import default
 def cli(model, tokens, normalized, outdir, pairs, genes, top_k, block_size, min_score, device, seed):
     """Embed every gene once, score pairs (or all pairs blockwise, keeping the top-k per gene),
     and write predicted_pairs.tsv, network.graphml, modules.tsv and hubs.tsv."""
-    from tfvocab.predict import run
+    from tfvocab.evaluation.predict import run
 
     run(model=model, tokens=tokens, normalized=normalized, outdir=outdir, pairs=pairs, genes=genes,
         top_k=top_k, block_size=block_size, min_score=min_score, device=device, seed=seed)

@@ -28,7 +28,7 @@ def cli(gff, fasta, outdir, upstream, downstream, chrom_alias, bigwig):
     """Define one promoter (-UPSTREAM..+DOWNSTREAM bp around the start codon of the
     representative isoform) per protein-coding gene. Coordinates are 0-based half-open;
     promoters running off a chromosome end are clipped and flagged."""
-    from ..promoters import run
+    from ..data.promoters import run
 
     paths = run(gff=gff, fasta=fasta, outdir=outdir, upstream=upstream, downstream=downstream,
                 chrom_alias=chrom_alias, bigwig=list(bigwig))

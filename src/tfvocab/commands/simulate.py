@@ -1,4 +1,4 @@
-"""``tfvocab simulate``: thin click wrapper around :func:`tfvocab.simulate.run`."""
+"""``tfvocab simulate``: thin click wrapper around :func:`tfvocab.simulate.dataset.run`."""
 from __future__ import annotations
 
 import click
@@ -31,7 +31,7 @@ def cli(preset, seed, outdir, n_tfs, n_genes, tracks, jaspar_motifs):
 
     Coordinates are 0-based half-open; bigWigs hold coverage in 10 bp bins.
     """
-    from tfvocab.simulate import run
+    from tfvocab.simulate.dataset import run
 
     paths = run(preset=preset, seed=seed, outdir=outdir, n_tfs=n_tfs, n_genes=n_genes,
                 tracks=tracks, motifs=jaspar_motifs)

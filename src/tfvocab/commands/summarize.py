@@ -1,4 +1,4 @@
-"""``tfvocab summarize``: thin click wrapper around :func:`tfvocab.summarize.run`."""
+"""``tfvocab summarize``: thin click wrapper around :func:`tfvocab.evaluation.summarize.run`."""
 from __future__ import annotations
 
 import click
@@ -14,7 +14,7 @@ from ..defaults import default
 def cli(metrics, outdir, seed):
     """Aggregate the folds' metrics.json (one per fold, from `tfvocab evaluate`): mean and 95%
     interval per model and metric, transformer - best baseline, the verdict."""
-    from ..summarize import run
+    from ..evaluation.summarize import run
 
     paths = run(list(metrics), outdir, seed=seed)
     click.echo(paths["summary"])

@@ -1,4 +1,4 @@
-"""``tfvocab tokenize``: thin click wrapper around :func:`tfvocab.tokens.run`."""
+"""``tfvocab tokenize``: thin click wrapper around :func:`tfvocab.data.tokens.run`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +31,7 @@ from ..defaults import default
               help="k-means is fitted on a seeded uniform subsample of at most this many bound "
               "windows; every window is then assigned.")
 def cli(normalized, outdir, vocab_size, seed, codebook, null_threshold, max_fit_windows):
-    from tfvocab.tokens import run
+    from tfvocab.data.tokens import run
 
     paths = run(normalized=normalized, outdir=outdir, vocab_size=vocab_size, seed=seed,
                 codebook=codebook, null_threshold=null_threshold,

@@ -1,12 +1,12 @@
-"""``tfvocab train``: thin click wrapper around :func:`tfvocab.train.run`."""
+"""``tfvocab train``: thin click wrapper around :func:`tfvocab.model.train.run`."""
 from __future__ import annotations
 
 import click
 
-from ..batches import BATCHING
-from ..model import PAIR_FEATURES, ModelConfig
-from ..negatives import SCHEMES
-from ..train import TRAIN_DEFAULTS
+from ..model.batches import BATCHING
+from ..model.model import PAIR_FEATURES, ModelConfig
+from ..data.negatives import SCHEMES
+from ..model.train import TRAIN_DEFAULTS
 
 _M = ModelConfig()
 
@@ -87,7 +87,7 @@ def _d(v):
               help="auto = CUDA if available, else CPU (default: auto). Use torchrun for several GPUs.")
 def cli(tokens, normalized, pairs, genes, outdir, config, input_, resume, checkpoint_dir, **options):
     """Train the Siamese transformer of one fold; writes model.pt and train_log.tsv."""
-    from ..train import run
+    from ..model.train import run
 
     paths = run(tokens=tokens, normalized=normalized, pairs=pairs, genes=genes, outdir=outdir, config=config,
                 resume=resume, checkpoint_dir=checkpoint_dir, input=input_, **options)

@@ -1,4 +1,4 @@
-"""``tfvocab tune``: thin click wrapper around :func:`tfvocab.tune.run`."""
+"""``tfvocab tune``: thin click wrapper around :func:`tfvocab.model.tune.run`."""
 from __future__ import annotations
 
 import click
@@ -19,7 +19,7 @@ from ..defaults import default
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="Where to train.")
 def cli(tokens, normalized, pairs, outdir, n_trials, epochs, patience, batch_size, seed, device):
     """Random search over d_model, layers, heads, dropout, lr, weight decay and input mode on validation AUPRC."""
-    from ..tune import run
+    from ..model.tune import run
 
     paths = run(tokens=tokens, normalized=normalized, pairs=pairs, outdir=outdir, n_trials=n_trials,
                 epochs=epochs, patience=patience, batch_size=batch_size, seed=seed, device=device)

@@ -82,7 +82,7 @@ def write_model(path, obj: Mapping) -> Path:
 
 
 def read_model(path) -> dict:
-    """Read and validate ``model.pt`` (no network is built: :func:`tfvocab.inference.load_model`)."""
+    """Read and validate ``model.pt`` (no network is built: :func:`tfvocab.model.inference.load_model`)."""
     return _load(path, "model", MODEL_FORMAT, MODEL_KEYS)
 
 

@@ -74,7 +74,7 @@ def signal_stats(path: str) -> dict:
 
 
 def track_health(files: Mapping[str, list[Path]]) -> dict[str, dict]:
-    """Per-track health recorded by extract (:func:`tfvocab.windowstats.track_health`): the
+    """Per-track health recorded by extract (:func:`tfvocab.data.windowstats.track_health`): the
     ``track_health`` attribute of ``signal.h5`` (merge gathers it) and the ``health`` of any
     ``extract.*.manifest.json`` among the inputs (the manifests win). {} when neither is given."""
     from .. import formats

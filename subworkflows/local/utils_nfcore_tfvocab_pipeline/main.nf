@@ -3,7 +3,7 @@
  *   PIPELINE_INITIALISATION: --version, parameter validation + summary (nf-schema), the
  *     launch-time checks nf-schema cannot express, and the input channels;
  *   PIPELINE_COMPLETION: the completion summary (where the results and the report are).
- * samplesheetTracks(): the pipeline's copy of src/tfvocab/samplesheet.py's rules (the same
+ * samplesheetTracks(): the pipeline's copy of src/tfvocab/data/samplesheet.py's rules (the same
  *   resolution, names and collisions), for --input at launch and for SIMULATE's samplesheet.
  */
 
