@@ -11,8 +11,8 @@ model of ``tfvocab train`` (:func:`tfvocab.model.training.resolve_params`). What
 the steps run:
 
 * **training**: one optimiser step per batch of ``batch_size`` pairs exactly as
-  :func:`tfvocab.model.training.train_model` does it (each distinct gene of the batch encoded once,
-  :func:`tfvocab.data.genedata.dedup_pairs`; BCE; AdamW; gradient clipping), in fp32 and under
+  :func:`tfvocab.model.training.train_model` does it with ``--batching pairs`` (each distinct gene of the batch encoded once,
+  :func:`tfvocab.data.genedata.dedup_pairs`; class-balanced BCE; AdamW; gradient clipping), in fp32 and under
   :func:`tfvocab.model.inference.autocast` (bf16); after ``--warmup`` steps, ``--steps`` steps timed
   with ``torch.cuda.synchronize``. Pairs/s = pairs per step x steps / seconds.
 * **predict all-vs-all**: every gene embedded once (:func:`tfvocab.model.inference.embed_genes`) and
@@ -63,7 +63,8 @@ def train_throughput(data, params: dict, device, *, bf16: bool, steps: int, warm
 
     from tfvocab.data.genedata import dedup_pairs
     from tfvocab.model.inference import autocast
-    from tfvocab.model.training import bce_loss, build_model
+    from tfvocab.model.batches import batch_loss
+    from tfvocab.model.training import build_model
 
     torch.manual_seed(seed)
     model = build_model(params, data).to(device)
@@ -84,7 +85,7 @@ def train_throughput(data, params: dict, device, *, bf16: bool, steps: int, warm
         tok, val, m = data.gather(uniq.to(device))
         with ctx:
             logits = net(tok, val, m, inv_a.to(device), inv_b.to(device)).float()
-        loss = bce_loss(logits, y, 9.0)
+        loss = batch_loss(logits, y)[0]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
