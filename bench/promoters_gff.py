@@ -5,9 +5,9 @@
 Measured in one run, each in its own subprocess (own peak RSS):
 
 * ``reduced``: what ``tfvocab promoters`` does -- one validating pass that drops exons/UTRs and
-  bulky attributes (:func:`tfvocab.data.promoters.scan_gff`), ``gffutils.create_db`` in ``:memory:``
+  bulky attributes (:func:`tfvocab.data.annotation.scan_gff`), ``gffutils.create_db`` in ``:memory:``
   on the reduced text, then the gene/isoform analysis
-  (:func:`tfvocab.data.promoters.protein_coding_genes`);
+  (:func:`tfvocab.data.annotation.protein_coding_genes`);
 * peer ``raw``: ``gffutils.create_db(<the .gff.gz>, ":memory:", merge_strategy="create_unique",
   disable_infer_genes=True, disable_infer_transcripts=True)`` on the unmodified file (creation
   only: the analysis is not even run);
@@ -41,15 +41,15 @@ def data_dir() -> Path:
 
 
 def worker(mode: str, tmp: str) -> dict:
-    from tfvocab.data import promoters
+    from tfvocab.data import annotation, promoters
 
     gff = data_dir() / "AthaTAIR10_chr1.gff.gz"
     t0 = time.perf_counter()
     info: dict = {}
     if mode == "reduced":
-        text, stats = promoters.scan_gff(gff)
+        text, stats = annotation.scan_gff(gff)
         t1 = time.perf_counter()
-        genes, counts = promoters.protein_coding_genes(text, gff)
+        genes, counts = annotation.protein_coding_genes(text, gff)
         info = {"scan_s": t1 - t0, "genes": len(genes), "lines_kept": stats["kept"]}
     elif mode == "raw":
         import gffutils

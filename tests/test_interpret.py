@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from tfvocab.evaluation import interpret
+from tfvocab.evaluation import attribution, interpret
 from tfvocab.cli import main
 from tfvocab.model.model import ModelConfig, SiameseTransformer
 
@@ -21,17 +21,17 @@ def test_rollout_of_uniform_attention_is_uniform_and_identity_passes_through():
     B, H, L = 2, 3, 5
     uniform = [torch.full((B, H, L, L), 1.0 / L) for _ in range(2)]
     kpm = torch.zeros(B, L, dtype=torch.bool)
-    r = interpret.attention_rollout(uniform, kpm, "cls", has_cls=True)
+    r = attribution.attention_rollout(uniform, kpm, "cls", has_cls=True)
     assert r.shape == (B, L - 1)
     assert torch.allclose(r, torch.full_like(r, 1 / (L - 1)))
     # attention that only looks at itself: the CLS row keeps nothing from the windows but the
     # renormalised residual -> still a distribution; a "look at window 2" layer concentrates there
     focus = torch.zeros(B, H, L, L)
     focus[..., 2] = 1.0
-    r = interpret.attention_rollout([focus], kpm, "cls", has_cls=True)
+    r = attribution.attention_rollout([focus], kpm, "cls", has_cls=True)
     assert torch.allclose(r.sum(-1), torch.ones(B))
     assert (r.argmax(-1) == 1).all() and r[0, 1] == pytest.approx(1.0)     # window index 1 = position 2
-    rm = interpret.attention_rollout([focus], kpm, "mean", has_cls=False)
+    rm = attribution.attention_rollout([focus], kpm, "mean", has_cls=False)
     assert rm.shape == (B, L) and (rm.argmax(-1) == 2).all()
 
 
@@ -48,7 +48,7 @@ def test_gene_rollout_ignores_masked_windows(pooling):
     vals = torch.randn(3, 6, 4)
     mask = torch.zeros(3, 6, dtype=torch.bool)
     mask[0, 4:] = True
-    r = interpret.gene_rollout(m, None, vals, mask)
+    r = attribution.gene_rollout(m, None, vals, mask)
     assert r.shape == (3, 6)
     assert torch.allclose(r.sum(-1), torch.ones(3), atol=1e-5)
     if pooling == "cls":
@@ -67,10 +67,10 @@ def test_integrated_gradients_completeness(mode):
     a, b = mk(), mk()
     if mode == "tokens":
         base = m.tok_emb(torch.ones(6, dtype=torch.long))
-        r = interpret.integrated_gradients(m, a, b, base, base, "embedding", steps=64)
+        r = attribution.integrated_gradients(m, a, b, base, base, "embedding", steps=64)
         assert r["attr_a"].shape == (6, 16)
     else:
-        r = interpret.integrated_gradients(m, a, b, torch.zeros(6, 4), torch.zeros(6, 4), "values", steps=64)
+        r = attribution.integrated_gradients(m, a, b, torch.zeros(6, 4), torch.zeros(6, 4), "values", steps=64)
         assert r["attr_a"].shape == (6, 4)
     gap = r["logit"] - r["baseline_logit"]
     assert abs(gap) > 1e-3
@@ -89,7 +89,7 @@ def test_knockout_values_sets_one_tf_to_null_where_observed():
     obs = np.ones((3, 4), bool)
     obs[1, 2] = False
     null = np.array([-1, -2, -3, -4], np.float32)
-    k = interpret.knockout_values(x, obs, null)
+    k = attribution.knockout_values(x, obs, null)
     assert k.shape == (4, 3, 4)
     assert (k[2][:, 2] == [-3, 6, -3]).all()                                    # window 1 unobserved: kept
     assert (np.delete(k[2], 2, axis=1) == np.delete(x, 2, axis=1)).all()        # other TFs untouched

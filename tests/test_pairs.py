@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from scipy.stats import ks_2samp
 
+from tfvocab.data import edgelist as EL
 from tfvocab.data import foldassign as FA
 from tfvocab.data import pairs as P
 from tfvocab.cli import main
@@ -71,7 +72,7 @@ def _small_promoters(tmp_path, genes=("AT1G01010", "AT1G01020", "AT1G01030", "AT
 def test_normalise_ids_cleans_prefixes_isoforms_and_case():
     raw = pd.Series([" at1g01010.1 ", "gene:AT1G01020", "gene-At2g03340.2", '"AT3G01010"',
                      "ATCG00490", "MyGene.3", "AT5G10140"])
-    out = P.normalise_ids(raw).tolist()
+    out = EL.normalise_ids(raw).tolist()
     assert out == ["AT1G01010", "AT1G01020", "AT2G03340", "AT3G01010", "ATCG00490", "MyGene",
                    "AT5G10140"]
 
@@ -81,7 +82,7 @@ def test_read_atted_whitespace_with_header_and_comments(tmp_path):
     f.write_text("# ATTED-II Ath-u.c3-0 top partners\n\nGene1 Gene2 MR\n"
                  "AT1G01010 AT1G01020 1.0\nAT1G01010 AT2G01010 2.5\n# trailing comment\n"
                  "AT1G01030 AT3G01010 3.0\n")
-    df = P.read_coexpression(f)
+    df = EL.read_coexpression(f)
     info = df.attrs["read"]
     assert info["delimiter"] == "whitespace" and info["header_detected"] is True
     assert info["score_column"] == "MR" and info["comment_lines"] == 2 and info["blank_lines"] == 1
@@ -92,26 +93,26 @@ def test_read_atted_whitespace_with_header_and_comments(tmp_path):
 def test_read_csv_without_header_and_gene_columns_by_name_and_index(tmp_path):
     f = tmp_path / "c.csv"
     f.write_text("AT1G01010,0.9,AT1G01020\nAT2G01010,0.8,AT2G01020\n")
-    df = P.read_coexpression(f, gene_columns="1,3")
+    df = EL.read_coexpression(f, gene_columns="1,3")
     assert df.attrs["read"]["header_detected"] is False
     assert df.attrs["read"]["delimiter"] == "comma"
     assert df.gene_b.tolist() == ["AT1G01020", "AT2G01020"] and df.score.tolist() == ["0.9", "0.8"]
     g = tmp_path / "named.tsv"
     g.write_text("pcc\tquery\tpartner\n0.9\tAT1G01010\tAT1G01020\n")
-    df = P.read_coexpression(g, gene_columns=["query", "partner"], score_column="pcc")
+    df = EL.read_coexpression(g, gene_columns=["query", "partner"], score_column="pcc")
     assert df.attrs["read"]["gene_columns"] == ["query", "partner"]
     assert df.gene_a.tolist() == ["AT1G01010"] and df.score.tolist() == ["0.9"]
     with pytest.raises(TfvocabError, match="no gene column named 'nope'.*query"):
-        P.read_coexpression(g, gene_columns="query,nope")
+        EL.read_coexpression(g, gene_columns="query,nope")
 
 
 def test_header_detected_from_promoter_ids_for_non_agi_genes(tmp_path):
     f = tmp_path / "sim.tsv"
     f.write_text("a\tb\nG0001\tG0002\nG0002\tG0003\n")
-    df = P.read_coexpression(f, known_genes=["G0001", "G0002", "G0003"])
+    df = EL.read_coexpression(f, known_genes=["G0001", "G0002", "G0003"])
     assert df.attrs["read"]["header_detected"] is True and len(df) == 2
     f.write_text("G0001\tG0002\nG0002\tG0003\n")
-    df = P.read_coexpression(f, known_genes=["G0001", "G0002", "G0003"])
+    df = EL.read_coexpression(f, known_genes=["G0001", "G0002", "G0003"])
     assert df.attrs["read"]["header_detected"] is False and len(df) == 2
 
 
@@ -119,7 +120,7 @@ def test_gzip_per_gene_list(tmp_path):
     f = tmp_path / "AT1G01010.tsv.gz"
     with gzip.open(f, "wt") as fh:
         fh.write("AT1G01010\tAT1G01020\t5\nAT1G01010\tAT1G01030\t9\n")
-    df = P.read_coexpression(f)
+    df = EL.read_coexpression(f)
     assert len(df) == 2 and df.attrs["read"]["delimiter"] == "tab"
 
 
@@ -564,7 +565,7 @@ def test_atted_top_n_matches_the_edge_list_top_n(atted, tmp_path):
     best = {p for p in best if "AT5G99990" not in p}
     assert json.loads(folder["report"].read_text())["counts"]["positives_listed"] == len(best)
     # threshold and top-n together: the 3 best of those with z >= 4
-    both = P.read_coexpression(w["folder"], id_map=w["idmap"], threshold=4.0, top_n=3)
+    both = EL.read_coexpression(w["folder"], id_map=w["idmap"], threshold=4.0, top_n=3)
     assert (both.score >= 4.0).all() and both.groupby("gene_a").size().max() <= 3
 
 
@@ -578,7 +579,7 @@ def test_older_atted_layout_mr_pcc_header_lower_is_better(atted, tmp_path):
     assert rep["input"]["header_detected"] and rep["input"]["score_column"] == "MR"
     assert rep["settings"]["score_lower_better"] is True and rep["input"]["score_lower_better"] is True
     # the PCC column instead, by name: higher is better
-    df = P.read_coexpression(w["old"], id_map=w["idmap"], threshold=0.9, score_column="PCC")
+    df = EL.read_coexpression(w["old"], id_map=w["idmap"], threshold=0.9, score_column="PCC")
     assert (df.score >= 0.9).all() and len(df) > 0
     assert df.attrs["read"]["score_lower_better"] is False
 
@@ -597,7 +598,7 @@ def test_square_matrix_gives_the_edge_lists_positive_pairs(atted, tmp_path):
     bad = tmp_path / "bad.tsv"
     pd.read_csv(w["matrix"], sep="\t", index_col=0).iloc[:-1].to_csv(bad, sep="\t")
     with pytest.raises(TfvocabError, match="not a square genes x genes matrix"):
-        P.read_coexpression(bad, id_map=w["idmap"], threshold=2.0)
+        EL.read_coexpression(bad, id_map=w["idmap"], threshold=2.0)
 
 
 def test_edge_list_of_entrez_ids_through_the_id_map(atted, tmp_path):
@@ -619,21 +620,21 @@ def test_edge_list_of_entrez_ids_through_the_id_map(atted, tmp_path):
 def test_atted_errors_are_one_line(atted, tmp_path):
     w = atted
     with pytest.raises(TfvocabError, match="lists every partner.*--threshold.*--top-n"):
-        P.read_coexpression(w["folder"], id_map=w["idmap"])
+        EL.read_coexpression(w["folder"], id_map=w["idmap"])
     with pytest.raises(TfvocabError, match="Entrez Gene IDs"):
-        P.read_coexpression(w["folder"], threshold=2.0)
+        EL.read_coexpression(w["folder"], threshold=2.0)
     # a stray file that the map does not name is skipped unparsed, as an unmapped gene
     (w["folder"] / "notes").write_text("downloaded on Monday\nsee the website\n")
-    df = P.read_coexpression(w["folder"], id_map=w["idmap"], threshold=2.0)
+    df = EL.read_coexpression(w["folder"], id_map=w["idmap"], threshold=2.0)
     assert df.attrs["read"]["id_map"]["gene_files_unmapped"] == N_UNMAPPED + 1
     assert "notes" in df.attrs["read"]["id_map"]["unmapped_examples"]
     (w["folder"] / "830001").write_text("830002\t1.5\n830003\n")
     with pytest.raises(TfvocabError, match=r"830001: line 2: 1 fields where the file has 2"):
-        P.read_coexpression(w["folder"], id_map=w["idmap"], threshold=2.0)
+        EL.read_coexpression(w["folder"], id_map=w["idmap"], threshold=2.0)
     broken = tmp_path / "broken.zip"
     broken.write_bytes(w["zip"].read_bytes()[:200])
     with pytest.raises(TfvocabError, match="not a readable zip"):
-        P.read_coexpression(broken, id_map=w["idmap"], threshold=2.0)
+        EL.read_coexpression(broken, id_map=w["idmap"], threshold=2.0)
 
 
 def test_cli_reads_an_atted_zip(atted, tmp_path):

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from tfvocab.cli import main
 from tfvocab.errors import TfvocabError
-from tfvocab.data.promoters import (choose_isoform, clip_intervals, gc_fraction, gene_identifier,
-                               isoform_suffix, reverse_complement, run)
+from tfvocab.data.annotation import choose_isoform, gene_identifier, isoform_suffix
+from tfvocab.data.promoters import clip_intervals, gc_fraction, reverse_complement, run
 
 OUTPUTS = ("promoters.tsv", "promoters.bed", "promoters.fa", "promoters.report.json")
 

@@ -1,7 +1,7 @@
 """Co-expression as databases ship it: per-gene partner lists (ATTED-II / COXPRESdb downloads),
 square genes x genes matrices, Entrez Gene ID -> AGI maps, and top-N partner selection.
 
-Layouts (:func:`detect_layout`; the ``pairs`` step reads edge lists itself):
+Layouts (:func:`detect_layout`; edge lists are read by :mod:`tfvocab.data.edgelist`):
 
 * ``partners``: a folder or ``.zip`` with one file per gene, named by the gene's ID (ATTED-II:
   the NCBI Entrez Gene ID, e.g. ``Ath-u.v22-01.G20819-S16033.combat_pca.subagging.z.d/818558``).
