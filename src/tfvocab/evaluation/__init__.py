@@ -1,4 +1,5 @@
 """Evaluation layer: held-out comparison with baselines, summaries, predictions, interpretation.
 
-Steps: ``evaluate``, ``summarize``, ``predict``, ``interpret``. Imports ``model``, ``data`` and below.
+Steps: ``evaluate``, ``summarize``, ``predict``, ``interpret`` (its methods: ``attribution``).
+Imports ``model``, ``data`` and below.
 """
