@@ -247,9 +247,11 @@ class Validation:
         return {"loss": float(risk), **ranking_metrics(self.labels, logits)}
 
 
-def _embed(model, net, data: GeneData, genes: torch.Tensor, world: int):
-    """Embeddings (U, D) of training genes ``genes`` (global indices) with gradient; the tower
-    on chunks of ``ENCODE_CHUNK`` genes (faster on CPU than one big batch)."""
+def _embed(model, data: GeneData, genes: torch.Tensor, world: int):
+    """Inputs of training genes ``genes`` (U,) (global indices): ``tokens, values, mask`` and,
+    on one process with more than ``ENCODE_CHUNK`` genes, their embeddings (U, D) with gradient,
+    the tower run on chunks of genes (faster on CPU than one big batch); else None (the caller
+    runs the network, DDP-wrapped when distributed, on the whole batch)."""
     tok, val, m = data.gather(genes.to(data.mask.device))
     if world > 1 or len(genes) <= ENCODE_CHUNK:
         return tok, val, m, None
@@ -379,7 +381,7 @@ def train_model(data: GeneData, pairs: pd.DataFrame, params: dict, outdir, *, re
                 ia, ib = torch.from_numpy(st.ia).to(device), torch.from_numpy(st.ib).to(device)
                 y = torch.from_numpy(st.y).to(device)
                 with autocast(device):
-                    tok, val, m, emb = _embed(model, net, data, genes, world)
+                    tok, val, m, emb = _embed(model, data, genes, world)
                     if emb is not None:
                         logits = model.pair_logits(emb, ia, ib).float()
                     else:
