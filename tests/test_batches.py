@@ -60,7 +60,7 @@ def _model(head="bilinear", bag=0, T=6, W=10):
 
 
 @pytest.mark.parametrize("loss", ["bce", "nnpu"])
-@pytest.mark.parametrize("head", ["bilinear", "similarity"])
+@pytest.mark.parametrize("head", ["cosine", "bilinear", "similarity"])
 def test_batch_loss_equals_mean_of_per_pair_losses(loss, head):
     """The gene-batch loss over every pair of a batch (embeddings computed once, pairs scored as
     a block) equals the per-pair losses computed one pair at a time, each from the two genes'
@@ -93,6 +93,26 @@ def test_batch_loss_equals_mean_of_per_pair_losses(loss, head):
         sp = torch.nn.functional.softplus
         want = 0.1 * sp(-one[pos]).mean() + sp(one[neg]).mean() - 0.1 * sp(one[pos]).mean()
     torch.testing.assert_close(risk, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("head", ["cosine", "bilinear", "similarity"])
+def test_dense_pair_logits_match_gathered_pairs(head):
+    """Every pair among a batch is scored by (U, U) matrix products; a few pairs by gathering
+    rows: the two paths give the same logits and the same gradients."""
+    model = _model(head, bag=8)
+    rng = np.random.default_rng(3)
+    values = torch.from_numpy(rng.gamma(0.5, 2.0, size=(9, 10, 6)).astype(np.float32))
+    emb = model.encode(None, values, torch.zeros(9, 10, dtype=torch.bool))
+    ia, ib = torch.triu_indices(9, 9, 1)
+    dense = model.pair_logits(emb, ia, ib)
+    sparse = torch.cat([model.pair_logits(emb, ia[s:s + 5], ib[s:s + 5]) for s in range(0, len(ia), 5)])
+    torch.testing.assert_close(dense, sparse, rtol=1e-5, atol=1e-5)
+    gd = torch.autograd.grad(dense.square().sum(), model.parameters(), allow_unused=True, retain_graph=True)
+    gs = torch.autograd.grad(sparse.square().sum(), model.parameters(), allow_unused=True)
+    for a, b in zip(gd, gs):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_bilinear_head_is_symmetric_and_fused_scorer_matches():

@@ -316,11 +316,32 @@ class SiameseTransformer(nn.Module):
 
     def pair_logits(self, emb, ia, ib):
         """Logits (P,) of pairs ``(ia[i], ib[i])`` of rows of ``emb`` (U, D): each gene's
-        per-gene head work (the bilinear projection) done once, not once per pair."""
+        per-gene head work (the bilinear projection) done once, not once per pair.
+
+        When the pairs are dense (P >= U^2 / 4, e.g. every pair among a gene batch) the terms that
+        are matrix products - the grammar bag's ``(bagA * u) . bagB``, the bilinear and cosine
+        heads - are computed for the (U, U) block in one GEMM and read at ``(ia, ib)``, instead
+        of gathering two (P, D) matrices; only the MLP head's tower features stay per pair."""
+        U = emb.shape[0]
+        dense = len(ia) * 4 >= U * U
+        T = self.tower_dim
+        if not dense:
+            if self.proj is not None:
+                p = self.project(emb)
+                return self.bilinear_logits(p[ia], p[ib]) + self.bag_logits(emb[ia], emb[ib])
+            return self.score(emb[ia], emb[ib])
+        out = 0.0
+        if self.bag_dim:
+            bag = emb[:, T:]
+            out = ((bag * (self.config.grammar_gain * self.grammar_w).to(bag.dtype)) @ bag.T)[ia, ib]
+        v = emb[:, :T]
         if self.proj is not None:
             p = self.project(emb)
-            return self.bilinear_logits(p[ia], p[ib]) + self.bag_logits(emb[ia], emb[ib])
-        return self.score(emb[ia], emb[ib])
+            return ((p * self.bil_d.to(p.dtype)) @ p.T)[ia, ib] + self.bil_b + out
+        if self.head is None:
+            u = v / v.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+            return self.cos_scale * (u @ u.T)[ia, ib] + self.cos_bias + out
+        return self.head(self.pair_features(v[ia], v[ib])).squeeze(-1) + out
 
     def forward(self, tokens, values, mask, inv_a, inv_b):
         return self.pair_logits(self.encode(tokens, values, mask), inv_a, inv_b)
