@@ -166,8 +166,11 @@ def print_result(res: dict, title: str) -> None:
         b = s.get("best_baseline")
         print(f"          {f['fold']:4d}  {u['transformer']['n_genes']:10d}  {u['transformer']['n_pos']:9d}  "
               f"{u['transformer']['auprc']:11.3f}  {u[b]['auprc']:13.3f}  {u['transformer']['auprc'] - u[b]['auprc']:+.3f}")
-    print(f"seconds: {res['seconds']}; training configuration: negatives {res['config']['negatives']}, "
-          f"neg_ratio {res['config']['neg_ratio']}, epochs {res['config']['epochs']}, batch {res['config']['batch_size']}")
+    c = res["config"]
+    how = (f"gene batches of {c.get('batch_genes')}" if c.get("batching", "pairs") == "genes" else
+           f"sampled pairs ({c['negatives']} negatives, neg_ratio {c['neg_ratio']}, batch {c['batch_size']})")
+    print(f"seconds: {res['seconds']}; training configuration: {how}, {c.get('pair_features')} head, "
+          f"grammar_init {c.get('grammar_init')}, epochs {c['epochs']}")
 
 
 # --------------------------------------------------------------------------- scale

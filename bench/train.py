@@ -1,8 +1,10 @@
-"""Training batches: gene batches (``--batching genes``, the default) vs sampled pairs (``pairs``).
+"""Training batches: the default (gene batches, cosine head) vs the previous default (sampled pairs).
 
-Same data, same fold, same model defaults; only ``batching`` differs (``pairs`` = the previous
-scheme: the positives + ``neg_ratio`` sampled ``mixed`` negatives per positive, 4,096 pairs per
-step; ``genes`` = every pair among 128 training genes per step, class-balanced BCE). Each
+Same data, same fold, same tower. ``genes`` = ``tfvocab train``'s defaults: every pair among 256
+training genes per step (class-balanced BCE), the cosine head, the grammar bag learnt from 0;
+``pairs`` = the previous default (:data:`PREVIOUS`): the positives + ``neg_ratio`` sampled
+``mixed`` negatives per positive, 4,096 pairs per step, the similarity (MLP) head, the bag's
+weights starting at 1. Each
 (size, mode) trains fold 0 with :func:`tfvocab.model.training.train_model` in its own process (own
 peak RSS; a crash stays contained) until its wall-clock budget or early stopping, and records,
 per epoch, the pairs scored, the training-step seconds, the validation seconds and the AUPRC of
@@ -31,7 +33,7 @@ Sizes:
   one window off with p 0.2); positives = 60 % of the within-module pairs + 5 % random pairs
   (~190,000 listed pairs); 5 gene-disjoint folds, validation genes of fold 0 = 15 % of the
   other folds' genes (as ``tfvocab pairs``). Epochs are capped (``--genome-steps``: 1 step of 4,096
-  pairs in pairs mode, 20 steps of 128 genes in gene mode) so each mode validates often.
+  pairs in pairs mode, 20 steps of 256 genes in gene mode) so each mode validates often.
 
 Targets (issue): gene batches >= 50x the pairs/s and >= 10x less time to the same validation
 AUPRC at genome size.
@@ -62,6 +64,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 MODES = ("pairs", "genes")
+#: the previous default of ``tfvocab train`` (the ``pairs`` mode's options on top of ``batching``)
+PREVIOUS = {"pair_features": "similarity", "grammar_init": 1.0, "grammar_gain": 1.0}
 SIZES = ("small", "grammar3k", "genome")
 BUDGET = {"small": 90.0, "grammar3k": 240.0, "genome": 240.0}
 #: genome: max_steps_per_epoch per mode (an epoch = a validation point)
@@ -231,7 +235,7 @@ def child(size: str, mode: str, a) -> dict:
     else:
         data, pairs, split = chain_inputs(size, Path(a.data))
     build_s, data_mb = time.perf_counter() - t0, rss_mb()
-    over = {"batching": mode, "device": "cpu", "fold": 0}
+    over = {"batching": mode, "device": "cpu", "fold": 0, **(PREVIOUS if mode == "pairs" else {})}
     if size == "genome":
         over["max_steps_per_epoch"] = a.genome_steps[mode]
     params = training.resolve_params(**over)
