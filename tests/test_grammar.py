@@ -1,5 +1,6 @@
 """The grammar preset end to end (bench/grammar.py, seed 0, fold 0 of `pairs --folds 5`): the
-default transformer (ordered-pair bag + similarity head, `tfvocab train` defaults) tells module
+default transformer (`tfvocab train` defaults: gene batches, ordered-pair bag learnt from 0, cosine
+head) tells module
 members from decoys carrying the module's TFs reversed or spaced out, where bag-of-TFs baselines
 cannot, and ranks the held-out universe better than every baseline of `tfvocab evaluate`."""
 from __future__ import annotations
@@ -21,12 +22,13 @@ def _bench():
 
 @pytest.mark.slow
 def test_grammar_preset_order_and_spacing(tmp_path):
-    """Seed 0 (bench/README.md, grammar.py: 0.195 / 0.767 / 0.766): member-vs-reversed and
-    member-vs-spaced decoy AUROC >= 0.70 and >= 0.15 above the position-resolved window
-    correlation against reversed decoys (the issue's 0.90 is not reached by the default under the
-    current training; the cosine head reaches 0.90 / 0.87 over seeds 0-2); bag-of-TFs baselines
-    0.5 +- 0.1 on both; universe AUPRC >= 2x the best baseline without the grammar bag and above
-    ``ordered_pairs_lr`` (the bag with a linear reader)."""
+    """Seed 0 (bench/grammar.py variant ``default``: universe AUPRC 0.207, reversed / spaced decoy
+    AUROC 0.854 / 0.816; ``ordered_pairs_lr`` 0.137, 0.865 / 0.813): member-vs-reversed and
+    member-vs-spaced decoy AUROC >= 0.80 and >= 0.15 above the position-resolved window
+    correlation against reversed decoys (the issue's 0.90 is not reached: docs/evaluation.md,
+    "Training batches"); bag-of-TFs baselines 0.5 +- 0.1 on both; universe AUPRC >= 2x the best
+    baseline without the grammar bag and above ``ordered_pairs_lr`` (the bag with a linear
+    reader)."""
     import torch
 
     g = _bench()
@@ -43,10 +45,10 @@ def test_grammar_preset_order_and_spacing(tmp_path):
         assert abs(base[name]["auroc_reversed"] - 0.5) < 0.1, (name, base[name])
         assert abs(base[name]["auroc_spaced"] - 0.5) < 0.1, (name, base[name])
     model, _ = g.train_transformer(data, sp, g.VARIANTS["default"][3], 0, tmp_path / "train")
-    assert model.bag_dim > 0 and model.config.pair_features == "similarity"
+    assert model.bag_dim > 0 and model.config.pair_features == "cosine" and model.config.grammar_init == 0
     m = g.score_metrics(g.transformer_scorer(model, data), uni, dec, ci=False)
-    assert m["auroc_reversed"] >= 0.70, m
-    assert m["auroc_spaced"] >= 0.70, m
+    assert m["auroc_reversed"] >= 0.80, m
+    assert m["auroc_spaced"] >= 0.80, m
     assert m["auroc_reversed"] >= base["window_correlation"]["auroc_reversed"] + 0.15, (m, base)
     # ordered_pairs_lr reads the same ordered-pair bag with a trained linear reader (seed 0: 0.137)
     assert m["auprc"] >= 2 * max(b["auprc"] for k, b in base.items() if k != "ordered_pairs_lr"), (m, base)

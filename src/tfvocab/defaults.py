@@ -46,7 +46,7 @@ OPTIONS: dict[str, Option] = {o.param: o for o in (
            "Negative pairs drawn per positive pair (per epoch)."),
     Option("negatives", "mixed", "--negatives", ("train",),
            "Negative sampling scheme (docs/evaluation.md)."),
-    Option("batching", "pairs", "--batching", ("train",),
+    Option("batching", "genes", "--batching", ("train",),
            "Training batches: every pair among a batch of genes, or sampled pairs."),
     Option("batch_genes", 256, "--batch-genes", ("train",),
            "Genes per training step with --batching genes (every pair among them is scored)."),

@@ -26,15 +26,17 @@ can compare two promoters window by window (generalises to unseen TF combination
 
 The pair head sees ``[vA + vB, |vA - vB|, vA * vB]`` (``full``) or ``[|vA - vB|, vA * vB]``
 (``similarity``), each (B, D), all symmetric in A and B, so ``score(vA, vB) == score(vB, vA)``
-bit for bit; ``cosine`` is ``a cos(vA, vB) + b``. Hyperparameters follow blueprint Table 2; the
-tower defaults (one layer, d_model 32, flatten pooling, dropout 0.2) were tuned on the `small`
-preset. The default head, **grammar bag (1024) + similarity head**, was chosen on the universe
-AUPRC (every pair among a fold's held-out genes, ``tfvocab train``'s defaults: mixed negatives,
-early stopping on the validation universe; bench/grammar.py, bench/README.md): `grammar` preset
-0.187 (seeds 0-2; 0.195 / 0.191 / 0.176) vs 0.149 with the cosine head and 0.090 for the
-previous default (no bag, ``full`` head), `small` preset 0.361 vs 0.339 and 0.220 (seeds 0-1);
-the cosine head tells members from reversed decoys better (0.90 vs 0.84 AUROC on `grammar`) and
-scores pairs ~60x faster (one GEMM), so it stays an option (``--pair-features cosine``).
+bit for bit; ``cosine`` is ``a cos(vA, vB) + b``; ``bilinear`` ``sum_k d_k p_k(vA) p_k(vB) + b``
+of a per-gene MLP ``p``. Hyperparameters follow blueprint Table 2; the tower defaults (one
+layer, d_model 32, flatten pooling, dropout 0.2) were tuned on the `small` preset. The default,
+**grammar bag (1024) learnt from 0 + cosine head** (trained on gene batches,
+:mod:`tfvocab.model.batches`), was chosen on the universe AUPRC (every pair among held-out genes;
+docs/evaluation.md, "Training batches"): on the `small` preset it matches the similarity (MLP)
+head (validation universe AUPRC 0.407 vs 0.371, fold 0) at a quarter of its cost per step,
+reads order and spacing better on the `grammar` preset (members vs reversed / spaced decoys
+0.854 / 0.816 vs 0.805 / 0.791, seed 0), and with ``grammar_init 0`` the bag carries no
+label-free prior. With gene batches the cosine head and the bag term score a whole batch as
+(B, B) matrix products (:meth:`SiameseTransformer.pair_logits`).
 """
 from __future__ import annotations
 
@@ -71,13 +73,14 @@ class ModelConfig:
     head_width: int = 64
     head_dropout: float = 0.1
     activation: str = "gelu"        # gelu | relu
-    pair_features: str = "similarity"  # full: [vA+vB, |vA-vB|, vA*vB]; similarity: [|vA-vB|, vA*vB];
+    pair_features: str = "cosine"   # full: [vA+vB, |vA-vB|, vA*vB]; similarity: [|vA-vB|, vA*vB];
                                     # cosine: logit = a * cos(vA, vB) + b (no MLP);
                                     # bilinear: logit = sum_k d_k p_k(vA) p_k(vB) + b, p = per-gene MLP
     grammar_bag: int = 1024         # H > 0: signed bag of ordered TF pairs (tfvocab.model.grammar), D += H
                                     # (continuous / both input; ignored with tokens input)
-    grammar_init: float = 1.0       # initial weight u of every bag coordinate in the score
-    grammar_gain: float = 1.0       # u = gain * parameter: an optimizer step moves u gain x faster
+    grammar_init: float = 0.0       # initial weight u of every bag coordinate in the score (0: no
+                                    # label-free prior; the bag's weights are learnt from the labels)
+    grammar_gain: float = 20.0      # u = gain * parameter: an optimizer step moves u gain x faster
     event_threshold: float = 0.0    # z calling binding events; 0 = Phi^-1(1 - 0.05 / n_tfs)
     window_stride: int = 50         # bp between window starts (event positions)
     rel_bias: int = 0               # > 0: learned per-head attention bias by window distance

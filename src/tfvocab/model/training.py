@@ -56,8 +56,9 @@ from .model import ModelConfig, SiameseTransformer
 
 log = get_logger("train")
 
-# Defaults tuned on the `small` and `grammar` presets (bench/train.py, bench/grammar.py): gene
-# batches, strong regularisation (the tower sees ~1,000 training genes) and early stopping.
+# Defaults chosen on the `small` and `grammar` presets (bench/train.py, bench/grammar.py,
+# bench/evaluation.py; docs/evaluation.md "Training batches"): gene batches, strong
+# regularisation (the tower sees ~1,000 training genes) and early stopping.
 TRAIN_DEFAULTS = {
     "input": default("model_input"),
     "epochs": default("epochs"),
@@ -213,7 +214,7 @@ def _universe_logits(model, data: GeneData, genes: np.ndarray, device) -> np.nda
     emb = embed_genes(model, data, torch.as_tensor(genes), device)
     try:
         block = FusedHeadScorer(model, emb, logits=True)
-    except ValueError:                       # cosine head: the generic scorer
+    except ValueError:                       # a head the fused scorer does not know: the generic one
         def block(ri, rj):
             return score_block(lambda a, b: model.score(a, b).float(), emb[ri.to(emb.device)], emb[rj.to(emb.device)])
     was = model.training
