@@ -23,7 +23,7 @@ from ..defaults import default
 @click.option("--truth", type=click.Path(exists=True, file_okay=False), default=None,
               help="truth/ folder of `tfvocab simulate`: check IG windows and knock-outs against the "
                    "planted sites and grammar.")
-@click.option("--steps", type=click.IntRange(min=2), default=64, show_default=True,
+@click.option("--steps", type=click.IntRange(min=2), default=256, show_default=True,
               help="Integration steps of integrated gradients (trapezoid rule).")
 @click.option("--n-plots", type=click.IntRange(min=0), default=4, show_default=True,
               help="Heatmap PNGs for this many of the best pairs.")

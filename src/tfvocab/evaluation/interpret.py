@@ -17,7 +17,9 @@ methods themselves are in :mod:`tfvocab.evaluation.attribution`; this module is 
   missing windows keep their value (zero attribution). For token models the input is the token
   embedding of each window and the baseline the embedding of the null ("no binding") token.
   Completeness: ``sum(attributions) = f(x) - f(baseline)`` up to the discretisation error,
-  which is reported per pair.
+  which is reported per pair. The default 256 steps: the cosine head (``a cos + b``, ``a`` ~ 10)
+  bends the logit sharply along the path; on the small preset the largest error is 28 % of the
+  mean gap with 64 steps and 5.6 % with 256 (50 pairs, 9 s vs 14 s in all).
 * **In-silico TF knock-out**: one TF's signal is set to its "no binding" value (``center``) in
   every observed window of both promoters; for token models the windows are re-tokenised with the
   codebook (:func:`tfvocab.data.vocabulary.assign`: nearest centroid, or the null token when nothing
@@ -548,7 +550,7 @@ def write_outputs(out, inp: Inputs, roll: np.ndarray, ig: dict, ko: pd.DataFrame
 
 
 def run(model, tokens, normalized, pairs, outdir, *, promoters=None, n_pairs: int = 20, truth=None,
-        steps: int = 64, n_plots: int = 4, device: str = "cpu", seed: int = 0) -> dict[str, Path]:
+        steps: int = 256, n_plots: int = 4, device: str = "cpu", seed: int = 0) -> dict[str, Path]:
     """``tfvocab interpret``: attention rollout, IG and TF knock-outs for the top test pairs.
 
     Writes ``attention.h5``, ``attributions.h5``, ``tf_knockout.tsv``, ``token_importance.tsv``
