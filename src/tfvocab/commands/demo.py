@@ -13,7 +13,7 @@ from ..defaults import default
               help="Output folder; one subfolder per step, as the Nextflow pipeline publishes it.")
 @click.option("--seed", type=int, default=default("seed"), show_default=True, help="Random seed for every step.")
 @click.option("--epochs", type=int, default=None,
-              help="Override the training epochs of the preset (tiny: 4, small: 30).")
+              help="Override the training epochs of the preset (tiny: 4, small: 10; `tfvocab train`'s default is 30).")
 @click.option("--resume", is_flag=True,
               help="Skip the steps that finished with the same arguments (their folders complete).")
 def cli(preset, outdir, seed, epochs, resume):
