@@ -307,7 +307,11 @@ class SiameseTransformer(nn.Module):
         if not self.bag_dim:
             return 0.0
         T = self.tower_dim
-        return (va[..., T:] * vb[..., T:]) @ (self.config.grammar_gain * self.grammar_w).to(va.dtype)
+        return (va[..., T:] * vb[..., T:]) @ self.bag_weights().to(va.dtype)
+
+    def bag_weights(self):
+        """The grammar bag's weights ``u = gain * parameter`` (bag_dim,) in the score."""
+        return self.config.grammar_gain * self.grammar_w
 
     def project(self, v):
         """Bilinear head: the per-gene projection p(v) (B, head_width) of embeddings (B, D)."""
@@ -326,17 +330,16 @@ class SiameseTransformer(nn.Module):
         heads - are computed for the (U, U) block in one GEMM and read at ``(ia, ib)``, instead
         of gathering two (P, D) matrices; only the MLP head's tower features stay per pair."""
         U = emb.shape[0]
-        dense = len(ia) * 4 >= U * U
-        T = self.tower_dim
-        if not dense:
+        if len(ia) * 4 < U * U:
             if self.proj is not None:
                 p = self.project(emb)
                 return self.bilinear_logits(p[ia], p[ib]) + self.bag_logits(emb[ia], emb[ib])
             return self.score(emb[ia], emb[ib])
+        T = self.tower_dim
         out = 0.0
         if self.bag_dim:
             bag = emb[:, T:]
-            out = ((bag * (self.config.grammar_gain * self.grammar_w).to(bag.dtype)) @ bag.T)[ia, ib]
+            out = ((bag * self.bag_weights().to(bag.dtype)) @ bag.T)[ia, ib]
         v = emb[:, :T]
         if self.proj is not None:
             p = self.project(emb)

@@ -109,7 +109,7 @@ class FusedHeadScorer:
         bag_dim = int(getattr(model, "bag_dim", 0) or 0)
         if bag_dim:
             T = emb.shape[1] - bag_dim
-            u = (model.config.grammar_gain * model.grammar_w).detach().float()
+            u = model.bag_weights().detach().float()
             self.bag_a = (emb[:, T:] * u).contiguous()
             self.bag_b = emb[:, T:].contiguous()
             emb = emb[:, :T]
