@@ -93,10 +93,11 @@ def test_forward_with_dedup_matches_encoding_each_side():
 
 
 def test_d_ff_default_and_head_layers():
-    model = _model(input="tokens", head_layers=3, head_width=8)
+    model = _model(input="tokens", pair_features="similarity", head_layers=3, head_width=8)
     assert model.layers[0].ff[0].out_features == 4 * 16
     assert sum(isinstance(x, torch.nn.Linear) for x in model.head) == 4
     assert model.val_proj is None and model.tok_emb is not None
+    assert _model(input="tokens").head is None          # the default cosine head has no MLP
 
 
 def test_bad_config_rejected():
@@ -151,10 +152,11 @@ def test_events_and_ordered_pairs_by_hand():
 def test_grammar_bag_is_antisymmetric_in_order():
     """The bag of A-then-B is minus the bag of B-then-A; a spaced-out pair (> 60 bp) gives no
     pair; with the grammar term a promoter scores higher with its own order than with the
-    reversed one (positive initial weights)."""
+    reversed one (positive initial weights: grammar_init 1, gain 1, on the similarity head)."""
     torch.manual_seed(0)
     m = SiameseTransformer(ModelConfig(input="continuous", n_tfs=3, n_windows=30, d_model=8,
-                                       n_heads=2, grammar_bag=64, pooling="mean")).eval()
+                                       n_heads=2, grammar_bag=64, pooling="mean", pair_features="similarity",
+                                       grammar_init=1.0, grammar_gain=1.0)).eval()
     mask = torch.zeros(1, 30, dtype=torch.bool)
     ab = m.grammar_bag(_peak(30, 3, [(0, 10.2), (1, 10.8)]), mask)
     ba = m.grammar_bag(_peak(30, 3, [(1, 10.2), (0, 10.8)]), mask)
