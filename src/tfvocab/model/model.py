@@ -321,13 +321,42 @@ class SiameseTransformer(nn.Module):
         """Bilinear head: ``sum_k d_k pA_k pB_k + b`` (B,) of projections (B, K) x 2."""
         return (pa * pb) @ self.bil_d.to(pa.dtype) + self.bil_b
 
+    def gemm_factors(self, emb):
+        """The score's matrix-product terms as per-gene factors: ``(left (G, F), right (G, F), c)``
+        with ``left[i] . right[j] + c`` = the logit of genes i, j (embeddings ``emb`` (G, D)) for
+        the cosine and bilinear heads, and the grammar bag's term ``(bagA * u) . bagB`` (F = 0
+        without a bag); with the MLP head only the bag's (the head's logit is added per pair).
+        A block of pairs is then one GEMM: training's dense batches
+        (:meth:`pair_logits`) and inference's :class:`tfvocab.model.scoring.FusedHeadScorer`."""
+        T = self.tower_dim
+        left, right, c = [], [], 0.0
+        if self.bag_dim:
+            bag = emb[:, T:]
+            left.append(bag * self.bag_weights().to(bag.dtype))
+            right.append(bag)
+        if self.proj is not None:
+            p = self.project(emb)
+            left.append(p * self.bil_d.to(p.dtype))
+            right.append(p)
+            c = self.bil_b
+        elif self.head is None:
+            v = emb[:, :T]
+            u = v / v.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+            left.append(u * self.cos_scale.to(u.dtype))
+            right.append(u)
+            c = self.cos_bias
+        if not left:
+            z = emb.new_zeros(emb.shape[0], 0)
+            return z, z, c
+        return torch.cat(left, dim=1), torch.cat(right, dim=1), c
+
     def pair_logits(self, emb, ia, ib):
         """Logits (P,) of pairs ``(ia[i], ib[i])`` of rows of ``emb`` (U, D): each gene's
         per-gene head work (the bilinear projection) done once, not once per pair.
 
         When the pairs are dense (P >= U^2 / 4, e.g. every pair among a gene batch) the terms that
-        are matrix products - the grammar bag's ``(bagA * u) . bagB``, the bilinear and cosine
-        heads - are computed for the (U, U) block in one GEMM and read at ``(ia, ib)``, instead
+        are matrix products (:meth:`gemm_factors`: the grammar bag, the bilinear and cosine
+        heads) are computed for the (U, U) block in one GEMM and read at ``(ia, ib)``, instead
         of gathering two (P, D) matrices; only the MLP head's tower features stay per pair."""
         U = emb.shape[0]
         if len(ia) * 4 < U * U:
@@ -335,19 +364,12 @@ class SiameseTransformer(nn.Module):
                 p = self.project(emb)
                 return self.bilinear_logits(p[ia], p[ib]) + self.bag_logits(emb[ia], emb[ib])
             return self.score(emb[ia], emb[ib])
-        T = self.tower_dim
-        out = 0.0
-        if self.bag_dim:
-            bag = emb[:, T:]
-            out = ((bag * self.bag_weights().to(bag.dtype)) @ bag.T)[ia, ib]
-        v = emb[:, :T]
-        if self.proj is not None:
-            p = self.project(emb)
-            return ((p * self.bil_d.to(p.dtype)) @ p.T)[ia, ib] + self.bil_b + out
-        if self.head is None:
-            u = v / v.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-            return self.cos_scale * (u @ u.T)[ia, ib] + self.cos_bias + out
-        return self.head(self.pair_features(v[ia], v[ib])).squeeze(-1) + out
+        left, right, c = self.gemm_factors(emb)
+        out = (left @ right.T)[ia, ib] + c
+        if self.head is not None:
+            v = emb[:, :self.tower_dim]
+            out = out + self.head(self.pair_features(v[ia], v[ib])).squeeze(-1)
+        return out
 
     def forward(self, tokens, values, mask, inv_a, inv_b):
         return self.pair_logits(self.encode(tokens, values, mask), inv_a, inv_b)

@@ -89,12 +89,11 @@ class FusedHeadScorer:
 
     Activations are (H, pairs) so every later layer is one ``addmm`` with the weight on the left
     and the scores come out as rows of the block. Works for ``pair_features`` ``full`` and
-    ``similarity`` (no ``W_s`` term), any number of head layers and any activation. A cosine head
-    (``a cos(vA, vB) + b``, no MLP) is one GEMM of the unit-normalised embeddings per block, a
-    bilinear head (``(p(vA) * d) @ p(vB) + b``) one GEMM of the per-gene projections. With
-    a grammar bag (:mod:`tfvocab.model.model`) the bag term ``(bagA * u) @ bagB`` is one more GEMM
-    per block, added to the logit. Another head structure raises ``ValueError`` (callers then
-    use :func:`score_block`).
+    ``similarity`` (no ``W_s`` term), any number of head layers and any activation. The terms
+    that are matrix products (``SiameseTransformer.gemm_factors``: a cosine head ``a cos(vA, vB)
+    + b``, a bilinear head ``(p(vA) * d) @ p(vB) + b``, the grammar bag's ``(bagA * u) @ bagB``)
+    are one GEMM of per-gene factors per block, added to the MLP head's logit where there is one.
+    Another head structure raises ``ValueError`` (callers then use :func:`score_block`).
     ``emb`` (G, D) float32; ``rows`` = block rows per GEMM (8 is fastest on CPU for D = 64..400).
     ``__call__(ri, rj)`` -> probabilities (len(ri), len(rj)) for gene rows ``ri`` x ``rj``, or
     logits with ``logits=True`` (ranking on logits keeps the order of pairs whose float32
@@ -105,36 +104,21 @@ class FusedHeadScorer:
         emb = emb.float()
         self.logits = bool(logits)
         self.rows = max(1, int(rows))
-        # grammar bag (model.py): the last bag_dim coordinates add (bagA * u) @ bagB to the logit
-        bag_dim = int(getattr(model, "bag_dim", 0) or 0)
-        if bag_dim:
-            T = emb.shape[1] - bag_dim
-            u = model.bag_weights().detach().float()
-            self.bag_a = (emb[:, T:] * u).contiguous()
-            self.bag_b = emb[:, T:].contiguous()
-            emb = emb[:, :T]
-        else:
-            self.bag_a = self.bag_b = None
-        self.cosine = self.bil_a = None
-        if getattr(model, "proj", None) is not None:
-            # bilinear head: logit = (p(vA) * d) @ p(vB) + b, one GEMM per block
-            was = model.training
-            model.eval()
-            with torch.no_grad():
-                p = model.project(emb.to(next(model.parameters()).dtype)).float()
-            model.train(was)
-            self.bil_a = (p * model.bil_d.detach().float()).contiguous()
-            self.bil_b = p.contiguous()
-            self.bil_bias = float(model.bil_b.detach())
+        # the matrix-product terms (model.gemm_factors): the grammar bag, a cosine or bilinear head
+        was = model.training
+        model.eval()
+        with torch.no_grad():
+            left, right, c = model.gemm_factors(emb.to(next(model.parameters()).dtype))
+        model.train(was)
+        self.left = left.float().contiguous() if left.shape[1] else None
+        self.right = right.float().contiguous() if left.shape[1] else None
+        self.bias = float(c)
+        self.mlp = getattr(model, "head", None) is not None
+        if not self.mlp:
+            if getattr(model, "proj", None) is None and getattr(model.config, "pair_features", None) != "cosine":
+                raise ValueError("no MLP pair head and not a cosine or bilinear head")
             return
-        if getattr(model, "head", None) is None:
-            if getattr(model.config, "pair_features", None) != "cosine":
-                raise ValueError("no MLP pair head and not a cosine head")
-            # cosine head: logit = scale * cos(vA, vB) + bias, one GEMM per block
-            self.cosine = (emb / emb.norm(dim=1, keepdim=True).clamp_min(1e-6)).contiguous()
-            self.cos_scale = float(model.cos_scale.detach())
-            self.cos_bias = float(model.cos_bias.detach())
-            return
+        emb = emb[:, :model.tower_dim]
         kind = getattr(model.config, "pair_features", "full")   # full | similarity (model.py)
         n_feat = {"full": 3, "similarity": 2}.get(kind)
         layers = list(model.head)
@@ -162,18 +146,12 @@ class FusedHeadScorer:
 
     @torch.no_grad()   # not inference_mode: callers update the returned block in place
     def __call__(self, ri: torch.Tensor, rj: torch.Tensor) -> torch.Tensor:
-        if self.bil_a is not None:
-            out = torch.mm(self.bil_a[ri], self.bil_b[rj].T).add_(self.bil_bias)
-            if self.bag_a is not None:
-                out.addmm_(self.bag_a[ri], self.bag_b[rj].T)
-            return out if self.logits else out.sigmoid_()
-        if self.cosine is not None:
-            out = torch.mm(self.cosine[ri], self.cosine[rj].T).mul_(self.cos_scale).add_(self.cos_bias)
-            if self.bag_a is not None:
-                out.addmm_(self.bag_a[ri], self.bag_b[rj].T)
+        gemm = torch.mm(self.left[ri], self.right[rj].T) if self.left is not None else None
+        if not self.mlp:
+            out = gemm.add_(self.bias)
             return out if self.logits else out.sigmoid_()
         ea, eb = self.emb[ri], self.emb[rj]
-        bag = torch.mm(self.bag_a[ri], self.bag_b[rj].T) if self.bag_a is not None else None
+        bag = gemm                                               # the grammar bag's term or None
         ebT = eb.T.contiguous()                                  # (D, c)
         pa, pb = self.PT_a[:, ri], self.PT_b[:, rj]              # (H, b), (H, c)
         b, c, D, H = ea.shape[0], eb.shape[0], self.D, self.w_abs.shape[0]
