@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The honest evaluation on the `small` preset: K folds, every pair among held-out genes, intervals,
+"""The honest evaluation on the `small` preset (or ``--preset grammar``): K folds, every pair among held-out genes, intervals,
 the verdict (issue: "Honest evaluation"); and the universe evaluation at scale.
 
 Acceptance (default)::
@@ -7,7 +7,7 @@ Acceptance (default)::
     OMP_NUM_THREADS=1 python -P bench/evaluation.py --outdir /tmp/bench_eval [--data DIR] [--seeds 0]
     OMP_NUM_THREADS=1 python -P bench/evaluation.py --outdir /tmp/bench_null --setting independent --seeds 0 1 2 3 4
 
-runs, per seed, the data chain (``tfvocab simulate --preset small`` with the ``--setting``'s
+runs, per seed, the data chain (``tfvocab simulate --preset small`` (``--preset``) with the ``--setting``'s
 overrides -> promoters -> ... -> ``pairs --folds K``; reused from ``--data``), then for every fold
 ``tfvocab train --fold k`` with the defaults (and, unless ``--no-control``, the same model with
 ``--shuffle-labels``), ``tfvocab evaluate`` (truth and the control model) and ``tfvocab
@@ -55,15 +55,16 @@ SETTINGS = {
 
 
 # --------------------------------------------------------------------------- acceptance
-def build_chain(out: Path, seed: int = 0, setting: str = "default", folds: int = 5) -> dict[str, Path]:
-    """simulate (small preset + the setting's overrides) and the data steps under ``out``, once."""
+def build_chain(out: Path, seed: int = 0, setting: str = "default", folds: int = 5,
+                preset: str = "small") -> dict[str, Path]:
+    """simulate (``preset`` + the setting's overrides) and the data steps under ``out``, once."""
     from tfvocab.data import pairs
     from tfvocab.simulate import dataset as simulate
     from tfvocab.demo import data_steps
 
     sim = out / "simulate"
     if not (sim / "coexpression.tsv").exists():
-        simulate.run(preset="small", seed=seed, outdir=sim, **SETTINGS[setting])
+        simulate.run(preset=preset, seed=seed, outdir=sim, **SETTINGS[setting])
     if (out / "tokenize" / "tokens.h5").exists():
         chain = {"promoters": out / "promoters" / "promoters.tsv", "normalized": out / "normalize" / "normalized.h5",
                  "tokens": out / "tokenize" / "tokens.h5", "pairs": out / "pairs" / "pairs.tsv", "truth": sim / "truth"}
@@ -292,6 +293,8 @@ def main() -> None:
                     "with several seeds, seed<N> under it)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--setting", choices=sorted(SETTINGS), default="default")
+    ap.add_argument("--preset", choices=("small", "grammar"), default="small",
+                    help="simulation preset (grammar: ordered TF pairs and decoys, bench/grammar.py)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--only-folds", type=int, nargs="+", default=None, help="train/evaluate these folds only")
     ap.add_argument("--no-control", action="store_true", help="skip the shuffled-label models")
@@ -307,10 +310,10 @@ def main() -> None:
     verdicts = []
     for s in a.seeds:
         data = Path(a.data) / (f"seed{s}" if len(a.seeds) > 1 else "") if a.data else out / f"seed{s}" / "chain"
-        chain = build_chain(data, seed=s, setting=a.setting, folds=a.folds)
+        chain = build_chain(data, seed=s, setting=a.setting, folds=a.folds, preset=a.preset)
         res = run_folds(chain, out / f"seed{s}", seed=s, control=not a.no_control, folds=a.only_folds,
                         train_options=json.loads(a.train))
-        print_result(res, f"small preset, setting {a.setting}, seed {s}")
+        print_result(res, f"{a.preset} preset, setting {a.setting}, seed {s}")
         verdicts.append(res["summary"]["verdict_kind"])
     if len(a.seeds) > 1:
         print(f"\nverdicts over seeds {a.seeds}: {verdicts}")

@@ -112,7 +112,7 @@ def chain_inputs(size: str, data_root: Path):
 
 
 def genome_inputs(G: int = 27_000, W: int = 50, T: int = 300, n_modules: int = 500,
-                  bg_events: int = 40, seed: int = 0):
+                  bg_events: int = 40, seed: int = 0, k: int = 3):
     """(GeneData, pairs DataFrame, FoldSplit) of a genome-size synthetic fold (module docstring).
 
     Values are filled in place, 512 genes at a time, into one (G, W, T) float32 tensor (the
@@ -129,7 +129,6 @@ def genome_inputs(G: int = 27_000, W: int = 50, T: int = 300, n_modules: int = 5
     members = rng.permutation(G)[: int(sizes.sum())]
     module = np.full(G, -1, np.int64)
     module[members] = np.repeat(np.arange(n_modules), sizes)
-    k = 3
     m_win = rng.integers(2, W - 2, (n_modules, k))
     m_tf = np.stack([rng.choice(T, k, replace=False) for _ in range(n_modules)])
     values = torch.empty((G, W, T), dtype=torch.float32)
@@ -231,7 +230,7 @@ def child(size: str, mode: str, a) -> dict:
     t0 = time.perf_counter()
     if size == "genome":
         data, pairs, split = genome_inputs(a.genome_genes, 50, a.genome_tfs, a.genome_modules,
-                                           a.genome_bg_events)
+                                           a.genome_bg_events, k=a.genome_module_events)
     else:
         data, pairs, split = chain_inputs(size, Path(a.data))
     build_s, data_mb = time.perf_counter() - t0, rss_mb()
@@ -377,6 +376,7 @@ def main():
     ap.add_argument("--genome-tfs", type=int, default=300)
     ap.add_argument("--genome-modules", type=int, default=500)
     ap.add_argument("--genome-bg-events", type=int, default=40, help="random peaks per promoter")
+    ap.add_argument("--genome-module-events", type=int, default=3, help="binding events a module's genes share")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per run")
     ap.add_argument("--out", default=None, help="JSON file of the results")
     ap.add_argument("--logdir", default=None, help="keep each run's log here")
@@ -401,6 +401,7 @@ def main():
                    "--threads", str(a.threads), "--genome-genes", str(a.genome_genes),
                    "--genome-tfs", str(a.genome_tfs), "--genome-modules", str(a.genome_modules),
                    "--genome-bg-events", str(a.genome_bg_events),
+                   "--genome-module-events", str(a.genome_module_events),
                    "--budget-s", *[f"{k}={v}" for k, v in a.budget.items()],
                    "--genome-steps", *[f"{k}={v}" for k, v in a.genome_steps.items()]]
             if a.cap_default:
