@@ -112,7 +112,7 @@ class FusedHeadScorer:
         model.train(was)
         self.left = left.float().contiguous() if left.shape[1] else None
         self.right = right.float().contiguous() if left.shape[1] else None
-        self.bias = float(c)
+        self.bias = float(c.detach()) if torch.is_tensor(c) else float(c)
         self.mlp = getattr(model, "head", None) is not None
         if not self.mlp:
             if getattr(model, "proj", None) is None and getattr(model.config, "pair_features", None) != "cosine":
