@@ -306,14 +306,15 @@ def transformer_scorer(model, data):
     return lambda ia, ib: score_pairs(model, data, ia, ib, "cpu")
 
 
-def baseline_scorers(data, split, seed: int) -> dict:
+def baseline_scorers(data, split, seed: int, truth_dir: Path | None = None) -> dict:
     """Pair scorers ``f(ia, ib)`` (global gene indices) of :mod:`tfvocab.evaluation.baselines` as ``tfvocab
     evaluate`` builds them (trained ones fit on the fold's training genes): bag-of-TFs
     (``cosine_profile``, ``logreg_profile``: mean TF profiles), ``bag_of_tokens`` (token
     frequencies), position-resolved ``window_correlation`` (Pearson correlation of the
     flattened windows x TFs profiles) and ``window_logreg``, ``binding_mass``, and the grammar
     representation with the simplest trained reader, ``ordered_pairs_lr`` (logistic regression on
-    the products of the two genes' signed ordered-pair bags)."""
+    the products of the two genes' signed ordered-pair bags); with ``truth_dir`` also
+    ``ordered_pairs_oracle`` (:func:`oracle_scorer`: the representation's ceiling)."""
     from tfvocab.evaluation import baselines as B
 
     vals = data.base_values
@@ -323,7 +324,30 @@ def baseline_scorers(data, split, seed: int) -> dict:
     tp_local = B.TrainingPairs(np.arange(len(tp.genes)), tp.pa, tp.pb, tp.listed, tp.neg_ratio, seed)
     fit = {k: v[tp.genes] for k, v in feats.items()}
     base = B.build_baselines(fit, tp_local)
-    return {name: (lambda b: lambda ia, ib: b.score_pairs(feats, ia, ib))(b) for name, b in base.items()}
+    out = {name: (lambda b: lambda ia, ib: b.score_pairs(feats, ia, ib))(b) for name, b in base.items()}
+    if truth_dir is not None:
+        out["ordered_pairs_oracle"] = oracle_scorer(feats["pairs"], list(data.tfs), truth_dir)
+    return out
+
+
+def oracle_scorer(bags: np.ndarray, tfs: list[str], truth_dir: Path):
+    """The ceiling of the ordered-pair representation: ``sum_h u_h a_h b_h`` over the genes' bags
+    (G, H) with u = 1 on each planted rule's TF-pair coordinate and 0 elsewhere (read from
+    ``truth/roles.tsv``; no reader of the bags, trained or not, knows more). Where it stays below
+    a target, the bags' events and positions are the limit, not the model that reads them."""
+    import torch
+
+    from tfvocab.model import grammar as gr
+
+    roles = pd.read_csv(Path(truth_dir) / "roles.tsv", sep="\t")
+    u = np.zeros(bags.shape[1], np.float32)
+    for combo in roles.loc[roles.kind == "module", "tfs"].unique():
+        names = combo.split(",")
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                a, b = tfs.index(names[i]), tfs.index(names[j])
+                u[gr.pair_index(torch.tensor([a]), torch.tensor([b]), len(tfs), bags.shape[1])[0].item()] = 1.0
+    return lambda ia, ib: (bags[ia] * bags[ib]) @ u
 
 
 #: model variants: (stride, value features, input mode, tfvocab.model.train overrides[, normalize
@@ -387,7 +411,7 @@ VARIANTS = {
                          "logz"),
 }
 BASELINES = ("window_correlation", "cosine_profile", "binding_mass", "window_logreg", "logreg_profile",
-             "bag_of_tokens", "ordered_pairs_lr")
+             "bag_of_tokens", "ordered_pairs_lr", "ordered_pairs_oracle")
 
 
 def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene",
@@ -418,9 +442,10 @@ def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene
         sp = make_split(ch, ref, fold)
         uni = universe(ref.genes, sp["split"], ch["truth"])
         dec = decoy_pairs(ref.genes, sp["split"], ch["truth"])
-        scorers = baseline_scorers(ref, sp["split"], seed)
+        scorers = baseline_scorers(ref, sp["split"], seed, ch["truth"])
         for name, fn in scorers.items():
-            rows.append({"seed": seed, "split": split, "model": name, "kind": "baseline",
+            rows.append({"seed": seed, "split": split, "model": name,
+                         "kind": "oracle" if name.endswith("_oracle") else "baseline",
                          **score_metrics(fn, uni, dec)})
     for v in variants:
         stride, feats, mode, cfg = VARIANTS[v][:4]
@@ -442,11 +467,11 @@ def run_seed(data_root: Path, seed: int, variants: list[str], split: str = "gene
 def print_table(rows: list[dict]) -> None:
     df = pd.DataFrame(rows)
     cols = ["auprc", "auprc_ci", "prevalence", "truth_auprc", "auroc", "auroc_reversed", "auroc_spaced"]
-    print("model               seed split   AUPRC [95% CI]          prev.   truthAUPRC  AUROC  "
+    print("model                seed split   AUPRC [95% CI]          prev.   truthAUPRC  AUROC  "
           "rev.AUROC  spaced.AUROC")
     for r in df.itertuples():
         ci = getattr(r, "auprc_ci", (np.nan, np.nan))
-        print(f"{r.model:19s} {r.seed:4d} {r.split:7s} {r.auprc:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]  "
+        print(f"{r.model:20s} {r.seed:4d} {r.split:7s} {r.auprc:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]  "
               f"{r.prevalence:.4f}  {r.truth_auprc:10.3f}  {r.auroc:.3f}  "
               f"{getattr(r, 'auroc_reversed', np.nan):9.3f}  {getattr(r, 'auroc_spaced', np.nan):12.3f}")
     if df.seed.nunique() > 1:
@@ -455,7 +480,7 @@ def print_table(rows: list[dict]) -> None:
         for (split, m), g in agg:
             parts = [f"{c} {g[c].mean():.3f} ({g[c].min():.3f}, {g[c].max():.3f})"
                      for c in ("auprc", "auroc_reversed", "auroc_spaced") if c in g]
-            print(f"  {split:9s} {m:19s} " + "  ".join(parts))
+            print(f"  {split:9s} {m:20s} " + "  ".join(parts))
     del cols
 
 
