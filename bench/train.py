@@ -237,6 +237,8 @@ def child(size: str, mode: str, a) -> dict:
     over = {"batching": mode, "device": "cpu", "fold": 0, **(PREVIOUS if mode == "pairs" else {})}
     if size == "genome":
         over["max_steps_per_epoch"] = a.genome_steps[mode]
+        over["epochs"] = a.genome_epochs.get(mode)          # None = train's default
+        over["patience"] = a.genome_patience.get(mode)
     params = training.resolve_params(**over)
     params["n_folds"] = split.n_folds
     budget = a.budget[size]
@@ -377,6 +379,11 @@ def main():
     ap.add_argument("--genome-modules", type=int, default=500)
     ap.add_argument("--genome-bg-events", type=int, default=40, help="random peaks per promoter")
     ap.add_argument("--genome-module-events", type=int, default=3, help="binding events a module's genes share")
+    ap.add_argument("--genome-epochs", nargs="*", default=[], metavar="MODE=N",
+                    help="genome: max epochs (validation points) per mode [train's default]; with "
+                    "--genome-patience the budget, not early stopping, ends a slow learner's run")
+    ap.add_argument("--genome-patience", nargs="*", default=[], metavar="MODE=N",
+                    help="genome: early-stopping patience per mode [train's default]")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per run")
     ap.add_argument("--out", default=None, help="JSON file of the results")
     ap.add_argument("--logdir", default=None, help="keep each run's log here")
@@ -384,6 +391,8 @@ def main():
     a = ap.parse_args()
     a.budget = {**BUDGET, **_kv(a.budget_s, float, "--budget-s")}
     a.genome_steps = {**GENOME_STEPS, **_kv(a.genome_steps, int, "--genome-steps")}
+    a.genome_epochs = _kv(a.genome_epochs, int, "--genome-epochs")
+    a.genome_patience = _kv(a.genome_patience, int, "--genome-patience")
     if a.child:
         res = child(a.child[0], a.child[1], a)
         print("RESULT " + json.dumps(res, default=float))
@@ -402,6 +411,8 @@ def main():
                    "--genome-tfs", str(a.genome_tfs), "--genome-modules", str(a.genome_modules),
                    "--genome-bg-events", str(a.genome_bg_events),
                    "--genome-module-events", str(a.genome_module_events),
+                   "--genome-epochs", *[f"{k}={v}" for k, v in a.genome_epochs.items()],
+                   "--genome-patience", *[f"{k}={v}" for k, v in a.genome_patience.items()],
                    "--budget-s", *[f"{k}={v}" for k, v in a.budget.items()],
                    "--genome-steps", *[f"{k}={v}" for k, v in a.genome_steps.items()]]
             if a.cap_default:
