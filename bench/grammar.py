@@ -29,6 +29,10 @@ fits them, ``ordered_pairs_lr`` included) fit on the same training genes. Scored
         --variants previous grammar_cos grammar_sim --split gene
 
 Targets (issue): transformer >= 0.90 against reversed and against spaced decoys; bag-of-TFs ~0.5.
+
+``--position-ceiling`` trains nothing: it prints ``ordered_pairs_oracle`` with the same events
+placed by the z-centroid, by the raw coverage and by the planted sites (:func:`position_ceiling`),
+to show how much of the order signal the event positions lose.
 """
 from __future__ import annotations
 
@@ -350,6 +354,91 @@ def oracle_scorer(bags: np.ndarray, tfs: list[str], truth_dir: Path):
     return lambda ia, ib: (bags[ia] * bags[ib]) @ u
 
 
+# ----------------------------------------------------------------------------- event positions
+def site_positions(truth_dir: Path, genes: list[str], tfs: list[str], window_start: np.ndarray,
+                   ev, pos, reach_bp: float = 100.0):
+    """Event positions (B, W, T) bp from the first window's start with each event moved to the
+    nearest planted site centre of its TF in its promoter (``truth/sites.tsv``) within
+    ``reach_bp``; events with no site that close keep ``pos``. Knowing the answer: the ceiling of
+    any position estimate."""
+    import torch
+
+    sites = pd.read_csv(Path(truth_dir) / "sites.tsv", sep="\t").dropna(subset=["offset"])
+    gi, ti = {g: i for i, g in enumerate(genes)}, {t: i for i, t in enumerate(tfs)}
+    near: dict = {}
+    for g, t, o in zip(sites.gene_id, sites.tf, sites.offset):
+        if g in gi and t in ti:
+            near.setdefault((gi[g], ti[t]), []).append(float(o) - float(window_start[0]))
+    out = pos.clone()
+    for b, w, t in ev.nonzero().tolist():
+        x = float(pos[b, w, t])
+        best = min(near.get((b, t), []), key=lambda v: abs(v - x), default=None)
+        if best is not None and abs(best - x) <= reach_bp:
+            out[b, w, t] = best
+    return out
+
+
+def coverage_positions(chain: dict, genes: list[str], tfs: list[str], ev, pos, reach: int = 2):
+    """Event positions (B, W, T) from the raw coverage: the centre of mass of ``signal.h5``'s
+    window means placed at each window's own centre of mass (:func:`centre_of_mass`, cached in
+    ``com.npy``) over +-``reach`` windows around the event; other entries keep ``pos``. What a
+    position channel written by extract could give the model."""
+    import torch
+    import torch.nn.functional as F
+
+    from tfvocab import formats
+
+    if not chain["com"].exists():
+        np.save(chain["com"], centre_of_mass(chain["promoters"], chain["bigwigs"], chain["signal"],
+                                             chain["stride"]))
+    with formats.SignalFile(chain["signal"]) as sf:
+        rows, cols = [sf.genes.index(g) for g in genes], [sf.tfs.index(t) for t in tfs]
+        width = int(sf.geometry.window)
+        sig = np.concatenate([np.where(m, 0.0, s) for s, m, _, _ in sf.chunks(use_control=False)])
+    sig = sig[rows][:, :, cols]
+    com = np.load(chain["com"])[rows][:, :, cols]
+    B, W, T = sig.shape
+    x = np.arange(W)[None, :, None] * chain["stride"] + np.nan_to_num(com, nan=width / 2.0)
+    flat = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float64)).permute(0, 2, 1).reshape(-1, 1, W)  # noqa: E731
+    m, xx = flat(sig), flat(x)
+    ones = torch.ones(1, 1, 2 * reach + 1, dtype=torch.float64)
+    c = F.conv1d(m * xx, ones, padding=reach) / F.conv1d(m, ones, padding=reach).clamp_min(1e-12)
+    return torch.where(ev, c.reshape(B, T, W).permute(0, 2, 1).float(), pos)
+
+
+def position_ceiling(chain: dict, data, dec: dict) -> list[dict]:
+    """``ordered_pairs_oracle`` (:func:`oracle_scorer`) with the same events placed three ways:
+    the z-centroid (:func:`tfvocab.model.grammar.events`, what the model and the baselines read),
+    the raw coverage's centre of mass over +-1 and +-2 windows (:func:`coverage_positions`), and
+    the planted sites (:func:`site_positions`). Rows: position source, AUROC per decoy kind."""
+    import torch
+    from sklearn.metrics import roc_auc_score
+
+    from tfvocab.evaluation.baselines import PAIR_CAP
+    from tfvocab.model import grammar as gr
+
+    z = torch.from_numpy(np.ascontiguousarray(data.base_values))
+    B, W, T = z.shape
+    stride, thr = int(np.diff(data.window_start).min()), gr.default_threshold(T)
+    ev, pos = gr.events(z, thr, stride)
+    size = gr.bag_size(T, PAIR_CAP)
+    sources = {"z-centroid": pos}
+    for k in (1, 2):
+        sources[f"coverage +-{k} windows"] = coverage_positions(chain, data.genes, list(data.tfs), ev, pos, k)
+    sources["planted sites"] = site_positions(chain["truth"], data.genes, list(data.tfs),
+                                              data.window_start, ev, pos)
+    rows = []
+    for name, p in sources.items():
+        pr = gr.ordered_pairs(ev, p, z, stride)
+        idx, sign = gr.pair_index(pr["first"], pr["second"], T, size)
+        bag = torch.zeros(B * size).index_add(0, pr["gene"] * size + idx,
+                                              gr.pair_weights(pr, z, p, thr) * sign).view(B, size)
+        fn = oracle_scorer((torch.sign(bag) * torch.log1p(bag.abs())).numpy(), list(data.tfs), chain["truth"])
+        rows.append({"positions": name, **{f"auroc_{lab}": float(roc_auc_score(y, fn(ia, ib)))
+                                           for lab, (ia, ib, y) in dec.items()}})
+    return rows
+
+
 #: model variants: (stride, value features, input mode, tfvocab.model.train overrides[, normalize
 #: transform]); the baselines use the stride-50 enrichment chain. ``default`` = the ``tfvocab
 #: train`` defaults (since this bench chose them: grammar bag 1024 + similarity head = ``grammar_sim``);
@@ -631,6 +720,9 @@ def main():
     ap.add_argument("--normalize-rev", default=None,
                     help="normalise with the normalize of this commit (before/after tables)")
     ap.add_argument("--out", default=None, help="JSON file for the result rows")
+    ap.add_argument("--position-ceiling", action="store_true", help="instead of training: "
+                    "ordered_pairs_oracle with events placed by the z-centroid, the raw coverage "
+                    "and the planted sites (fold 0's held-out genes)")
     ap.add_argument("--scale", action="store_true", help="genome-scale cost of the --variants instead "
                     "(synthetic inputs; the first variant is the peer)")
     ap.add_argument("--scale-child", default=None, help=argparse.SUPPRESS)
@@ -654,6 +746,18 @@ def main():
 
     torch.set_num_threads(1)
     rows = []
+    if a.position_ceiling:
+        for s in a.seeds:
+            ch = build_chain(Path(a.data) / f"seed{s}", seed=s, preset=a.preset, split=a.split, variant=a.tracks)
+            data = gene_inputs(ch)
+            dec = decoy_pairs(data.genes, make_split(ch, data)["split"], ch["truth"])
+            for r in position_ceiling(ch, data, dec):
+                rows.append({"seed": s, **r})
+                print(f"seed {s}  {r['positions']:22s}  " + "  ".join(
+                    f"{k[6:]} {v:.3f}" for k, v in r.items() if k.startswith("auroc_")), flush=True)
+        if a.out:
+            Path(a.out).write_text(json.dumps(rows, indent=1))
+        return
     for s in a.seeds:
         rows += run_seed(Path(a.data), s, a.variants, a.split, baselines=not a.no_baselines,
                          preset=a.preset, tracks=a.tracks, normalize_rev=a.normalize_rev,

@@ -28,7 +28,9 @@ def test_grammar_preset_order_and_spacing(tmp_path):
     correlation against reversed decoys (the issue's 0.90 is not reached: docs/evaluation.md,
     "Training batches"); bag-of-TFs baselines 0.5 +- 0.1 on both; universe AUPRC >= 2x the best
     baseline without the grammar bag and above ``ordered_pairs_lr`` (the bag with a linear
-    reader)."""
+    reader); the same bags with the planted sites' positions (bench/grammar.py
+    ``position_ceiling``) reach the issue's 0.90 on both, and the model is within 0.03 of its
+    bags' ceiling."""
     import torch
 
     g = _bench()
@@ -53,3 +55,11 @@ def test_grammar_preset_order_and_spacing(tmp_path):
     # ordered_pairs_lr reads the same ordered-pair bag with a trained linear reader (seed 0: 0.137)
     assert m["auprc"] >= 2 * max(b["auprc"] for k, b in base.items() if k != "ordered_pairs_lr"), (m, base)
     assert m["auprc"] > base["ordered_pairs_lr"]["auprc"], (m, base)
+    # what holds the model below the issue's 0.90 is where its events sit, not how it reads them:
+    # the same bags with the planted sites' positions separate the decoys (seed 0: 0.994 / 0.932),
+    # and the model is within 0.03 of the oracle of its own bags (0.867 / 0.814)
+    ceil = {r["positions"]: r for r in g.position_ceiling(chain, data, dec)}
+    assert ceil["planted sites"]["auroc_reversed"] >= 0.97, ceil
+    assert ceil["planted sites"]["auroc_spaced"] >= 0.90, ceil
+    for kind in ("reversed", "spaced"):
+        assert m[f"auroc_{kind}"] >= ceil["z-centroid"][f"auroc_{kind}"] - 0.03, (m, ceil)
