@@ -234,7 +234,8 @@ def child(size: str, mode: str, a) -> dict:
     else:
         data, pairs, split = chain_inputs(size, Path(a.data))
     build_s, data_mb = time.perf_counter() - t0, rss_mb()
-    over = {"batching": mode, "device": "cpu", "fold": 0, **(PREVIOUS if mode == "pairs" else {})}
+    over = {"batching": mode, "device": "cpu", "fold": 0, **(PREVIOUS if mode == "pairs" else {}),
+            **(a.genes_set if mode == "genes" else {})}
     if size == "genome":
         over["max_steps_per_epoch"] = a.genome_steps[mode]
         over["epochs"] = a.genome_epochs.get(mode)          # None = train's default
@@ -262,6 +263,7 @@ def child(size: str, mode: str, a) -> dict:
             "genes": len(data.genes), "windows": int(data.mask.shape[1]), "tfs": len(data.tfs),
             "max_steps_per_epoch": params["max_steps_per_epoch"], "threads": a.threads,
             "patience": params["patience"], "max_epochs": params["epochs"],
+            "pair_features": params["pair_features"], "grammar_init": params["grammar_init"],
             "fold": h.fold, "epochs": h.rows}
 
 
@@ -349,6 +351,16 @@ def print_table(results: list[dict]) -> None:
                      f"(target >= {TARGET_TIME:.0f}x: {'met' if tr >= TARGET_TIME else 'missed'})"))
 
 
+def _value(v: str):
+    """A train option's value from the command line: int, float or the string itself."""
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
 def _kv(items: list[str], cast, what: str) -> dict:
     out = {}
     for it in items:
@@ -384,6 +396,9 @@ def main():
                     "--genome-patience the budget, not early stopping, ends a slow learner's run")
     ap.add_argument("--genome-patience", nargs="*", default=[], metavar="MODE=N",
                     help="genome: early-stopping patience per mode [train's default]")
+    ap.add_argument("--genes-set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="train options of gene mode other than the default (e.g. pair_features="
+                    "similarity grammar_init=1: what separates the two modes besides batching)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per run")
     ap.add_argument("--out", default=None, help="JSON file of the results")
     ap.add_argument("--logdir", default=None, help="keep each run's log here")
@@ -393,6 +408,7 @@ def main():
     a.genome_steps = {**GENOME_STEPS, **_kv(a.genome_steps, int, "--genome-steps")}
     a.genome_epochs = _kv(a.genome_epochs, int, "--genome-epochs")
     a.genome_patience = _kv(a.genome_patience, int, "--genome-patience")
+    a.genes_set = _kv(a.genes_set, _value, "--genes-set")
     if a.child:
         res = child(a.child[0], a.child[1], a)
         print("RESULT " + json.dumps(res, default=float))
@@ -413,6 +429,7 @@ def main():
                    "--genome-module-events", str(a.genome_module_events),
                    "--genome-epochs", *[f"{k}={v}" for k, v in a.genome_epochs.items()],
                    "--genome-patience", *[f"{k}={v}" for k, v in a.genome_patience.items()],
+                   "--genes-set", *[f"{k}={v}" for k, v in a.genes_set.items()],
                    "--budget-s", *[f"{k}={v}" for k, v in a.budget.items()],
                    "--genome-steps", *[f"{k}={v}" for k, v in a.genome_steps.items()]]
             if a.cap_default:
