@@ -135,6 +135,15 @@ def centre_of_mass(promoters_tsv: Path, bigwigs: dict, signal_h5: Path, stride: 
     return np.stack(out, axis=-1).astype(np.float32)
 
 
+def load_com(chain: dict) -> np.ndarray:
+    """The chain's ``com.npy`` (:func:`centre_of_mass`, signal.h5's gene and TF order), computed
+    from the bigWigs on first use."""
+    if not chain["com"].exists():
+        np.save(chain["com"], centre_of_mass(chain["promoters"], chain["bigwigs"], chain["signal"],
+                                             chain["stride"]))
+    return np.load(chain["com"])
+
+
 # ----------------------------------------------------------------------------- split and labels
 def make_split(chain: dict, data, fold: int = 0) -> dict:
     """Fold ``fold`` of the chain's ``pairs --folds`` output on ``data``'s gene axis:
@@ -257,10 +266,7 @@ def gene_inputs(chain: dict, features: tuple = ("mean",), mode: str = "continuou
             chans.append(vals)
             names += list(data.tfs)
         elif f == "com":
-            if not chain["com"].exists():          # computed once, on first use
-                np.save(chain["com"], centre_of_mass(chain["promoters"], chain["bigwigs"],
-                                                     chain["signal"], chain["stride"]))
-            chans.append(com_feature(np.load(chain["com"]), vals))
+            chans.append(com_feature(load_com(chain), vals))
             names += [f"{t}:com" for t in data.tfs]
         elif f == "events":                  # z at binding events only (tfvocab.model.grammar.events)
             from tfvocab.model import grammar
@@ -361,8 +367,6 @@ def site_positions(truth_dir: Path, genes: list[str], tfs: list[str], window_sta
     nearest planted site centre of its TF in its promoter (``truth/sites.tsv``) within
     ``reach_bp``; events with no site that close keep ``pos``. Knowing the answer: the ceiling of
     any position estimate."""
-    import torch
-
     sites = pd.read_csv(Path(truth_dir) / "sites.tsv", sep="\t").dropna(subset=["offset"])
     gi, ti = {g: i for i, g in enumerate(genes)}, {t: i for i, t in enumerate(tfs)}
     near: dict = {}
@@ -388,15 +392,13 @@ def coverage_positions(chain: dict, genes: list[str], tfs: list[str], ev, pos, r
 
     from tfvocab import formats
 
-    if not chain["com"].exists():
-        np.save(chain["com"], centre_of_mass(chain["promoters"], chain["bigwigs"], chain["signal"],
-                                             chain["stride"]))
+    com = load_com(chain)
     with formats.SignalFile(chain["signal"]) as sf:
         rows, cols = [sf.genes.index(g) for g in genes], [sf.tfs.index(t) for t in tfs]
         width = int(sf.geometry.window)
         sig = np.concatenate([np.where(m, 0.0, s) for s, m, _, _ in sf.chunks(use_control=False)])
     sig = sig[rows][:, :, cols]
-    com = np.load(chain["com"])[rows][:, :, cols]
+    com = com[rows][:, :, cols]
     B, W, T = sig.shape
     x = np.arange(W)[None, :, None] * chain["stride"] + np.nan_to_num(com, nan=width / 2.0)
     flat = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float64)).permute(0, 2, 1).reshape(-1, 1, W)  # noqa: E731
@@ -414,14 +416,13 @@ def position_ceiling(chain: dict, data, dec: dict) -> list[dict]:
     import torch
     from sklearn.metrics import roc_auc_score
 
-    from tfvocab.evaluation.baselines import PAIR_CAP
+    from tfvocab.evaluation.baselines import PAIR_CAP, window_stride
     from tfvocab.model import grammar as gr
 
     z = torch.from_numpy(np.ascontiguousarray(data.base_values))
-    B, W, T = z.shape
-    stride, thr = int(np.diff(data.window_start).min()), gr.default_threshold(T)
+    T = z.shape[-1]
+    stride, thr = window_stride(data.window_start), gr.default_threshold(T)
     ev, pos = gr.events(z, thr, stride)
-    size = gr.bag_size(T, PAIR_CAP)
     sources = {"z-centroid": pos}
     for k in (1, 2):
         sources[f"coverage +-{k} windows"] = coverage_positions(chain, data.genes, list(data.tfs), ev, pos, k)
@@ -429,11 +430,9 @@ def position_ceiling(chain: dict, data, dec: dict) -> list[dict]:
                                               data.window_start, ev, pos)
     rows = []
     for name, p in sources.items():
-        pr = gr.ordered_pairs(ev, p, z, stride)
-        idx, sign = gr.pair_index(pr["first"], pr["second"], T, size)
-        bag = torch.zeros(B * size).index_add(0, pr["gene"] * size + idx,
-                                              gr.pair_weights(pr, z, p, thr) * sign).view(B, size)
-        fn = oracle_scorer((torch.sign(bag) * torch.log1p(bag.abs())).numpy(), list(data.tfs), chain["truth"])
+        with torch.no_grad():
+            bag = gr.pair_bag(z, None, thr, stride, gr.bag_size(T, PAIR_CAP), positions=p)
+        fn = oracle_scorer(bag.numpy(), list(data.tfs), chain["truth"])
         rows.append({"positions": name, **{f"auroc_{lab}": float(roc_auc_score(y, fn(ia, ib)))
                                            for lab, (ia, ib, y) in dec.items()}})
     return rows

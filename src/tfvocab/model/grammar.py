@@ -154,8 +154,8 @@ def bag_size(n_tfs: int, cap: int) -> int:
     return min(int(cap), T * (T - 1) // 2) or 1
 
 
-def pair_bag(values: torch.Tensor, mask: torch.Tensor | None, threshold: float, stride: int, size: int
-             ) -> torch.Tensor:
+def pair_bag(values: torch.Tensor, mask: torch.Tensor | None, threshold: float, stride: int, size: int,
+             positions: torch.Tensor | None = None) -> torch.Tensor:
     """Signed bag of ordered TF pairs (B, size) of a batch of promoters.
 
     ``values`` (B, W, T) enrichment z (missing entries 0), ``mask`` (B, W) bool (True = missing
@@ -163,10 +163,13 @@ def pair_bag(values: torch.Tensor, mask: torch.Tensor | None, threshold: float, 
     (:func:`bag_size`). Coordinate :func:`pair_index` of each ordered pair (:func:`ordered_pairs`)
     holds ``sum of sign x weight`` (:func:`pair_weights`, z-units^2), compressed by ``sign *
     log1p(|.|)``. The pairs are found without gradient; the bag is differentiable in ``values``
-    through the weights (run it under ``torch.no_grad()`` when no gradient is needed)."""
+    through the weights (run it under ``torch.no_grad()`` when no gradient is needed).
+    ``positions`` (B, W, T) bp, read at the events: other event positions than the z-centroid's
+    (bench/grammar.py measures how much order better placed events carry)."""
     B, _, T = values.shape
     v = values if mask is None else values.masked_fill(mask[..., None], 0.0)
     ev, pos = events(v, threshold, stride)
+    pos = pos if positions is None else positions
     p = ordered_pairs(ev, pos.detach(), v.detach(), stride)
     wgt = pair_weights(p, v, pos, threshold)
     idx, sign = pair_index(p["first"], p["second"], T, size)
