@@ -409,6 +409,13 @@ def main():
     a.genome_epochs = _kv(a.genome_epochs, int, "--genome-epochs")
     a.genome_patience = _kv(a.genome_patience, int, "--genome-patience")
     a.genes_set = _kv(a.genes_set, _value, "--genes-set")
+    if a.genes_set:                       # train's resolve_params drops unknown overrides silently
+        from tfvocab.model import training
+
+        unknown = sorted(set(a.genes_set) - set(training.resolve_params()))
+        if unknown:
+            raise SystemExit(f"--genes-set: unknown train option(s) {', '.join(unknown)}; "
+                             f"use one of {', '.join(sorted(training.resolve_params()))}")
     if a.child:
         res = child(a.child[0], a.child[1], a)
         print("RESULT " + json.dumps(res, default=float))
